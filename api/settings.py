@@ -1,0 +1,21 @@
+"""Service settings, read once from the environment (prefix ``HUIQI_``)."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HUIQI_", extra="ignore")
+
+    database_url: str = "sqlite:///var/huiqi.db"
+    data_dir: str = "var"
+    debug: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; tests clear the cache)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Affinities and the capacity-constrained assignment solver (numpy/scipy; no DB, no HTTP)."""
