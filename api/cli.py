@@ -2,6 +2,10 @@
 
 import typer
 
+from api.auth.cli import app as staff_app
+from api.db.cli import app as db_app
+from api.serve import demo_app, serve
+
 app = typer.Typer(
     name="huiqi",
     help="会企 Huiqi: 技术需求征集、学会/专家匹配与会企协作管理。",
@@ -13,3 +17,9 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """Huiqi command line."""
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(demo_app, name="demo")
+app.command("serve")(serve)

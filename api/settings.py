@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/huiqi.db"
     data_dir: str = "var"
     debug: bool = False
+    # Signs receipt tokens; when empty a random key is created once in ``data_dir/secret_key``.
+    secret_key: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,1 @@
+"""Who may do what: staff bearer tokens and enterprises' receipt tokens."""

@@ -1,0 +1,35 @@
+"""Request credentials: the staff member behind a bearer token."""
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth.service import staff_for_token
+from api.db.models import StaffUser
+from api.deps import SessionDep
+from api.errors import AuthenticationError
+
+_bearer = HTTPBearer(auto_error=False, description="工作人员令牌：`huiqi staff create NAME` 生成")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def optional_staff(session: SessionDep, credentials: BearerDep) -> StaffUser | None:
+    """The staff member of a valid bearer token, None without one; a bad token is refused."""
+    if credentials is None:
+        return None
+    staff = staff_for_token(session, credentials.credentials)
+    if staff is None:
+        raise AuthenticationError("访问令牌无效或已吊销")
+    return staff
+
+
+def require_staff(staff: Annotated[StaffUser | None, Depends(optional_staff)]) -> StaffUser:
+    """The authenticated staff member; 401 without a valid bearer token."""
+    if staff is None:
+        raise AuthenticationError()
+    return staff
+
+
+StaffDep = Annotated[StaffUser, Depends(require_staff)]
+OptionalStaffDep = Annotated[StaffUser | None, Depends(optional_staff)]

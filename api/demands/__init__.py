@@ -1,0 +1,1 @@
+"""Demand intake and review: enterprises submit technology demands, staff review them."""

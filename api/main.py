@@ -1,0 +1,64 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import text
+
+from api.auth.tokens import resolve_secret
+from api.db import make_engine, make_session_factory
+from api.demands.router import router as demands_router
+from api.errors import install_error_handlers
+from api.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def _version() -> str:
+    try:
+        return version("huiqi")
+    except PackageNotFoundError:
+        return "0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for ``settings`` (the environment's when None)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="会企 Huiqi",
+        summary="技术需求征集、审核与学会/专家匹配",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.secret = resolve_secret(settings)
+    install_error_handlers(app)
+    app.include_router(demands_router, prefix=API_PREFIX)
+    _add_service_routes(app)
+    return app
+
+
+def _add_service_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        """Until the staff pages exist, the API description is the front page."""
+        return RedirectResponse("/docs")

@@ -1,0 +1,162 @@
+"""Field types shared by the API's request schemas, and the Chinese message of every validation code.
+
+Validators raise :class:`pydantic_core.PydanticCustomError` with a machine code only; the text a person
+reads is built from :data:`MESSAGES` at the edge (``api.errors``), with the field's Chinese label.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+# Chinese message templates by machine code; ``{label}`` is the field's Chinese name.
+MESSAGES: Final[Mapping[str, str]] = {
+    "required": "请填写{label}",
+    "blank": "{label}不能为空白",
+    "too_long": "{label}最多{max_length}个字，请删减后再提交",
+    "too_many": "{label}最多{max_length}项，请删减后再提交",
+    "type_invalid": "{label}应为{expected}",
+    "unknown_field": "不认识的字段“{field}”，请检查字段名",
+    "number_invalid": "{label}应为数字",
+    "number_too_small": "{label}不能小于{min}",
+    "number_too_large": "{label}不能大于{max}",
+    "decimal_places": "{label}最多保留{decimal_places}位小数",
+    "date_invalid": "{label}应为日期，格式如 2025-06-30",
+    "choice_invalid": "{label}应为以下之一：{choices}",
+    "mobile_invalid": "手机号码应为以1开头的11位数字（第二位为3-9），如 13812345678",
+    "phone_invalid": "{label}应为固定电话号码，如 0591-87654321 或 0591-87654321-123",
+    "email_invalid": "E-mail 格式不正确，应如 name@example.com",
+    "url_invalid": "网址格式不正确，应如 https://www.example.com",
+    "postcode_invalid": "邮编应为6位数字，如 350001",
+    "industry_code_unknown": "行业代码“{value}”不在《国民经济行业分类》GB/T 4754-2017 中，应如 C3562",
+    "discipline_code_unknown": "学科代码“{value}”不在《学科分类与代码》GB/T 13745-2009 中，应如 52010",
+    "region_code_unknown": "行政区划代码“{value}”不存在，应为6位或12位代码，如 350100",
+    "contact_phone_required": "请至少填写手机或办公电话中的一项，以便联系",
+    "json_invalid": "请求内容不是有效的 JSON（第{position}个字符附近有误），请检查引号、逗号和括号",
+    "body_not_object": '请求内容应为 JSON 对象，如 {{"title": "…"}}',
+    "content_type_invalid": "请以 Content-Type: application/json 提交，当前为“{value}”",
+    "reason_required": "退回需求时请填写退回原因，告诉企业需要修改什么",
+    "idempotency_key_reused": "Idempotency-Key 已用于另一份内容不同的提交，请为新的需求换一个键",
+    "idempotency_key_invalid": "Idempotency-Key 应为1到200个可见字符",
+    "invalid": "{label}的值不符合要求",
+}
+
+# Chinese names of request fields, by API name; filled by each domain's schemas.
+FIELD_LABELS: dict[str, str] = {}
+
+COOPERATION_MODES: Final = (
+    "技术开发",
+    "技术转让",
+    "技术许可",
+    "技术咨询",
+    "技术服务",
+    "联合攻关",
+    "人才培养",
+)
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^(?:\(?0\d{2,3}\)?-?)?[2-9]\d{6,7}(?:(?:-|转|#)\d{1,6})?$|^[48]00-?\d{3}-?\d{4}$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9\u4e00-\u9fff](?:[A-Za-z0-9\u4e00-\u9fff-]{0,61}[A-Za-z0-9\u4e00-\u9fff])?\.)+"
+    r"[A-Za-z\u4e00-\u9fff]{2,63}$"
+)
+_POSTCODE = re.compile(r"^\d{6}$")
+_SEPARATORS = re.compile(r"[\s\-－—]")
+
+
+def register_labels(labels: Mapping[str, str]) -> None:
+    """Declare the Chinese labels of a schema's fields, used in the messages of its errors."""
+    FIELD_LABELS.update(labels)
+
+
+def invalid(code: str, **context: Any) -> PydanticCustomError:
+    """A validation error carrying only a machine code and its message context."""
+    return PydanticCustomError(code, code, context or None)
+
+
+def with_extra_error(error: ValidationError, code: str, field: str) -> ValidationError:
+    """``error`` with one more error for ``field``: lets a model-wide rule report with the field rules."""
+    details: list[InitErrorDetails] = [
+        {
+            "type": PydanticCustomError(item["type"], item["msg"], item.get("ctx")),
+            "loc": item["loc"],
+            "input": item["input"],
+        }
+        for item in error.errors()
+    ]
+    details.append({"type": invalid(code), "loc": (field,), "input": None})
+    return ValidationError.from_exception_data(error.title, details)
+
+
+def blank_to_none(value: Any) -> Any:
+    """Optional fields: an empty or all-blank string means the field was left empty."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_mobile(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = _SEPARATORS.sub("", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if not _MOBILE.fullmatch(digits):
+        raise invalid("mobile_invalid")
+    return digits
+
+
+def _check_phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    compact = re.sub(r"\s+", "", value).replace("－", "-").replace("—", "-")
+    if compact.startswith("+86"):
+        compact = compact[3:].lstrip("-")
+    if not (_PHONE.fullmatch(compact) or _MOBILE.fullmatch(compact)):
+        raise invalid("phone_invalid")
+    return compact
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _EMAIL.fullmatch(value) or len(value) > 254:
+        raise invalid("email_invalid")
+    return value
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    # Forms often carry "www.example.com" without a scheme: read it as http.
+    candidate = value if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) else f"http://{value}"
+    parts = urlsplit(candidate)
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not _HOST.fullmatch(parts.hostname or "")
+        or " " in value
+    ):
+        raise invalid("url_invalid")
+    return candidate
+
+
+def _check_postcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _POSTCODE.fullmatch(value):
+        raise invalid("postcode_invalid")
+    return value
+
+
+MobileNumber = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_mobile)]
+PhoneNumber = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_phone)]
+EmailAddress = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_email)]
+WebAddress = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_url)]
+Postcode = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_postcode)]
