@@ -1,0 +1,902 @@
+"""Exact capacity-constrained assignment of providers to demands, certified by dual prices.
+
+The problem is a maximum-weight b-matching: demand ``i`` takes at most ``max_per_demand[i]``
+providers, provider ``j`` serves at most ``capacity[j]`` demands, each candidate pair at most once.
+It is a min-cost circulation on the network
+
+    root -> demand_i (cap wanted_i) -> provider_j (cap 1, cost -affinity) -> root (cap capacity_j)
+
+where the root doubles as source, sink and slack arc, so pruned candidates never make it infeasible.
+Floors add a hub (root -> hub -> demand, lower bound = the best coverage, found by a maximum flow);
+a depth discount adds one node per demand slot and per pair, so that a demand's k-th provider is
+weighted ``depth_discount[k]`` and still no pair is used twice.
+
+How it is solved, all in scipy:
+
+1. Start from each demand's few best candidates (a restricted problem).
+2. Solve the restricted problem exactly: ``min_weight_full_bipartite_matching`` (LAPJVsp) on a graph
+   with one column per provider *slot* and, for demands wanting several providers, a two-node gadget
+   per pair so a provider can never take the same demand twice; HiGHS (``linprog``) when floors or a
+   depth discount are given.
+3. Price the solution: node potentials are shortest-path distances in the residual network
+   (``bellman_ford``). They are dual prices satisfying complementary slackness on the restricted
+   problem.
+4. Check every candidate pair that was left out against the prices; any with positive reduced profit
+   joins the restricted problem and step 2 repeats. When none remains the prices prove optimality
+   over all candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import NegativeCycleError, bellman_ford, maximum_flow
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching as lapjvsp
+
+from matcher.errors import (
+    CandidatePairError,
+    CapacityError,
+    ConflictError,
+    DemandBoundError,
+    DepthDiscountError,
+    InvalidAffinityError,
+    PairListError,
+    ShapeMismatchError,
+    SolverFailure,
+)
+from matcher.types import Assignment, Certificate
+
+__all__ = ["assign", "certificate_violation"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+# Slack of the reduced-cost conditions, relative to the largest affinity. Shortest paths are run
+# on costs raised by a tenth of it, so cycles of zero cost (ties) never look negative to rounding.
+_RELATIVE_TOLERANCE = 1e-11
+_EXTRA_CANDIDATES = 4  # restricted problem: wanted + this many best candidates per demand
+_MAX_ROUNDS = 50
+
+
+# --------------------------------------------------------------------------------------------
+# Validated problem
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """Validated input; candidate pairs exclude forbidden and locked pairs, grouped by demand."""
+
+    n: int
+    m: int
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+    rank: IntArray  # position of each candidate within its demand, best first
+    locked: IntArray  # (n_locked, 2)
+    locked_vals: FloatArray
+    wanted: IntArray
+    floors: IntArray | None
+    capacity: IntArray
+    weights: FloatArray | None
+
+    @property
+    def scale(self) -> float:
+        top = max(float(self.vals.max(initial=0.0)), float(self.locked_vals.max(initial=0.0)))
+        return max(top, 1.0)
+
+
+def _as_sparse_coo(affinity: Any) -> sp.coo_array:
+    if not sp.issparse(affinity):
+        raise InvalidAffinityError(
+            f"affinity must be a scipy.sparse matrix or array, got {type(affinity).__name__}"
+        )
+    if affinity.ndim != 2:
+        raise InvalidAffinityError(f"affinity must be 2-D, got {affinity.ndim}-D")
+    coo = sp.coo_array(affinity)
+    if not np.issubdtype(coo.dtype, np.number) or np.issubdtype(coo.dtype, np.complexfloating):
+        raise InvalidAffinityError(f"affinity must hold real numbers, got dtype {coo.dtype}")
+    return coo
+
+
+def _check_values(rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InvalidAffinityError(f"affinity holds {vals[k]} at ({rows[k]}, {cols[k]}); it must be finite")
+    negative = vals < 0
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
+        raise InvalidAffinityError(
+            f"affinity holds the negative value {vals[k]} at ({rows[k]}, {cols[k]}); affinities must be >= 0"
+        )
+
+
+def _canonical_pairs(affinity: Any) -> tuple[int, int, IntArray, IntArray, FloatArray]:
+    """Stored entries sorted by demand then affinity (best first); duplicates are an error."""
+    coo = _as_sparse_coo(affinity)
+    n, m = (int(s) for s in coo.shape)
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    vals = coo.data.astype(np.float64)
+    _check_values(rows, cols, vals)
+    order = np.argsort(-vals, kind="stable")
+    order = order[np.argsort(rows[order], kind="stable")]
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    _reject_duplicate_pairs(rows, cols, m, "affinity", InvalidAffinityError)
+    return n, m, rows, cols, vals
+
+
+def _reject_duplicate_pairs(
+    rows: IntArray, cols: IntArray, m: int, name: str, error: type[Exception]
+) -> None:
+    keys = rows * max(m, 1) + cols
+    uniq, counts = np.unique(keys, return_counts=True)
+    if (counts > 1).any():
+        key = int(uniq[np.flatnonzero(counts > 1)[0]])
+        raise error(f"{name} stores the pair ({key // max(m, 1)}, {key % max(m, 1)}) more than once")
+
+
+def _int_vector(
+    value: ArrayLike, length: int, name: str, columns_of: str, error: type[Exception]
+) -> IntArray:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        arr = np.full(length, arr)
+    if arr.ndim != 1:
+        raise error(f"{name} must be a scalar or 1-D, got {arr.ndim}-D")
+    if arr.shape[0] != length:
+        raise ShapeMismatchError(f"{name} has {arr.shape[0]} entries but affinity has {length} {columns_of}")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise error(f"{name} must hold integers, got dtype {arr.dtype}")
+    if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+        raise error(f"{name} must hold whole numbers")
+    out = arr.astype(np.int64)
+    if (out < 0).any():
+        k = int(np.flatnonzero(out < 0)[0])
+        raise error(f"{name}[{k}] is {out[k]}; it must be >= 0")
+    return out
+
+
+def _pair_list(value: ArrayLike | None, n: int, m: int, name: str) -> IntArray:
+    if value is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    arr = np.asarray(value)
+    if arr.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise PairListError(f"{name} must have shape (n, 2), got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise PairListError(f"{name} must hold integer indices, got dtype {arr.dtype}")
+    pairs = arr.astype(np.int64)
+    outside = (pairs[:, 0] < 0) | (pairs[:, 0] >= n) | (pairs[:, 1] < 0) | (pairs[:, 1] >= m)
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        raise PairListError(
+            f"{name}[{k}] = ({pairs[k, 0]}, {pairs[k, 1]}) is out of range for affinity of shape ({n}, {m})"
+        )
+    _reject_duplicate_pairs(pairs[:, 0], pairs[:, 1], m, name, PairListError)
+    return pairs
+
+
+def _member(rows: IntArray, cols: IntArray, pairs: IntArray, m: int) -> BoolArray:
+    """Which (rows, cols) appear in ``pairs``."""
+    width = max(m, 1)
+    return np.isin(rows * width + cols, pairs[:, 0] * width + pairs[:, 1])
+
+
+def _depth_weights(depth_discount: ArrayLike | None, wanted: IntArray) -> FloatArray | None:
+    if depth_discount is None:
+        return None
+    w = np.asarray(depth_discount, dtype=np.float64)
+    if w.ndim != 1:
+        raise DepthDiscountError(f"depth_discount must be 1-D, got {w.ndim}-D")
+    most = int(wanted.max(initial=0))
+    if w.shape[0] < most:
+        raise DepthDiscountError(f"depth_discount has {w.shape[0]} entries but max_per_demand reaches {most}")
+    if not np.all(np.isfinite(w)) or (w <= 0).any():
+        raise DepthDiscountError("depth_discount must hold finite weights > 0")
+    if (np.diff(w) > 0).any():
+        raise DepthDiscountError("depth_discount must be non-increasing (breadth before depth)")
+    return w[: max(most, 1)]
+
+
+def _check_locked(locked: IntArray, forbidden: IntArray, rows: IntArray, cols: IntArray, m: int) -> BoolArray:
+    """Validate locked pairs; return the mask of candidates that are locked."""
+    if locked.shape[0] and forbidden.shape[0]:
+        both = _member(locked[:, 0], locked[:, 1], forbidden, m)
+        if both.any():
+            i, j = locked[np.flatnonzero(both)[0]]
+            raise ConflictError(f"pair ({i}, {j}) is both locked and forbidden")
+    is_locked = _member(rows, cols, locked, m)
+    if int(is_locked.sum()) != locked.shape[0]:
+        known = _member(locked[:, 0], locked[:, 1], np.column_stack([rows, cols]), m)
+        i, j = locked[np.flatnonzero(~known)[0]]
+        raise CandidatePairError(
+            f"locked pair ({i}, {j}) is not a candidate: affinity stores no entry for it"
+        )
+    return is_locked
+
+
+def _check_locked_counts(locked: IntArray, n: int, m: int, wanted: IntArray, capacity: IntArray) -> None:
+    per_demand = np.bincount(locked[:, 0], minlength=n)
+    per_provider = np.bincount(locked[:, 1], minlength=m)
+    over = np.flatnonzero(per_provider > capacity)
+    if over.size:
+        j = int(over[0])
+        raise ConflictError(f"provider {j} has {per_provider[j]} locked pairs but capacity {capacity[j]}")
+    over = np.flatnonzero(per_demand > wanted)
+    if over.size:
+        i = int(over[0])
+        raise ConflictError(f"demand {i} has {per_demand[i]} locked pairs but max_per_demand {wanted[i]}")
+
+
+def _within_row_rank(rows: IntArray, n: int) -> IntArray:
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=starts[1:])
+    return np.arange(rows.shape[0], dtype=np.int64) - starts[rows]
+
+
+def _validate(
+    affinity: Any,
+    capacity: ArrayLike,
+    max_per_demand: ArrayLike,
+    min_per_demand: ArrayLike | None,
+    forbidden: ArrayLike | None,
+    locked: ArrayLike | None,
+    depth_discount: ArrayLike | None,
+) -> _Problem:
+    n, m, rows, cols, vals = _canonical_pairs(affinity)
+    cap = _int_vector(capacity, m, "capacity", "columns", CapacityError)
+    wanted = _int_vector(max_per_demand, n, "max_per_demand", "rows", DemandBoundError)
+    floors = (
+        None
+        if min_per_demand is None
+        else _int_vector(min_per_demand, n, "min_per_demand", "rows", DemandBoundError)
+    )
+    if floors is not None and (floors > wanted).any():
+        i = int(np.flatnonzero(floors > wanted)[0])
+        raise DemandBoundError(f"min_per_demand[{i}] is {floors[i]} but max_per_demand[{i}] is {wanted[i]}")
+    weights = _depth_weights(depth_discount, wanted)
+    forbidden_pairs = _pair_list(forbidden, n, m, "forbidden")
+    locked_pairs = _pair_list(locked, n, m, "locked")
+    is_locked = _check_locked(locked_pairs, forbidden_pairs, rows, cols, m)
+    _check_locked_counts(locked_pairs, n, m, wanted, cap)
+    keep = ~is_locked
+    if forbidden_pairs.shape[0]:
+        keep &= ~_member(rows, cols, forbidden_pairs, m)
+    locked_pairs = np.column_stack([rows[is_locked], cols[is_locked]])
+    locked_vals = vals[is_locked]
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    if floors is not None and not floors.any():
+        floors = None
+    return _Problem(
+        n=n,
+        m=m,
+        rows=rows,
+        cols=cols,
+        vals=vals,
+        rank=_within_row_rank(rows, n),
+        locked=locked_pairs,
+        locked_vals=locked_vals,
+        wanted=wanted,
+        floors=floors,
+        capacity=cap,
+        weights=weights,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# What the optimisation still decides once locked pairs are placed
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Residual:
+    """Slots, capacities and floors of the network; locked pairs stay inside it only with a discount."""
+
+    slots: IntArray
+    capacity: IntArray
+    floors: IntArray | None
+    coverage: int
+    keeps_locked: bool
+    active: BoolArray  # candidates that can still be chosen
+
+
+def _residual(prob: _Problem) -> tuple[_Residual, BoolArray]:
+    """Residual state and the candidates carrying a maximum floor coverage."""
+    locked_d = np.bincount(prob.locked[:, 0], minlength=prob.n)
+    locked_p = np.bincount(prob.locked[:, 1], minlength=prob.m)
+    free_slots, free_capacity = prob.wanted - locked_d, prob.capacity - locked_p
+    keeps = prob.weights is not None
+    slots, capacity = (prob.wanted, prob.capacity) if keeps else (free_slots, free_capacity)
+    active = (free_slots[prob.rows] > 0) & (free_capacity[prob.cols] > 0)
+    if prob.floors is None:
+        return _Residual(slots, capacity, None, 0, keeps, active), np.zeros(prob.rows.shape[0], bool)
+    free_floors = np.maximum(prob.floors - locked_d, 0)
+    covered, carried = _max_coverage(prob, free_floors, free_capacity, active)
+    floors = prob.floors if keeps else free_floors
+    coverage = covered + (int(np.minimum(locked_d, prob.floors).sum()) if keeps else 0)
+    return _Residual(slots, capacity, floors, coverage, keeps, active), carried
+
+
+def _max_coverage(
+    prob: _Problem, floors: IntArray, capacity: IntArray, active: BoolArray
+) -> tuple[int, BoolArray]:
+    """Most floor units the free candidates can serve (a maximum flow), and the pairs carrying it."""
+    n, m = prob.n, prob.m
+    source, sink = n + m, n + m + 1
+    idx = np.flatnonzero(active)
+    tails = np.concatenate([np.full(n, source), prob.rows[idx], n + np.arange(m)])
+    heads = np.concatenate([np.arange(n), n + prob.cols[idx], np.full(m, sink)])
+    caps = np.concatenate([floors, np.ones(idx.size, np.int64), capacity]).astype(np.int32)
+    graph = sp.csr_array((caps, (tails, heads)), shape=(n + m + 2, n + m + 2))
+    result = maximum_flow(graph, source, sink)
+    flow = sp.coo_array(result.flow)
+    pos = (flow.data > 0) & (flow.row < n) & (flow.col >= n) & (flow.col < n + m)
+    carried = np.zeros(prob.rows.shape[0], bool)
+    width = n + m + 2
+    carried[idx] = np.isin(prob.rows[idx] * width + n + prob.cols[idx], flow.row[pos] * width + flow.col[pos])
+    return int(result.flow_value), carried
+
+
+# --------------------------------------------------------------------------------------------
+# The flow network of a restricted problem
+# --------------------------------------------------------------------------------------------
+
+_ROOT, _HUB = 0, 1
+
+
+@dataclass(frozen=True, eq=False)
+class _Network:
+    """Arcs of the circulation; ``blocks`` names the arc ranges, pairs are network-local."""
+
+    n_nodes: int
+    tail: IntArray
+    head: IntArray
+    lower: IntArray
+    upper: IntArray
+    cost: FloatArray
+    blocks: dict[str, slice]
+    pair_rows: IntArray
+    pair_cols: IntArray
+    pair_vals: FloatArray
+    pair_fixed: BoolArray
+    slot_start: IntArray  # first slot node offset of each demand (discount only)
+    n_demands: int
+    n_providers: int
+
+    def demand_node(self, i: IntArray) -> IntArray:
+        return 2 + i
+
+    def provider_node(self, j: IntArray) -> IntArray:
+        return 2 + self.n_demands + j
+
+    @property
+    def first_slot_node(self) -> int:
+        return 2 + self.n_demands + self.n_providers
+
+
+class _ArcList:
+    """Accumulates named blocks of arcs."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
+
+    def add(
+        self,
+        name: str,
+        tail: ArrayLike,
+        head: ArrayLike,
+        lower: ArrayLike,
+        upper: ArrayLike,
+        cost: ArrayLike = 0.0,
+    ) -> None:
+        t = np.asarray(tail, np.int64)
+        size = t.shape[0]
+        self.parts.append(
+            (
+                name,
+                t,
+                np.broadcast_to(np.asarray(head, np.int64), (size,)),
+                np.broadcast_to(np.asarray(lower, np.int64), (size,)),
+                np.broadcast_to(np.asarray(upper, np.int64), (size,)),
+                np.broadcast_to(np.asarray(cost, np.float64), (size,)),
+            )
+        )
+
+    def arrays(self) -> tuple[dict[str, slice], list[Any]]:
+        blocks, start = {}, 0
+        for part in self.parts:
+            blocks[part[0]] = slice(start, start + part[1].shape[0])
+            start += part[1].shape[0]
+        return blocks, [np.concatenate([p[k] for p in self.parts]) for k in range(1, 6)]
+
+
+def _network(prob: _Problem, res: _Residual, subset: IntArray) -> _Network:
+    rows, cols, vals = prob.rows[subset], prob.cols[subset], prob.vals[subset]
+    fixed = np.zeros(subset.shape[0], bool)
+    if res.keeps_locked:
+        rows = np.concatenate([rows, prob.locked[:, 0]])
+        cols = np.concatenate([cols, prob.locked[:, 1]])
+        vals = np.concatenate([vals, prob.locked_vals])
+        fixed = np.concatenate([fixed, np.ones(prob.locked.shape[0], bool)])
+    n, m = prob.n, prob.m
+    demand, provider = 2 + np.arange(n), 2 + n + np.arange(m)
+    arcs = _ArcList()
+    floors = res.floors if res.floors is not None else np.zeros(n, np.int64)
+    arcs.add("extra", np.full(n, _ROOT), demand, 0, res.slots - floors)
+    if res.floors is not None:
+        arcs.add("floor", np.full(n, _HUB), demand, 0, floors)
+        arcs.add("hub", [_ROOT], [_HUB], [res.coverage], [int(floors.sum())])
+    slot_start = np.zeros(n + 1, np.int64)
+    if prob.weights is None:
+        arcs.add("pair", demand[rows], provider[cols], 0, 1, -vals)
+        n_nodes = 2 + n + m
+    else:
+        n_nodes = _discount_arcs(arcs, prob.weights, res.slots, rows, cols, vals, fixed, slot_start, n, m)
+    arcs.add("provider", provider, np.full(m, _ROOT), 0, res.capacity)
+    blocks, (tail, head, lower, upper, cost) = arcs.arrays()
+    return _Network(
+        n_nodes, tail, head, lower, upper, cost, blocks, rows, cols, vals, fixed, slot_start, n, m
+    )
+
+
+def _discount_arcs(
+    arcs: _ArcList,
+    weights: FloatArray,
+    slots: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    vals: FloatArray,
+    fixed: BoolArray,
+    slot_start: IntArray,
+    n: int,
+    m: int,
+) -> int:
+    """Demand -> slot -> pair node -> provider arcs, so that a demand's t-th provider weighs weights[t]."""
+    np.cumsum(slots, out=slot_start[1:])
+    first_slot = 2 + n + m
+    first_pair = first_slot + int(slot_start[-1])
+    owner = np.repeat(np.arange(n), slots)
+    arcs.add("slot", 2 + owner, first_slot + np.arange(owner.shape[0]), 0, 1)
+    per_pair = slots[rows]
+    pair_of = np.repeat(np.arange(rows.shape[0]), per_pair)
+    depth = np.arange(pair_of.shape[0]) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    arcs.add(
+        "position",
+        first_slot + slot_start[rows[pair_of]] + depth,
+        first_pair + pair_of,
+        0,
+        1,
+        -weights[depth] * vals[pair_of],
+    )
+    arcs.add("pair", first_pair + np.arange(rows.shape[0]), 2 + n + cols, fixed.astype(np.int64), 1)
+    return first_pair + rows.shape[0]
+
+
+def _positions(rows: IntArray, vals: FloatArray, chosen: BoolArray, n: int) -> IntArray:
+    """Depth of each chosen pair within its demand (best affinity first); -1 for others."""
+    idx = np.flatnonzero(chosen)
+    order = idx[np.lexsort((-vals[idx], rows[idx]))]
+    depth = np.full(rows.shape[0], -1, np.int64)
+    depth[order] = _within_row_rank(rows[order], n)
+    return depth
+
+
+def _canonical_flow(net: _Network, res: _Residual, chosen: BoolArray) -> IntArray:
+    """The flow of an assignment: floors served first, a demand's best pair at its first slot."""
+    n = net.n_demands
+    flow = np.zeros(net.tail.shape[0], np.int64)
+    counts = np.bincount(net.pair_rows[chosen], minlength=n)
+    served = np.minimum(counts, res.floors) if res.floors is not None else np.zeros(n, np.int64)
+    flow[net.blocks["extra"]] = counts - served
+    if res.floors is not None:
+        flow[net.blocks["floor"]] = served
+        flow[net.blocks["hub"]] = served.sum()
+    flow[net.blocks["pair"]] = chosen
+    flow[net.blocks["provider"]] = np.bincount(net.pair_cols[chosen], minlength=net.n_providers)
+    if "slot" in net.blocks:
+        flow[net.blocks["slot"]] = _within_row_rank(np.repeat(np.arange(n), res.slots), n) < np.repeat(
+            counts, res.slots
+        )
+        depth = _positions(net.pair_rows, net.pair_vals, chosen, n)
+        per_pair = res.slots[net.pair_rows]
+        starts = np.cumsum(per_pair) - per_pair
+        used = np.flatnonzero(chosen)
+        flow[net.blocks["position"].start + starts[used] + depth[used]] = 1
+    return flow
+
+
+# --------------------------------------------------------------------------------------------
+# Exact engines for the restricted problem
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_by_matching(net: _Network, res: _Residual) -> BoolArray:
+    """Exact b-matching via LAPJVsp: provider slots as columns, a gadget per pair of a multi-slot demand.
+
+    A demand wanting one provider is one row with arcs to every slot of its candidate providers. A
+    demand wanting r >= 2 has r slot rows, and each of its pairs p gets a column e1_p (reachable from
+    the slot rows) and a row e2_p matched either to e1_p (pair unused) or to a slot of the provider
+    (pair used). e1_p takes at most one slot row, so no pair is used twice. Every demand row has a
+    private dummy column, so a full matching always exists; costs are shifted to stay > 0.
+    """
+    rows, cols, vals = net.pair_rows, net.pair_cols, net.pair_vals
+    n, m = net.n_demands, net.n_providers
+    if rows.shape[0] == 0:
+        return np.zeros(0, bool)
+    slots_p = np.minimum(res.capacity, np.bincount(cols, minlength=m))
+    slot_start = np.concatenate([[0], np.cumsum(slots_p)])
+    slots_d = np.minimum(res.slots, np.bincount(rows, minlength=n))
+    row_start = np.concatenate([[0], np.cumsum(slots_d)])
+    n_slots, n_demand_rows = int(slot_start[-1]), int(row_start[-1])
+    single = np.flatnonzero(slots_d[rows] == 1)
+    multi = np.flatnonzero(slots_d[rows] >= 2)
+    shift = float(vals.max()) + 1.0
+    e1, e2 = n_slots + np.arange(multi.shape[0]), n_demand_rows + np.arange(multi.shape[0])
+    parts = [
+        _to_slots(row_start[rows[single]], cols[single], slot_start, slots_p, shift - vals[single], single),
+        _from_slots(row_start[rows[multi]], slots_d[rows[multi]], e1, shift - vals[multi], multi),
+        (e2, e1, np.full(multi.shape[0], shift), np.full(multi.shape[0], -1)),
+        _to_slots(
+            e2, cols[multi], slot_start, slots_p, np.full(multi.shape[0], shift), np.full(multi.shape[0], -1)
+        ),
+        (
+            np.arange(n_demand_rows),
+            n_slots + multi.shape[0] + np.arange(n_demand_rows),
+            np.full(n_demand_rows, shift),
+            np.full(n_demand_rows, -1),
+        ),
+    ]
+    r, c, w, pair = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    shape = (n_demand_rows + multi.shape[0], n_slots + multi.shape[0] + n_demand_rows)
+    matched_rows, matched_cols = lapjvsp(sp.csr_array((w, (r, c)), shape=shape))
+    keys = r * shape[1] + c
+    order = np.argsort(keys)
+    arc = order[np.searchsorted(keys, matched_rows * shape[1] + matched_cols, sorter=order)]
+    used = pair[arc][(matched_rows < n_demand_rows) & (pair[arc] >= 0)]
+    chosen = np.zeros(rows.shape[0], bool)
+    chosen[used] = True
+    return chosen
+
+
+def _to_slots(
+    from_rows: IntArray,
+    providers: IntArray,
+    slot_start: IntArray,
+    slots_p: IntArray,
+    weight: FloatArray,
+    pair: IntArray,
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Arcs from each row to every slot of its provider."""
+    reps = slots_p[providers]
+    offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    return (
+        np.repeat(from_rows, reps),
+        np.repeat(slot_start[providers], reps) + offset,
+        np.repeat(weight, reps),
+        np.repeat(pair, reps),
+    )
+
+
+def _from_slots(
+    first_row: IntArray, n_rows: IntArray, to_cols: IntArray, weight: FloatArray, pair: IntArray
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Arcs from every slot row of a demand to one column."""
+    offset = np.arange(int(n_rows.sum())) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    return (
+        np.repeat(first_row, n_rows) + offset,
+        np.repeat(to_cols, n_rows),
+        np.repeat(weight, n_rows),
+        np.repeat(pair, n_rows),
+    )
+
+
+def _solve_by_lp(net: _Network, scale: float) -> BoolArray:
+    """Exact min-cost circulation with HiGHS; the network matrix is totally unimodular."""
+    n_arcs = net.tail.shape[0]
+    arcs = np.arange(n_arcs)
+    incidence = sp.csr_array(
+        (
+            np.concatenate([np.ones(n_arcs), -np.ones(n_arcs)]),
+            (np.concatenate([net.head, net.tail]), np.concatenate([arcs, arcs])),
+        ),
+        shape=(net.n_nodes, n_arcs),
+    )[1:]
+    result = linprog(
+        net.cost / scale,
+        A_eq=incidence,
+        b_eq=np.zeros(net.n_nodes - 1),
+        bounds=np.column_stack([net.lower, net.upper]),
+        method="highs-ds",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    if result.status != 0:
+        raise SolverFailure(f"HiGHS could not solve the restricted problem: {result.message}")
+    flow = np.asarray(result.x)[net.blocks["pair"]]
+    if np.abs(flow - np.round(flow)).max(initial=0.0) > 1e-6:
+        raise SolverFailure("HiGHS returned a fractional flow on a network problem")
+    return np.asarray(np.round(flow) > 0.5)
+
+
+# --------------------------------------------------------------------------------------------
+# Pricing: node potentials from shortest paths in the residual network
+# --------------------------------------------------------------------------------------------
+
+
+def _potentials(net: _Network, flow: IntArray, slack: float) -> FloatArray:
+    """Shortest-path distances in the residual network, root at 0; they are optimal dual prices."""
+    forward, backward = flow < net.upper, flow > net.lower
+    virtual = net.n_nodes  # joined to every node at cost 0, so every negative cycle is found
+    tail = np.concatenate([net.tail[forward], net.head[backward], np.full(net.n_nodes, virtual)])
+    head = np.concatenate([net.head[forward], net.tail[backward], np.arange(net.n_nodes)])
+    cost = np.concatenate([net.cost[forward] + slack, slack - net.cost[backward], np.zeros(net.n_nodes)])
+    graph = sp.csr_array((cost, (tail, head)), shape=(net.n_nodes + 1, net.n_nodes + 1))
+    try:
+        dist = bellman_ford(graph, indices=virtual)
+    except NegativeCycleError as exc:
+        raise SolverFailure(
+            "the restricted solution is not optimal: its residual network has a negative cycle"
+        ) from exc
+    return np.asarray(dist[: net.n_nodes] - dist[_ROOT], np.float64)
+
+
+def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray, tol: float) -> Certificate:
+    n, m = prob.n, prob.m
+    demand_price = pot[2 : 2 + n].copy()
+    provider_price = -pot[2 + n : 2 + n + m]
+    provider_price[res.capacity == 0] = np.inf
+    if prob.weights is None:
+        weights = np.ones(1)
+        demand_price[res.slots == 0] = np.inf
+        slot_price = demand_price[:, None].copy()
+    else:
+        weights = prob.weights
+        slot_price = np.full((n, weights.shape[0]), np.inf)
+        owner = np.repeat(np.arange(n), res.slots)
+        depth = _within_row_rank(owner, n)
+        slot_price[owner, depth] = pot[net.first_slot_node : net.first_slot_node + owner.shape[0]]
+    floor_price = float(-pot[_HUB]) if res.floors is not None else 0.0
+    return Certificate(slot_price, provider_price, demand_price, floor_price, weights, tol)
+
+
+# --------------------------------------------------------------------------------------------
+# The solve loop: restricted problem, prices, add the pairs the prices reject, repeat
+# --------------------------------------------------------------------------------------------
+
+
+def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray) -> BoolArray:
+    subset = res.active & (prob.rank < res.slots[prob.rows] + _EXTRA_CANDIDATES)
+    return subset | carried
+
+
+def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
+    res, carried = _residual(prob)
+    tol = _RELATIVE_TOLERANCE * prob.scale
+    subset = _initial_subset(prob, res, carried)
+    use_lp = prob.weights is not None or res.floors is not None
+    for _ in range(_MAX_ROUNDS):
+        idx = np.flatnonzero(subset)
+        net = _network(prob, res, idx)
+        local = _solve_by_lp(net, prob.scale) if use_lp else _solve_by_matching(net, res)
+        pot = _potentials(net, _canonical_flow(net, res, local), tol / 10)
+        cert = _certificate(net, res, prob, pot, tol)
+        outside = np.flatnonzero(res.active & ~subset)
+        gain = cert.reduced_profit(prob.rows[outside], prob.cols[outside], prob.vals[outside])
+        rejected = outside[gain > tol]
+        if rejected.size == 0:
+            chosen = np.zeros(prob.rows.shape[0], bool)
+            chosen[idx] = local[: idx.shape[0]]
+            return chosen, cert
+        subset[rejected] = True
+    raise SolverFailure(f"candidate pricing did not settle within {_MAX_ROUNDS} rounds")
+
+
+def _assignment(prob: _Problem, chosen: BoolArray, cert: Certificate) -> Assignment:
+    pairs = np.concatenate([np.column_stack([prob.rows[chosen], prob.cols[chosen]]), prob.locked])
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))].astype(np.int64)
+    objective = float(prob.vals[chosen].sum() + prob.locked_vals.sum())
+    demand_counts = np.bincount(pairs[:, 0], minlength=prob.n).astype(np.int64)
+    provider_counts = np.bincount(pairs[:, 1], minlength=prob.m).astype(np.int64)
+    floors = prob.floors if prob.floors is not None else np.zeros(prob.n, np.int64)
+    unmet = np.maximum(floors - demand_counts, 0).astype(np.int64)
+    return Assignment(pairs.reshape(-1, 2), objective, demand_counts, provider_counts, unmet, cert)
+
+
+def assign(
+    affinity: Any,
+    capacity: ArrayLike,
+    max_per_demand: ArrayLike = 1,
+    *,
+    min_per_demand: ArrayLike | None = None,
+    forbidden: ArrayLike | None = None,
+    locked: ArrayLike | None = None,
+    depth_discount: ArrayLike | None = None,
+) -> Assignment:
+    """Assign providers to demands with the largest total affinity, exactly.
+
+    Parameters
+    ----------
+    affinity : scipy.sparse matrix or array, shape (n_demands, n_providers)
+        Every stored entry is a candidate pair with its affinity (>= 0; a stored 0 is a candidate of
+        zero value). Absent entries are not candidates.
+    capacity : array_like of int, shape (n_providers,)
+        Most demands each provider can serve (>= 0).
+    max_per_demand : int or array_like of int, shape (n_demands,), default 1
+        Most providers each demand takes (its wanted number).
+    min_per_demand : int or array_like of int, optional
+        Floors. Coverage comes first: the assignment serves as many floor units as capacity allows,
+        then maximises affinity; floors left unmet are reported in ``unmet_floors``.
+    forbidden : array_like of int, shape (n, 2), optional
+        (demand, provider) pairs that must not be chosen.
+    locked : array_like of int, shape (n, 2), optional
+        Candidate pairs that must be chosen; they use capacity and wanted numbers.
+    depth_discount : array_like of float, optional
+        Positive, non-increasing weights of a demand's 1st, 2nd, ... provider (e.g. ``[1, 0.8, 0.6]``);
+        the solver maximises the discounted sum, so breadth comes before depth.
+
+    Returns
+    -------
+    Assignment
+        The chosen pairs, their total affinity (undiscounted), counts, unmet floors and the dual
+        certificate proving optimality over the candidate pairs.
+
+    Raises
+    ------
+    MatcherError
+        A precise subclass for malformed input or contradictory locked pairs.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_array([[0.9, 0.5], [0.8, 0.0]])
+    >>> assign(a, capacity=[1, 1]).pairs.tolist()
+    [[0, 1], [1, 0]]
+    """
+    prob = _validate(affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount)
+    chosen, cert = _solve(prob)
+    return _assignment(prob, chosen, cert)
+
+
+# --------------------------------------------------------------------------------------------
+# Independent check of an assignment and its certificate
+# --------------------------------------------------------------------------------------------
+
+
+def certificate_violation(
+    assignment: Assignment,
+    affinity: Any,
+    capacity: ArrayLike,
+    max_per_demand: ArrayLike = 1,
+    *,
+    min_per_demand: ArrayLike | None = None,
+    forbidden: ArrayLike | None = None,
+    locked: ArrayLike | None = None,
+    depth_discount: ArrayLike | None = None,
+) -> float:
+    """Largest violation of feasibility or of the optimality conditions of ``assignment``.
+
+    Takes the same problem arguments as :func:`assign`. Returns ``inf`` if the assignment breaks a
+    constraint (capacity, wanted number, forbidden, locked, repeated or non-candidate pair), else the
+    largest violation of complementary slackness by its certificate. A value at most
+    ``assignment.certificate.tolerance`` proves the assignment optimal over the candidates.
+
+    Parameters
+    ----------
+    assignment : Assignment
+        The answer to check (typically from :func:`assign`).
+    affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount
+        The problem, as passed to :func:`assign`.
+
+    Returns
+    -------
+    float
+        The violation; ``<= tolerance`` means certified optimal.
+    """
+    prob = _validate(affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount)
+    chosen = _chosen_mask(prob, assignment.pairs)
+    if chosen is None:
+        return float("inf")
+    res, _ = _residual(prob)
+    if not _coverage_is_maximal(prob, res, chosen):
+        return float("inf")
+    cert = assignment.certificate
+    return max(_pair_violation(prob, res, chosen, cert), _node_violation(prob, res, chosen, cert))
+
+
+def _chosen_mask(prob: _Problem, pairs: IntArray) -> BoolArray | None:
+    """Mask of chosen free candidates, or None when the pairs break a constraint."""
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    width = max(prob.m, 1)
+    keys = pairs[:, 0] * width + pairs[:, 1]
+    if np.unique(keys).shape[0] != keys.shape[0]:
+        return None
+    free = np.isin(keys, prob.rows * width + prob.cols)
+    is_locked = np.isin(keys, prob.locked[:, 0] * width + prob.locked[:, 1])
+    if not (free | is_locked).all() or int(is_locked.sum()) != prob.locked.shape[0]:
+        return None
+    if (np.bincount(pairs[:, 0], minlength=prob.n) > prob.wanted).any():
+        return None
+    if (np.bincount(pairs[:, 1], minlength=prob.m) > prob.capacity).any():
+        return None
+    return np.isin(prob.rows * width + prob.cols, keys)
+
+
+def _coverage_is_maximal(prob: _Problem, res: _Residual, chosen: BoolArray) -> bool:
+    if prob.floors is None:
+        return True
+    counts = np.bincount(np.concatenate([prob.rows[chosen], prob.locked[:, 0]]), minlength=prob.n)
+    locked_d = np.bincount(prob.locked[:, 0], minlength=prob.n)
+    best = res.coverage + (0 if res.keeps_locked else int(np.minimum(locked_d, prob.floors).sum()))
+    return int(np.minimum(counts, prob.floors).sum()) >= best
+
+
+def _network_pairs(
+    prob: _Problem, res: _Residual, chosen: BoolArray
+) -> tuple[IntArray, IntArray, FloatArray, BoolArray, BoolArray]:
+    """All free candidates (and locked pairs when the network keeps them) with their chosen flags."""
+    rows, cols, vals, fixed = prob.rows, prob.cols, prob.vals, np.zeros(prob.rows.shape[0], bool)
+    if res.keeps_locked:
+        rows = np.concatenate([rows, prob.locked[:, 0]])
+        cols = np.concatenate([cols, prob.locked[:, 1]])
+        vals = np.concatenate([vals, prob.locked_vals])
+        fixed = np.concatenate([fixed, np.ones(prob.locked.shape[0], bool)])
+        chosen = np.concatenate([chosen, np.ones(prob.locked.shape[0], bool)])
+    return rows, cols, vals, fixed, chosen
+
+
+def _pair_violation(prob: _Problem, res: _Residual, chosen: BoolArray, cert: Certificate) -> float:
+    rows, cols, vals, fixed, picked = _network_pairs(prob, res, chosen)
+    active = np.concatenate([res.active, np.ones(rows.shape[0] - res.active.shape[0], bool)])
+    unchosen = np.flatnonzero(active & ~picked)
+    worst = float(cert.reduced_profit(rows[unchosen], cols[unchosen], vals[unchosen]).max(initial=-np.inf))
+    used = np.flatnonzero(picked)
+    depth = _positions(rows, vals, picked, prob.n)[used] if prob.weights is not None else np.zeros_like(used)
+    weighted = vals[used, None] * cert.depth_weights[None, :] - cert.slot_price[rows[used]]
+    at_depth = weighted[np.arange(used.shape[0]), depth]
+    worst = max(worst, float((weighted.max(axis=1) - at_depth).max(initial=-np.inf)))
+    free = ~fixed[used]
+    return max(worst, float((cert.provider_price[cols[used]][free] - at_depth[free]).max(initial=-np.inf)))
+
+
+def _node_violation(prob: _Problem, res: _Residual, chosen: BoolArray, cert: Certificate) -> float:
+    rows, cols, _, _, picked = _network_pairs(prob, res, chosen)
+    counts = np.bincount(rows[picked], minlength=prob.n)
+    loads = np.bincount(cols[picked], minlength=prob.m)
+    on = res.slots > 0
+    pi_d, pi_h = cert.demand_price[on], -cert.floor_price
+    floors = res.floors[on] if res.floors is not None else np.zeros(int(on.sum()), np.int64)
+    served = np.minimum(counts[on], floors)
+    extra = counts[on] - served
+    checks = [
+        np.where(extra < res.slots[on] - floors, pi_d, -np.inf),
+        np.where(extra > 0, -pi_d, -np.inf),
+        np.where(served < floors, pi_d - pi_h, -np.inf),
+        np.where(served > 0, pi_h - pi_d, -np.inf),
+    ]
+    if res.floors is not None:
+        checks.append(np.array([pi_h if served.sum() < floors.sum() else -np.inf]))
+        checks.append(np.array([-pi_h if served.sum() > res.coverage else -np.inf]))
+    open_ = res.capacity > 0
+    price = cert.provider_price[open_]
+    checks += [
+        np.where(loads[open_] < res.capacity[open_], price, -np.inf),
+        np.where(loads[open_] > 0, -price, -np.inf),
+    ]
+    if prob.weights is not None:
+        checks += _slot_checks(res.slots, counts, cert)
+    return float(max(c.max(initial=-np.inf) for c in checks))
+
+
+def _slot_checks(slots: IntArray, counts: IntArray, cert: Certificate) -> list[FloatArray]:
+    owner = np.repeat(np.arange(slots.shape[0]), slots)
+    depth = _within_row_rank(owner, slots.shape[0])
+    pi_t, pi_d = cert.slot_price[owner, depth], cert.demand_price[owner]
+    used = depth < counts[owner]
+    return [np.where(used, pi_d - pi_t, -np.inf), np.where(~used, pi_t - pi_d, -np.inf)]
