@@ -1,0 +1,1 @@
+"""Tests of the service; the only tests that see a database."""
