@@ -17,7 +17,9 @@ def demand_payload(**overrides: Any) -> dict[str, Any]:
         "address": "福建省福州市鼓楼区五四路128号",
         "postcode": "350001",
         "title": "耐水解聚氨酯弹性体配方开发",
-        "description": "现有聚酯型聚氨酯弹性体在85℃、85%湿度下老化500小时后拉伸强度下降40%，希望开发耐水解配方。",
+        "description": (
+            "现有聚酯型聚氨酯弹性体在85℃、85%湿度下老化500小时后拉伸强度下降40%，希望开发耐水解配方。"
+        ),
         "company_profile": "公司成立于2009年，员工210人，省级企业技术中心。",
         "industry_code": "C2651",
         "discipline_code": "15045",

@@ -94,7 +94,8 @@ def test_cli_prints_a_token_once_and_stores_only_its_hash(
         check=True,
     )
     token = done.stdout.strip()
-    assert token.startswith("hqs_") and len(token) > 40
+    assert token.startswith("hqs_")
+    assert len(token) > 40
     with db() as session:
         staff = session.scalars(select(StaffUser).where(StaffUser.name == "管理员乙")).one()
         stored = [row.token_hash for row in staff.tokens]

@@ -142,7 +142,8 @@ def test_one_phone_number_is_required(client: TestClient) -> None:
     response = client.post(URL, json=demand_payload(mobile="", office_phone="  "))
     assert _errors(response) == {"mobile": "contact_phone_required"}
     message = response.json()["errors"][0]["message"]
-    assert "手机" in message and "办公电话" in message
+    assert "手机" in message
+    assert "办公电话" in message
 
 
 def test_messages_are_chinese_and_actionable(client: TestClient) -> None:

@@ -63,7 +63,8 @@ def test_an_illegal_transition_is_409_with_the_reason(
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "invalid_transition"
-    assert "不能改为" in body["detail"] and "可改为" in body["detail"]
+    assert "不能改为" in body["detail"]
+    assert "可改为" in body["detail"]
     assert (
         client.get(f"{URL}/{demand_id}", headers=staff_headers).json()["status"]
         == (path or ["submitted"])[-1]
