@@ -6,6 +6,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
+import api.models  # noqa: F401  (registers every domain's tables on Base.metadata)
 from api.db import Base, make_engine
 from api.db.base import UTCDateTime
 

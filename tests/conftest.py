@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import api.models  # noqa: F401  (every domain's tables on Base.metadata)
 from api.auth.service import create_staff
 from api.db import Base, StaffRole, make_engine, make_session_factory
 from api.db.migrate import upgrade

@@ -1,0 +1,9 @@
+"""Every table of the service, imported in one place so the metadata is complete.
+
+Alembic's environment and the migration drift test import this module; each domain adds one line.
+"""
+
+from api.db import Base
+from api.db import models as core_models
+
+__all__ = ["Base", "core_models"]
