@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
-from scipy.sparse.csgraph import NegativeCycleError, bellman_ford, maximum_flow
+from scipy.sparse.csgraph import maximum_flow
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching as lapjvsp
 
 from matcher.errors import (
@@ -633,18 +633,37 @@ def _solve_by_lp(net: _Network, scale: float) -> BoolArray:
 def _potentials(net: _Network, flow: IntArray, slack: float) -> FloatArray:
     """Shortest-path distances in the residual network, root at 0; they are optimal dual prices."""
     forward, backward = flow < net.upper, flow > net.lower
-    virtual = net.n_nodes  # joined to every node at cost 0, so every negative cycle is found
-    tail = np.concatenate([net.tail[forward], net.head[backward], np.full(net.n_nodes, virtual)])
-    head = np.concatenate([net.head[forward], net.tail[backward], np.arange(net.n_nodes)])
-    cost = np.concatenate([net.cost[forward] + slack, slack - net.cost[backward], np.zeros(net.n_nodes)])
-    graph = sp.csr_array((cost, (tail, head)), shape=(net.n_nodes + 1, net.n_nodes + 1))
-    try:
-        dist = bellman_ford(graph, indices=virtual)
-    except NegativeCycleError as exc:
-        raise SolverFailure(
-            "the restricted solution is not optimal: its residual network has a negative cycle"
-        ) from exc
-    return np.asarray(dist[: net.n_nodes] - dist[_ROOT], np.float64)
+    tail = np.concatenate([net.tail[forward], net.head[backward]])
+    head = np.concatenate([net.head[forward], net.tail[backward]])
+    cost = np.concatenate([net.cost[forward] + slack, slack - net.cost[backward]])
+    dist = _bellman_ford(net.n_nodes, tail, head, cost)
+    return np.asarray(dist - dist[_ROOT], np.float64)
+
+
+def _bellman_ford(n_nodes: int, tail: IntArray, head: IntArray, cost: FloatArray) -> FloatArray:
+    """Distances from a virtual node joined to every node at cost 0, relaxing only arcs whose tail moved.
+
+    ``scipy.sparse.csgraph.bellman_ford`` always runs all ``n_nodes`` rounds; here a round touches only
+    the arcs leaving nodes improved in the previous round, and the loop stops when nothing improves.
+    """
+    order = np.argsort(tail, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    starts = np.searchsorted(tail, np.arange(n_nodes + 1))
+    dist = np.zeros(n_nodes)
+    moved = np.arange(n_nodes)
+    for _ in range(n_nodes + 1):
+        counts = starts[moved + 1] - starts[moved]
+        arcs = np.repeat(starts[moved] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        if arcs.shape[0] == 0:
+            return dist
+        reach = dist[tail[arcs]] + cost[arcs]
+        better = reach < dist[head[arcs]]
+        if not better.any():
+            return dist
+        targets, values = head[arcs][better], reach[better]
+        np.minimum.at(dist, targets, values)
+        moved = np.unique(targets)
+    raise SolverFailure("the restricted solution is not optimal: its residual network has a negative cycle")
 
 
 def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray, tol: float) -> Certificate:

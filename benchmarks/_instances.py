@@ -1,0 +1,78 @@
+"""Instance generators for the solver benchmarks: the grid of the assignment issue.
+
+N demands, M = N / 5 providers, capacity 1 + Poisson(4.5) capped at 20 (total about 1.1 N, so
+providers contend), k candidates per demand, wanted number 1 or mixed {1: 80 %, 2: 15 %, 3: 5 %}.
+Affinities: ``uniform`` in [0, 1); ``tied`` on a grid of 5 values; ``tfidf``: cosines of sublinear
+TF-IDF vectors from a topic model with a few hot topics, so most values sit near 0.02 and a few real
+matches exceed 0.1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    affinity: sp.csr_array
+    capacity: np.ndarray
+    wanted: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        a = self.affinity
+        return int(
+            a.data.nbytes + a.indices.nbytes + a.indptr.nbytes + self.capacity.nbytes + self.wanted.nbytes
+        )
+
+
+def _candidates(rng: np.random.Generator, n: int, m: int, k: int) -> np.ndarray:
+    """k distinct providers per demand, shape (n, k)."""
+    picks = rng.random((n, m)).argpartition(k, axis=1)[:, :k] if n * m <= 4e7 else None
+    if picks is not None:
+        return np.sort(picks, axis=1)
+    out = np.empty((n, k), np.int64)
+    for start in range(0, n, 2000):
+        stop = min(n, start + 2000)
+        out[start:stop] = np.sort(rng.random((stop - start, m)).argpartition(k, axis=1)[:, :k], axis=1)
+    return out
+
+
+def _tfidf_scores(rng: np.random.Generator, n: int, m: int, cols: np.ndarray) -> np.ndarray:
+    """Cosine of sublinear TF-IDF topic vectors: mostly ~0.02, a few matches above 0.1."""
+    topics, vocab = 40, 400
+    hot = rng.dirichlet(np.full(topics, 0.3))
+    words = rng.dirichlet(np.full(vocab, 0.05), size=topics)
+
+    def docs(count: int, length: int) -> sp.csr_array:
+        topic = rng.choice(topics, size=count, p=hot)
+        counts = np.stack([rng.multinomial(length, 0.7 * words[t] + 0.3 / vocab) for t in topic])
+        tf = np.log1p(counts)
+        idf = np.log((1 + count) / (1 + (counts > 0).sum(axis=0))) + 1
+        v = tf * idf
+        return sp.csr_array(v / np.linalg.norm(v, axis=1, keepdims=True))
+
+    d, p = docs(n, 30), docs(m, 80)
+    rows = np.repeat(np.arange(n), cols.shape[1])
+    return np.asarray((d[rows].multiply(p[cols.ravel()])).sum(axis=1)).ravel()
+
+
+def make_instance(n: int, k: int, wanted: str, values: str, seed: int = 0) -> Instance:
+    rng = np.random.default_rng(seed)
+    m = n // 5
+    capacity = np.minimum(1 + rng.poisson(4.5, m), 20).astype(np.int64)
+    cols = _candidates(rng, n, m, k)
+    if values == "uniform":
+        data = rng.random(n * k)
+    elif values == "tied":
+        data = rng.integers(1, 6, n * k) / 5
+    else:
+        data = _tfidf_scores(rng, n, m, cols)
+    want = np.ones(n, np.int64) if wanted == "one" else rng.choice([1, 2, 3], size=n, p=[0.8, 0.15, 0.05])
+    rows = np.repeat(np.arange(n), k)
+    affinity = sp.csr_array((data, (rows, cols.ravel())), shape=(n, m))
+    return Instance(f"n{n}-k{k}-{wanted}-{values}", affinity, capacity, want)
