@@ -10,7 +10,7 @@ from matcher.errors import (
     MatcherError,
     PairListError,
     ShapeMismatchError,
-    SolverFailure,
+    SolverError,
 )
 from matcher.solver import assign, certificate_violation
 from matcher.types import Assignment, Certificate
@@ -30,7 +30,7 @@ __all__ = [
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
-    "SolverFailure",
+    "SolverError",
     "TopKFromMatrix",
     "Widening",
     "assign",

@@ -14,7 +14,7 @@ __all__ = [
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
-    "SolverFailure",
+    "SolverError",
 ]
 
 
@@ -54,5 +54,5 @@ class ConflictError(MatcherError):
     """Locked pairs contradict forbidden pairs, provider capacities or wanted numbers."""
 
 
-class SolverFailure(MatcherError):
+class SolverError(MatcherError):
     """The solver could not certify its answer; this signals a defect, never bad input."""

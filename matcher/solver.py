@@ -47,7 +47,7 @@ from matcher.errors import (
     InvalidAffinityError,
     PairListError,
     ShapeMismatchError,
-    SolverFailure,
+    SolverError,
 )
 from matcher.types import Assignment, Certificate
 
@@ -618,10 +618,10 @@ def _solve_by_lp(net: _Network, scale: float) -> BoolArray:
         options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
     )
     if result.status != 0:
-        raise SolverFailure(f"HiGHS could not solve the restricted problem: {result.message}")
+        raise SolverError(f"HiGHS could not solve the restricted problem: {result.message}")
     flow = np.asarray(result.x)[net.blocks["pair"]]
     if np.abs(flow - np.round(flow)).max(initial=0.0) > 1e-6:
-        raise SolverFailure("HiGHS returned a fractional flow on a network problem")
+        raise SolverError("HiGHS returned a fractional flow on a network problem")
     return np.asarray(np.round(flow) > 0.5)
 
 
@@ -663,7 +663,7 @@ def _bellman_ford(n_nodes: int, tail: IntArray, head: IntArray, cost: FloatArray
         targets, values = head[arcs][better], reach[better]
         np.minimum.at(dist, targets, values)
         moved = np.unique(targets)
-    raise SolverFailure("the restricted solution is not optimal: its residual network has a negative cycle")
+    raise SolverError("the restricted solution is not optimal: its residual network has a negative cycle")
 
 
 def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray, tol: float) -> Certificate:
@@ -714,7 +714,7 @@ def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
             chosen[idx] = local[: idx.shape[0]]
             return chosen, cert
         subset[rejected] = True
-    raise SolverFailure(f"candidate pricing did not settle within {_MAX_ROUNDS} rounds")
+    raise SolverError(f"candidate pricing did not settle within {_MAX_ROUNDS} rounds")
 
 
 def _assignment(prob: _Problem, chosen: BoolArray, cert: Certificate) -> Assignment:

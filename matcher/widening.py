@@ -7,7 +7,7 @@ most ``bound_i``, the lowest score kept for ``i``; it can raise the objective on
 ``depth_weight[t] * bound_i`` exceeds the price of slot ``t`` of demand ``i``. Raising those slot
 prices until no pruned pair can profit gives a feasible dual of the unpruned problem, so
 
-    optimum over all pairs - objective <= gap_bound = sum_i sum_t (depth_weight[t] * bound_i - slot_price[i, t])^+
+    optimum - objective <= gap_bound = sum_i sum_t (weight[t] * bound_i - slot_price[i, t])^+
 
 :func:`widen` fetches more candidates for the demands with a positive term (and for demands below
 their floor), re-solves, and stops when the bound is within tolerance or the budget is spent.
