@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -13,6 +14,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite gets foreign keys, WAL and write-serialising transactions."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    if make_url(url).database not in (None, "", ":memory:"):
+        # SQLite has one writer at a time and every transaction here takes the write lock, so threads
+        # queue for a single pooled connection (a fair wait) instead of polling SQLite's busy handler.
+        kwargs = {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **kwargs}
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_immediate)

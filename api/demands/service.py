@@ -55,9 +55,10 @@ def submit(
 ) -> Submission:
     """Store a new demand, or return the one already stored under the same idempotency key."""
     fingerprint = _fingerprint(payload)
+    # Built before the first query: on SQLite the first query takes the write lock.
+    demand = _new_demand(payload, idempotency_key, fingerprint)
     if idempotency_key and (earlier := repository.by_idempotency_key(session, idempotency_key)):
         return _replay(earlier, fingerprint, secret)
-    demand = _new_demand(payload, idempotency_key, fingerprint)
     try:
         with session.begin_nested():
             session.add(demand)
