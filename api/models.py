@@ -5,5 +5,6 @@ Alembic's environment and the migration drift test import this module; each doma
 
 from api.db import Base
 from api.db import models as core_models
+from api.providers import models as provider_models
 
-__all__ = ["Base", "core_models"]
+__all__ = ["Base", "core_models", "provider_models"]

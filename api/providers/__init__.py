@@ -1,0 +1,1 @@
+"""Societies, branches and experts: the providers demands are matched to."""
