@@ -1,0 +1,72 @@
+"""``huiqi evaluate`` end to end on small real-language files, and its refusals of bad files."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+
+PROVIDERS = """id,name,text
+chem,中国化学会,锂电池正极材料的合成与表征
+chem,中国化学会,电化学储能材料与电解液
+crop,中国作物学会,水稻育种与高产栽培技术
+crop,中国作物学会,小麦抗病品种选育
+weld,中国机械工程学会,激光焊接工艺与焊接机器人
+"""
+DEMANDS = """id,title,description,gold
+d1,锂电池正极材料改性,提高电池循环寿命,chem
+d2,水稻高产栽培,选育抗病品种,crop|weld
+d3,焊接机器人,激光焊接自动化产线,weld
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_json_output_has_exactly_the_headline_keys(tmp_path: Path) -> None:
+    args = ["evaluate", "--providers", str(write(tmp_path, "P.csv", PROVIDERS))]
+    result = CliRunner().invoke(app, [*args, "--demands", str(write(tmp_path, "D.csv", DEMANDS)), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload == {"n": 3, "acc_at_1": 1.0, "hit_at_5": 1.0, "mrr": 1.0}
+
+
+def test_human_output_has_intervals_and_macro(tmp_path: Path) -> None:
+    args = ["evaluate", "--providers", str(write(tmp_path, "P.csv", PROVIDERS))]
+    result = CliRunner().invoke(app, [*args, "--demands", str(write(tmp_path, "D.csv", DEMANDS))])
+    assert result.exit_code == 0, result.output
+    assert "macro_acc_at_1" in result.stdout
+    assert "95% CI" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("providers", "demands", "reason"),
+    [
+        ("id,name\nchem,中国化学会\n", DEMANDS, "missing column(s) text"),
+        ("id,name,text\n", DEMANDS, "no data rows"),
+        (PROVIDERS, "id,title,description,gold\nd1,标题,说明,nobody\n", "unknown provider id(s) nobody"),
+        (PROVIDERS, "id,title,description,gold\nd1,标题,说明,\n", "line 2: empty gold"),
+    ],
+)
+def test_bad_files_exit_non_zero_with_one_line(
+    tmp_path: Path, providers: str, demands: str, reason: str
+) -> None:
+    p, d = write(tmp_path, "P.csv", providers), write(tmp_path, "D.csv", demands)
+    result = CliRunner().invoke(app, ["evaluate", "--providers", str(p), "--demands", str(d)])
+    assert result.exit_code == 2
+    assert reason in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    p = write(tmp_path, "P.csv", PROVIDERS)
+    result = CliRunner().invoke(
+        app, ["evaluate", "--providers", str(p), "--demands", str(tmp_path / "no.csv")]
+    )
+    assert result.exit_code == 2
+    assert "cannot read" in result.stderr
