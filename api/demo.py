@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Demand
 from api.demands.schemas import DemandCreate
 from api.demands.service import submit
+from api.providers.demo import load_demo_providers
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +86,5 @@ def load_demo_demands(session: Session, context: DemoContext) -> int:
     return added
 
 
+register_demo_step(DemoStep("providers", load_demo_providers))
 register_demo_step(DemoStep("demands", load_demo_demands))
