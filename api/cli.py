@@ -5,6 +5,7 @@ import typer
 from api.auth.cli import app as staff_app
 from api.db.cli import app as db_app
 from api.evaluate_cli import evaluate_command
+from api.providers.cli import export_app
 from api.serve import demo_app, serve
 
 app = typer.Typer(
@@ -25,3 +26,4 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 app.command("evaluate")(evaluate_command)
+app.add_typer(export_app, name="export")
