@@ -3,9 +3,11 @@
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
+from api.auth.passwords import PasswordTooShortError, set_password
 from api.auth.service import create_staff
-from api.db import StaffRole
+from api.db import StaffRole, StaffUser
 from api.db.session import make_engine, make_session_factory
 from api.settings import get_settings
 
@@ -26,3 +28,28 @@ def create(
     finally:
         engine.dispose()
     typer.echo(token)
+
+
+@app.command("set-password")
+def set_password_command(
+    name: Annotated[str, typer.Argument(help="已有工作人员的姓名或账号名")],
+    password: Annotated[
+        str, typer.Option(prompt="新密码", hide_input=True, confirmation_prompt=True, help="至少8个字符")
+    ],
+) -> None:
+    """Set the password NAME signs in to the staff pages with (asked for when not given)."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            staff = session.scalar(select(StaffUser).where(StaffUser.name == name.strip()))
+            if staff is None:
+                raise typer.BadParameter(
+                    f"没有名为“{name}”的工作人员；先用 huiqi staff create 创建", param_hint="NAME"
+                )
+            try:
+                set_password(staff, password)
+            except PasswordTooShortError as error:
+                raise typer.BadParameter(str(error), param_hint="--password") from None
+    finally:
+        engine.dispose()
+    typer.echo(f"staff {name}: password set")

@@ -49,6 +49,8 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[StaffRole] = mapped_column(_enum_column(StaffRole, "staff_role"))
+    # argon2id hash for signing in to the staff pages; None: the account has no password yet.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list["StaffToken"]] = relationship(back_populates="staff", cascade="all, delete-orphan")

@@ -1,0 +1,222 @@
+"""Staff pages of demands: the list with filters, one demand, its edit form and status changes."""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from math import ceil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.db.models import Demand, DemandStatus
+from api.demands import service
+from api.demands.repository import DemandFilter
+from api.demands.schemas import LABELS, DemandCreate, DemandPatch
+from api.deps import SessionDep
+from api.errors import FieldError, InvalidTransitionError, RequestInvalidError, translate_all
+from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
+from api.validation import COOPERATION_MODES
+from api.web.deps import FormDep, WebStaffDep
+from api.web.routing import WebRoute
+from api.web.templating import redirect, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+# The edit form, in the order of the 附件1 collection form.
+EDIT_FIELDS = tuple(DemandCreate.model_fields)
+LONG_FIELDS = frozenset({"description", "company_profile", "main_business"})
+
+
+@lru_cache(maxsize=1)
+def provinces() -> list[tuple[str, str]]:
+    """Province-level regions (code prefix, name) for the region filter."""
+    codes = region_codes()
+    return sorted((code[:2], name) for code, name in codes.items() if code.endswith("0000000000"))
+
+
+@lru_cache(maxsize=1)
+def industry_sections() -> list[tuple[str, str]]:
+    """GB/T 4754 sections (门类) for the industry filter."""
+    return [(code, name) for code, name in industry_codes().items() if len(code) == 1]
+
+
+@dataclass
+class ListQuery:
+    """The demand list's filters as typed in the form, and the problems found in them."""
+
+    statuses: list[DemandStatus]
+    text: str
+    region: str
+    industry: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def to_filter(self) -> DemandFilter:
+        """The repository filter; parts with errors are left out."""
+        industry = self.industry.strip().upper()
+        return DemandFilter(
+            statuses=tuple(self.statuses),
+            text=self.text.strip() or None,
+            region_prefix=region_prefix(self.region) if self.region and "region" not in self.errors else None,
+            industry_prefix=(normalize_industry_code(industry) or industry) if industry else None,
+        )
+
+
+def _list_query(status: list[str], q: str, region: str, industry: str) -> ListQuery:
+    errors: dict[str, str] = {}
+    statuses = [DemandStatus(value) for value in status if value in DemandStatus._value2member_map_]
+    region = region.strip()
+    if region and not (region.isdigit() and 2 <= len(region) <= 12):
+        errors["region"] = "地区应为行政区划代码或其前缀（2到12位数字），如 35 或 3501"
+    if len(q) > 100:
+        errors["q"] = "关键词最多100个字"
+        q = q[:100]
+    return ListQuery(statuses, q, region, industry.strip()[:5], errors)
+
+
+@router.get("/demands")
+def demand_list(
+    request: Request,
+    session: SessionDep,
+    _staff: WebStaffDep,
+    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    q: str = "",
+    region: str = "",
+    industry: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Demands, newest first, with filters, search and paging."""
+    query = _list_query(status, q, region, industry)
+    items, total = service.list_demands(session, where=query.to_filter(), page=page, page_size=PAGE_SIZE)
+    context = {
+        "query": query,
+        "items": items,
+        "total": total,
+        "page": page,
+        "pages": max(1, ceil(total / PAGE_SIZE)),
+        "provinces": provinces(),
+        "sections": industry_sections(),
+        "all_statuses": list(DemandStatus),
+    }
+    return render(request, "demands/list.html", context)
+
+
+@router.get("/demands/{demand_id:int}")
+def demand_page(request: Request, session: SessionDep, _staff: WebStaffDep, demand_id: int) -> Response:
+    """One demand: its fields, history and status actions."""
+    demand = service.get_demand(session, demand_id=demand_id)
+    return render(request, "demands/detail.html", _detail_context(session, demand))
+
+
+def _detail_context(session: SessionDep, demand: Demand, **extra: Any) -> dict[str, Any]:
+    allowed = sorted(service.TRANSITIONS[demand.status])
+    return {
+        "demand": demand,
+        "labels": LABELS,
+        "transitions": allowed,
+        "extras": [panel(session, demand) for panel in DETAIL_PANELS],
+        **extra,
+    }
+
+
+# Further sections of the demand page (matches, preferences) registered by the pages that need them.
+DETAIL_PANELS: list[Any] = []
+
+
+@router.post("/demands/{demand_id:int}/status")
+def change_status(
+    request: Request, session: SessionDep, staff: WebStaffDep, form: FormDep, demand_id: int
+) -> Response:
+    """Move a demand along the review workflow; errors shown beside the form."""
+    target = str(form.get("to") or "")
+    reason = str(form.get("reason") or "").strip() or None
+    if target not in DemandStatus._value2member_map_:
+        return _status_error(request, session, demand_id, {"to": "请选择目标状态"})
+    try:
+        with session.begin_nested():
+            service.change_status(
+                session, demand_id=demand_id, to=DemandStatus(target), reason=reason, staff=staff
+            )
+    except RequestInvalidError as error:
+        return _status_error(request, session, demand_id, _by_field(error.errors))
+    except InvalidTransitionError as error:
+        return _status_error(request, session, demand_id, {"to": error.detail})
+    label = service.STATUS_LABELS[DemandStatus(target)]
+    return redirect(f"/demands/{demand_id}", f"需求 {demand_id} 已改为“{label}”。")
+
+
+def _status_error(request: Request, session: SessionDep, demand_id: int, errors: dict[str, str]) -> Response:
+    demand = service.get_demand(session, demand_id=demand_id)
+    context = _detail_context(session, demand, status_errors=errors)
+    return render(request, "demands/detail.html", context, status_code=422)
+
+
+def _by_field(errors: tuple[FieldError, ...] | list[FieldError]) -> dict[str, str]:
+    # One message per field; nested names like keywords[2] are shown at their field.
+    shown: dict[str, str] = {}
+    for error in errors:
+        shown.setdefault(error.field.split("[", 1)[0].split(".", 1)[0], error.message)
+    return shown
+
+
+@router.get("/demands/{demand_id:int}/edit")
+def edit_form(request: Request, session: SessionDep, _staff: WebStaffDep, demand_id: int) -> Response:
+    """The edit form of a demand, filled with its current values."""
+    demand = service.get_demand(session, demand_id=demand_id)
+    values = {name: _shown(getattr(demand, name)) for name in EDIT_FIELDS}
+    return _edit_page(request, demand, values, {})
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "，".join(str(item) for item in value)
+    return str(value)
+
+
+def _edit_page(
+    request: Request, demand: Demand, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    context = {
+        "demand": demand,
+        "fields": EDIT_FIELDS,
+        "long_fields": LONG_FIELDS,
+        "labels": LABELS,
+        "values": values,
+        "errors": errors,
+        "modes": COOPERATION_MODES,
+    }
+    return render(request, "demands/edit.html", context, status_code=status)
+
+
+@router.post("/demands/{demand_id:int}/edit")
+def save_edit(
+    request: Request, session: SessionDep, staff: WebStaffDep, form: FormDep, demand_id: int
+) -> Response:
+    """Save a staff edit through the intake rules; every bad field is marked beside its input."""
+    demand = service.get_demand(session, demand_id=demand_id)
+    values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
+    try:
+        submitted = _patch_input(values)
+        # The form holds every field: checking it as a whole submission lists every problem at once.
+        DemandCreate.model_validate(submitted)
+        patch = DemandPatch.model_validate(submitted)
+        with session.begin_nested():
+            service.update_demand(session, demand_id=demand_id, patch=patch, staff=staff)
+    except ValidationError as error:
+        return _edit_page(request, demand, values, _by_field(translate_all(error.errors())), 422)
+    except RequestInvalidError as error:
+        return _edit_page(request, demand, values, _by_field(error.errors), 422)
+    return redirect(f"/demands/{demand_id}", "修改已保存。")
+
+
+def _patch_input(values: FormData | dict[str, str]) -> dict[str, Any]:
+    # Every field is sent: a cleared input clears an optional field and is refused for a required one.
+    data: dict[str, Any] = {name: (values.get(name) or None) for name in EDIT_FIELDS}
+    keywords = str(values.get("keywords") or "")
+    data["keywords"] = [
+        word.strip() for word in keywords.replace("，", ",").replace("、", ",").split(",") if word.strip()
+    ]
+    return data

@@ -1,0 +1,84 @@
+"""Jinja2 environment of the staff pages, their filters and the one render helper."""
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from api.db.models import DemandStatus
+from api.demands.service import STATUS_LABELS
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+NOTICE_COOKIE = "huiqi_notice"
+# Staff read times in Beijing time, whatever the server's zone.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp as Beijing time."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(CHINA_TIME).strftime(fmt)
+
+
+def status_label(status: DemandStatus | str | None) -> str:
+    """The Chinese name of a demand status."""
+    if status is None:
+        return ""
+    return STATUS_LABELS.get(DemandStatus(status), str(status))
+
+
+def highlight(text: str | None, terms: Iterable[str]) -> Markup:
+    """``text`` escaped, with every occurrence of ``terms`` wrapped in <mark> (longest terms first)."""
+    escaped = str(escape(text or ""))
+    wanted = sorted({str(escape(term)) for term in terms if term and term.strip()}, key=len, reverse=True)
+    if not wanted:
+        return Markup(escaped)  # escaped above: safe to mark
+    pattern = re.compile("|".join(re.escape(term) for term in wanted), re.IGNORECASE)
+    return Markup(pattern.sub(lambda match: f"<mark>{match.group(0)}</mark>", escaped))
+
+
+def page_url(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    params = [(key, value) for key, value in request.query_params.multi_items() if key not in changes]
+    params += [(key, str(value)) for key, value in changes.items() if value is not None]
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+templates.env.filters.update(local_time=local_time, status_label=status_label, highlight=highlight)
+templates.env.globals.update(page_url=page_url, status_labels=STATUS_LABELS)
+
+
+def render(
+    request: Request, name: str, context: Mapping[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the signed-in staff member, the CSRF token and any pending notice."""
+    web_session = getattr(request.state, "web_session", None)
+    full = {
+        "staff": web_session.staff if web_session else None,
+        "csrf_token": web_session.csrf_token if web_session else "",
+        "notice": unquote(request.cookies.get(NOTICE_COOKIE, "")),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    if NOTICE_COOKIE in request.cookies:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, notice: str | None = None) -> Response:
+    """See-other redirect after a form, carrying a one-time notice shown by the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if notice:
+        response.set_cookie(NOTICE_COOKIE, quote(notice), max_age=60, httponly=True, samesite="lax", path="/")
+    return response
