@@ -5,8 +5,10 @@ import typer
 from api.auth.cli import app as staff_app
 from api.db.cli import app as db_app
 from api.evaluate_cli import evaluate_command
+from api.matching.cli import app as round_app
 from api.providers.cli import export_app
 from api.serve import demo_app, serve
+from api.worker import worker_command
 
 app = typer.Typer(
     name="huiqi",
@@ -27,3 +29,5 @@ app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 app.command("evaluate")(evaluate_command)
 app.add_typer(export_app, name="export")
+app.add_typer(round_app, name="round")
+app.command("worker")(worker_command)

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.validation import FIELD_LABELS, MESSAGES
+from matcher import errors as matcher_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,28 @@ class ErrorSpec:
 
 # Exceptions of other packages (the matching core's MatcherError subclasses) mapped to HTTP, one row
 # each; a test checks that every such subclass has its row.
-ERROR_TABLE: Final[dict[type[Exception], ErrorSpec]] = {}
+ERROR_TABLE: Final[dict[type[Exception], ErrorSpec]] = {
+    matcher_errors.MatcherError: ErrorSpec(422, "matcher_error", "匹配参数有误"),
+    matcher_errors.InvalidAffinityError: ErrorSpec(
+        422, "affinity_invalid", "相似度矩阵无效（含非数值、无穷或负值）"
+    ),
+    matcher_errors.ShapeMismatchError: ErrorSpec(
+        422, "shape_mismatch", "匹配参数的长度与需求或服务方数量不符"
+    ),
+    matcher_errors.CapacityError: ErrorSpec(422, "capacity_invalid", "服务方容量必须是不小于 0 的整数"),
+    matcher_errors.DemandBoundError: ErrorSpec(422, "wanted_invalid", "每个需求的对接数无效"),
+    matcher_errors.DepthDiscountError: ErrorSpec(
+        422, "depth_discount_invalid", "深度折扣须为正数、不递增且足够长"
+    ),
+    matcher_errors.PairListError: ErrorSpec(422, "pair_list_invalid", "禁止或锁定的配对列表无效"),
+    matcher_errors.CandidatePairError: ErrorSpec(
+        409, "locked_pair_not_candidate", "锁定的配对不在候选范围内"
+    ),
+    matcher_errors.ConflictError: ErrorSpec(
+        409, "matching_conflict", "锁定的配对与禁止配对、容量或对接数相互矛盾"
+    ),
+    matcher_errors.SolverError: ErrorSpec(500, "solver_error", "匹配求解器未能证明结果最优，请联系管理员"),
+}
 
 _PYDANTIC_CODES: Final[Mapping[str, str]] = {
     "missing": "required",

@@ -1,0 +1,182 @@
+"""Request and answer bodies of matching: round scopes, rounds, match lists, pairings and transitions."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.db.models import DemandStatus
+from api.matching.models import AgreementType, PairingStatus, RoundStage, RoundStatus
+
+Level = Literal["society", "branch", "expert"]
+
+
+class PairRef(BaseModel):
+    """A (demand, provider) pair of the round's provider level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    demand_id: int = Field(ge=1)
+    provider_id: int = Field(ge=1)
+
+
+class RoundScope(BaseModel):
+    """What a round matches, and how. Every field is optional: an empty body matches every published
+    demand (reviewed and awaiting matching) against every active society."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    demand_ids: list[int] | None = Field(None, description="只匹配这些需求；不填则按状态等条件筛选")
+    statuses: list[DemandStatus] = Field(
+        default_factory=lambda: [DemandStatus.PUBLISHED], description="需求状态，默认只含已发布（审核通过）"
+    )
+    region: str | None = Field(None, pattern=r"^\d{2,12}$", description="行政区划代码前缀")
+    industry: str | None = Field(None, max_length=5, description="行业代码前缀")
+    level: Level = Field("society", description="匹配对象：学会、分支机构或专家")
+    provider_ids: list[int] | None = Field(None, description="只在这些服务方中匹配")
+    capacities: dict[int, int] = Field(
+        default_factory=dict, description="本轮容量：服务方 id -> 最多对接需求数"
+    )
+    wanted: int = Field(1, ge=1, le=10, description="每个需求希望对接的服务方数")
+    wanted_per_demand: dict[int, int] = Field(default_factory=dict, description="个别需求的对接数")
+    depth_discount: list[float] | None = Field(
+        default_factory=lambda: [1.0, 0.8, 0.6], description="同一需求第 1、2、3… 个服务方的权重"
+    )
+    candidates: int = Field(20, ge=1, le=500, description="每个需求的候选服务方数（不足时按对偶价格扩大）")
+    min_score: float = Field(0.02, ge=0, le=1, description="低于此相似度的服务方不作候选")
+    forbidden: list[PairRef] = Field(default_factory=list, description="本轮禁止的配对")
+    locked: list[PairRef] = Field(default_factory=list, description="本轮必须保留的配对")
+    preference_bonus: float = Field(0.05, ge=0, le=1, description="企业指定服务方的加分")
+    stability_bonus: float = Field(
+        0.02, ge=0, le=1, description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
+    )
+
+    @field_validator("capacities", "wanted_per_demand")
+    @classmethod
+    def _non_negative(cls, value: dict[int, int]) -> dict[int, int]:
+        if any(v < 0 for v in value.values()):
+            raise ValueError("must not be negative")
+        return value
+
+
+class RoundCreated(BaseModel):
+    """The queued round."""
+
+    id: int
+    status: RoundStatus
+
+
+class RoundOut(BaseModel):
+    """A round's state and outcome."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: RoundStatus
+    stage: RoundStage | None
+    percent: int
+    scope: dict[str, Any]
+    counts: dict[str, Any]
+    timings: dict[str, float]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Reason(BaseModel):
+    """A shared term, its contribution to the score and the demand field it came from."""
+
+    term: str
+    weight: float
+    field: str
+
+
+class MatchItem(BaseModel):
+    """One provider of a demand's ranked list."""
+
+    rank: int
+    provider_level: Level
+    provider_id: int
+    provider_name: str
+    score: float
+    reasons: list[Reason]
+    explanation: str
+    capacity: int
+    remaining_capacity: int | None
+    constraints: list[str]
+    excluded: bool
+
+
+class MatchList(BaseModel):
+    """A demand's provisional ranked list."""
+
+    demand_id: int
+    level: Level
+    current_round_id: int | None
+    items: list[MatchItem]
+
+
+class PairingOut(BaseModel):
+    """A pairing with its lifecycle fields."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    round_id: int
+    demand_id: int
+    provider_level: Level
+    provider_id: int
+    provider_name: str
+    score: float
+    rank: int
+    reasons: list[Reason]
+    status: PairingStatus
+    reject_reason: str | None
+    contact_date: date | None
+    contact_notes: str | None
+    agreement_type: AgreementType | None
+    agreement_amount_wan: Decimal | None
+    version: int
+    updated_at: datetime
+
+
+class PairingPage(BaseModel):
+    """One page of a round's pairings."""
+
+    items: list[PairingOut]
+    total: int
+
+
+class PairingTransition(BaseModel):
+    """A change of a pairing. ``version`` (or the If-Match header) must be the version last read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["accept", "reject", "lock", "forbid", "contact", "agreement", "close"]
+    version: int | None = Field(None, ge=1)
+    reason: str | None = Field(None, max_length=500)
+    contact_date: date | None = None
+    contact_notes: str | None = Field(None, max_length=2000)
+    agreement_type: AgreementType | None = None
+    agreement_amount_wan: Decimal | None = Field(None, ge=0, le=10_000_000, decimal_places=2)
+
+
+class PairingEventOut(BaseModel):
+    """One entry of a pairing's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    from_status: PairingStatus | None
+    to_status: PairingStatus | None
+    data: dict[str, Any] | None
+    staff_name: str | None
+    created_at: datetime
+
+
+class PairingDetail(PairingOut):
+    """A pairing with its history."""
+
+    events: list[PairingEventOut]

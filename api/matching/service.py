@@ -1,0 +1,275 @@
+"""Matching services: provisional match lists, rounds (queue, read, cancel) and their pairings."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.db.models import Demand, StaffUser
+from api.errors import ConflictError, NotFoundError
+from api.matching import engine, jobs
+from api.matching.index import provider_index
+from api.matching.models import (
+    ConstraintKind,
+    MatchRound,
+    PairConstraint,
+    Pairing,
+    PairingStatus,
+    RoundStatus,
+)
+from api.matching.pipeline import KEPT_STATUSES
+from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
+from api.providers.models import DemandPreference, PreferenceKind
+from matcher.candidates import rank_one
+
+STATUS_LABELS = {
+    PairingStatus.PROPOSED: "已推荐",
+    PairingStatus.ACCEPTED: "已接受",
+    PairingStatus.REJECTED: "已拒绝",
+    PairingStatus.CONTACTED: "已对接",
+    PairingStatus.AGREEMENT: "已签约",
+    PairingStatus.CLOSED: "已结束",
+}
+
+
+def get_demand(session: Session, demand_id: int) -> Demand:
+    """The demand, or 404."""
+    demand = session.get(Demand, demand_id)
+    if demand is None:
+        raise NotFoundError(f"需求 {demand_id} 不存在")
+    return demand
+
+
+def demand_profile(demand: Demand) -> engine.DemandTokens:
+    """The demand's stored terms, tokenized now when intake did not store them."""
+    stored = engine.stored_tokens(demand.tokens)
+    return stored if stored is not None else engine.tokenize_demands([engine.demand_record(demand)])[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Provisional match list
+# ---------------------------------------------------------------------------------------------
+
+
+def match_list(session: Session, *, demand_id: int, level: str, limit: int) -> MatchList:
+    """A demand's best providers of ``level`` with reasons, capacity left and constraints."""
+    demand = get_demand(session, demand_id)
+    index = provider_index(session, level)
+    profile = demand_profile(demand)
+    vector = engine.demand_vectors(index, [profile])
+    if index.ids.size == 0:
+        return MatchList(demand_id=demand_id, level=level, current_round_id=None, items=[])
+    cols, scores = rank_one(vector, index.matrix, k=limit)
+    explained = engine.reasons(vector, [profile], index, np.zeros(cols.size, np.int64), cols)
+    provider_ids = [int(index.ids[c]) for c in cols]
+    current = current_round(session, level)
+    remaining = remaining_capacity(
+        session, level, current, {p: int(index.capacity[index.position[p]]) for p in provider_ids}
+    )
+    notes = constraints_of(session, demand_id, level, provider_ids)
+    items = [
+        _item(rank, level, index, int(c), float(s), reasons, remaining, notes)
+        for rank, (c, s, reasons) in enumerate(zip(cols, scores, explained, strict=True), start=1)
+    ]
+    return MatchList(
+        demand_id=demand_id,
+        level=level,
+        current_round_id=current.id if current else None,
+        items=items,
+    )
+
+
+def _item(
+    rank: int,
+    level: str,
+    index: engine.ProviderIndex,
+    col: int,
+    score: float,
+    reasons: list[dict[str, Any]],
+    remaining: dict[int, tuple[int, int]],
+    notes: dict[int, list[tuple[str, bool]]],
+) -> MatchItem:
+    provider_id = int(index.ids[col])
+    capacity, left = remaining[provider_id]
+    constraints = notes.get(provider_id, [])
+    return MatchItem(
+        rank=rank,
+        provider_level=level,
+        provider_id=provider_id,
+        provider_name=index.names[col],
+        score=round(score, 6),
+        reasons=[Reason(**r) for r in reasons],
+        explanation=engine.explain(reasons),
+        capacity=capacity,
+        remaining_capacity=left,
+        constraints=[text for text, _ in constraints],
+        excluded=any(excludes for _, excludes in constraints),
+    )
+
+
+def current_round(session: Session, level: str) -> MatchRound | None:
+    """The latest succeeded round of ``level``."""
+    query = (
+        select(MatchRound).where(MatchRound.status == RoundStatus.SUCCEEDED).order_by(MatchRound.id.desc())
+    )
+    for matching_round in session.scalars(query.limit(50)):
+        if (matching_round.scope or {}).get("level", "society") == level:
+            return matching_round
+    return None
+
+
+def remaining_capacity(
+    session: Session, level: str, current: MatchRound | None, defaults: dict[int, int]
+) -> dict[int, tuple[int, int]]:
+    """Per provider: (capacity in the current round, capacity not yet taken by its pairings)."""
+    overrides = (
+        {int(k): int(v) for k, v in ((current.scope or {}).get("capacities") or {}).items()}
+        if current
+        else {}
+    )
+    capacity = {p: overrides.get(p, c) for p, c in defaults.items()}
+    held: dict[int, int] = dict.fromkeys(defaults, 0)
+    ids = list(defaults)
+    kept = (
+        select(Pairing.provider_id, func.count())
+        .where(
+            Pairing.provider_level == level, Pairing.provider_id.in_(ids), Pairing.status.in_(KEPT_STATUSES)
+        )
+        .group_by(Pairing.provider_id)
+    )
+    if current is not None:
+        kept = kept.where(Pairing.round_id != current.id)
+        proposed = (
+            select(Pairing.provider_id, func.count())
+            .where(
+                Pairing.round_id == current.id,
+                Pairing.provider_id.in_(ids),
+                Pairing.status != PairingStatus.REJECTED,
+            )
+            .group_by(Pairing.provider_id)
+        )
+        for provider_id, count in session.execute(proposed):
+            held[provider_id] += count
+    for provider_id, count in session.execute(kept):
+        held[provider_id] += count
+    return {p: (capacity[p], max(capacity[p] - held[p], 0)) for p in defaults}
+
+
+def constraints_of(
+    session: Session, demand_id: int, level: str, provider_ids: Sequence[int]
+) -> dict[int, list[tuple[str, bool]]]:
+    """Per provider, the constraints on its pair with the demand: (Chinese note, excludes it?)."""
+    notes: dict[int, list[tuple[str, bool]]] = {}
+
+    def add(provider_id: int, text: str, excludes: bool) -> None:
+        notes.setdefault(provider_id, []).append((text, excludes))
+
+    for c in session.scalars(
+        select(PairConstraint).where(
+            PairConstraint.demand_id == demand_id,
+            PairConstraint.provider_level == level,
+            PairConstraint.provider_id.in_(provider_ids),
+        )
+    ):
+        forbid = c.kind == ConstraintKind.FORBID
+        add(
+            c.provider_id,
+            ("工作人员禁止" if forbid else "工作人员锁定") + (f"：{c.reason}" if c.reason else ""),
+            forbid,
+        )
+    for p in session.scalars(
+        select(DemandPreference).where(
+            DemandPreference.demand_id == demand_id,
+            DemandPreference.provider_level == level,
+            DemandPreference.provider_id.in_(provider_ids),
+        )
+    ):
+        refuse = p.kind == PreferenceKind.REFUSE
+        add(
+            p.provider_id,
+            ("企业拒绝" if refuse else "企业指定（加分）") + (f"：{p.reason}" if p.reason else ""),
+            refuse,
+        )
+    for pairing in session.scalars(
+        select(Pairing).where(
+            Pairing.demand_id == demand_id,
+            Pairing.provider_level == level,
+            Pairing.provider_id.in_(provider_ids),
+            Pairing.status != PairingStatus.PROPOSED,
+        )
+    ):
+        rejected = pairing.status == PairingStatus.REJECTED
+        text = f"第 {pairing.round_id} 轮{STATUS_LABELS[pairing.status]}"
+        add(
+            pairing.provider_id,
+            text + (f"：{pairing.reject_reason}" if rejected and pairing.reject_reason else ""),
+            rejected,
+        )
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+# ---------------------------------------------------------------------------------------------
+
+
+def create_round(session: Session, *, scope: RoundScope, staff: StaffUser | None) -> MatchRound:
+    """Store a queued round and the job that will run it."""
+    matching_round = MatchRound(
+        scope=scope.model_dump(mode="json"),
+        status=RoundStatus.QUEUED,
+        created_by=staff.id if staff else None,
+        counts={},
+        timings={},
+    )
+    session.add(matching_round)
+    session.flush()
+    jobs.enqueue(session, matching_round.id)
+    return matching_round
+
+
+def get_round(session: Session, round_id: int) -> MatchRound:
+    """The round, or 404."""
+    matching_round = session.get(MatchRound, round_id)
+    if matching_round is None:
+        raise NotFoundError(f"匹配轮次 {round_id} 不存在")
+    return matching_round
+
+
+def cancel_round(session: Session, *, round_id: int) -> MatchRound:
+    """Cancel a queued round at once, or ask a running one to stop at its next stage."""
+    matching_round = get_round(session, round_id)
+    if matching_round.status == RoundStatus.QUEUED:
+        matching_round.status = RoundStatus.CANCELLED
+        matching_round.error = "已取消"
+        session.flush()
+        jobs.cancel_queued(session, round_id)
+    elif matching_round.status == RoundStatus.RUNNING:
+        matching_round.cancel_requested = True
+    else:
+        raise ConflictError(f"匹配轮次 {round_id} 已结束（{matching_round.status.value}），不能取消")
+    session.flush()
+    return matching_round
+
+
+def list_pairings(
+    session: Session,
+    *,
+    round_id: int,
+    status: PairingStatus | None,
+    demand_id: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Pairing], int]:
+    """One page of a round's pairings, by demand then rank, with the total."""
+    get_round(session, round_id)
+    query = select(Pairing).where(Pairing.round_id == round_id)
+    if status is not None:
+        query = query.where(Pairing.status == status)
+    if demand_id is not None:
+        query = query.where(Pairing.demand_id == demand_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(query.order_by(Pairing.demand_id, Pairing.rank).offset(offset).limit(limit))
+    return list(page), total
