@@ -171,11 +171,11 @@ def evaluate(
 
 
 def _human(metrics: Metrics) -> str:
-    lines = [f"n            {metrics.n}"]
+    lines = [f"{'n':<14} {metrics.n}"]
     for name in ("acc_at_1", "hit_at_5", "mrr", "macro_acc_at_1"):
         interval = metrics.intervals[name]
         value = getattr(metrics, name)
-        lines.append(f"{name:<12} {value:.4f}  (95% CI {interval.low:.4f}-{interval.high:.4f})")
+        lines.append(f"{name:<14} {value:.4f}  (95% CI {interval.low:.4f}-{interval.high:.4f})")
     return "\n".join(lines)
 
 
