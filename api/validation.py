@@ -41,6 +41,12 @@ MESSAGES: Final[Mapping[str, str]] = {
     "reason_required": "退回需求时请填写退回原因，告诉企业需要修改什么",
     "idempotency_key_reused": "Idempotency-Key 已用于另一份内容不同的提交，请为新的需求换一个键",
     "idempotency_key_invalid": "Idempotency-Key 应为1到200个可见字符",
+    "nsfc_code_unknown": "国家自然科学基金申请代码“{value}”不存在，应如 E0508",
+    "society_not_found": "学会 {value} 不存在，请先在学会列表中查到它的编号",
+    "branch_not_in_society": "分会 {value} 不存在或不属于所填的学会",
+    "provider_not_found": "{level_label} {value} 不存在",
+    "post_repeated": "同一学会（分会）的任职只能填写一次",
+    "file_type_invalid": "文件应为 CSV（UTF-8）或 XLSX，当前为“{value}”",
     "invalid": "{label}的值不符合要求",
 }
 

@@ -99,6 +99,7 @@ def _societies(session: Session) -> tuple[dict[str, Society], int]:
     for record in catalog.load_societies():
         if record.code not in existing:
             existing[record.code] = _society(record, codes.get(record.code, []))
+            refresh_tokens(existing[record.code])
             session.add(existing[record.code])
             added += 1
     return {code: s for code, s in existing.items() if code}, added
@@ -110,6 +111,7 @@ def _branches(session: Session, societies: dict[str, Society]) -> tuple[dict[str
     for record in catalog.load_branches():
         if record.code not in existing and record.society_code in societies:
             existing[record.code] = _branch(record, societies[record.society_code])
+            refresh_tokens(existing[record.code])
             session.add(existing[record.code])
             added += 1
     return {code: b for code, b in existing.items() if code}, added
@@ -121,7 +123,9 @@ def _experts(session: Session, societies: dict[str, Society], branches: dict[str
         if record.code in known or record.society_code not in societies:
             continue
         branch = branches.get(record.branch_code) if record.branch_code else None
-        session.add(_expert(record, societies[record.society_code], branch))
+        expert = _expert(record, societies[record.society_code], branch)
+        refresh_tokens(expert)
+        session.add(expert)
         added += 1
     return added
 
@@ -131,9 +135,6 @@ def load_demo_providers(session: Session, context: "DemoContext | None" = None) 
     societies, added_societies = _societies(session)
     branches, added_branches = _branches(session, societies)
     added_experts = _experts(session, societies, branches)
-    for row in session.new:
-        if isinstance(row, Society | Branch | Expert):
-            refresh_tokens(row)
     session.flush()
     if context is not None:
         context.report(

@@ -16,13 +16,18 @@ ExportKey = Literal["id", "code"]
 
 def provider_codes(session: Session, level: str) -> dict[int, str]:
     """Database id -> stable code (CAST code, branch or expert code) of the providers of ``level``."""
-    model = {"society": Society, "branch": Branch, "expert": Expert}[level]
+    models: dict[str, type[Society] | type[Branch] | type[Expert]] = {
+        "society": Society,
+        "branch": Branch,
+        "expert": Expert,
+    }
+    model = models[level]
     return {row_id: code for row_id, code in session.execute(select(model.id, model.code)) if code}
 
 
 def export_rows(profiles: Iterable[ProviderProfile], codes: dict[int, str] | None = None) -> list[list[str]]:
     """One ``[id, name, text]`` row per document; ids are replaced by ``codes`` where given."""
-    rows = []
+    rows: list[list[str]] = []
     for profile in profiles:
         key = (codes or {}).get(profile.id, str(profile.id))
         rows.extend([key, profile.name, _one_line(text)] for text in profile.documents)

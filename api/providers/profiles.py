@@ -20,6 +20,8 @@ from fixtures.catalog import load_gbt4754, load_gbt13745, load_nsfc
 
 Level = Literal["society", "branch", "expert"]
 LEVELS: tuple[Level, ...] = ("society", "branch", "expert")
+# Every demo society's profile holds at least this many terms (tests enforce it); a name alone has 2-4.
+MIN_PROFILE_TOKENS = 40
 
 
 @dataclass(frozen=True)
@@ -59,22 +61,22 @@ def _discipline_phrase(code: str) -> str | None:
     return f"{phrase}：{'、'.join(children)}" if children else phrase
 
 
-def discipline_text(codes: Sequence[str]) -> str:
+def discipline_text(codes: Sequence[str] | None) -> str:
     """Names (with notes and subdivisions) of GB/T 13745-2009 codes, one phrase per code."""
-    return "；".join(phrase for code in codes if (phrase := _discipline_phrase(code)))
+    return "；".join(phrase for code in codes or () if (phrase := _discipline_phrase(code)))
 
 
-def nsfc_text(codes: Sequence[str]) -> str:
+def nsfc_text(codes: Sequence[str] | None) -> str:
     """Names of NSFC 申请代码."""
     table = load_nsfc()
-    return "、".join(table[code].name for code in codes if code in table)
+    return "、".join(table[code].name for code in codes or () if code in table)
 
 
-def industry_text(codes: Sequence[str]) -> str:
+def industry_text(codes: Sequence[str] | None) -> str:
     """Names of GB/T 4754-2017 industries with their 说明 where it describes the activity."""
     table = load_gbt4754()
     phrases = []
-    for code in codes:
+    for code in codes or ():
         if (industry := table.get(code)) is not None:
             described = industry.description.startswith("指")
             phrases.append(f"{industry.name}（{industry.description}）" if described else industry.name)
@@ -99,7 +101,7 @@ def society_own_documents(society: Society) -> list[str]:
 
 def branch_own_documents(branch: Branch) -> list[str]:
     """The branch's description with its keywords, and its disciplines and NSFC fields."""
-    keywords = "、".join(branch.keywords)
+    keywords = "、".join(branch.keywords or ())
     described = "。".join(_present([branch.name, branch.scope, keywords]))
     codes = "；".join(_present([discipline_text(branch.discipline_codes), nsfc_text(branch.nsfc_codes)]))
     return _present([described, codes])
