@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.db.models import Demand, DemandStatus
@@ -14,10 +15,14 @@ from api.demands import service
 from api.demands.repository import DemandFilter
 from api.demands.schemas import LABELS, DemandCreate, DemandPatch
 from api.deps import SessionDep
-from api.errors import FieldError, InvalidTransitionError, RequestInvalidError, translate_all
+from api.errors import FieldError, HuiqiError, InvalidTransitionError, RequestInvalidError, translate_all
+from api.providers import service as providers
+from api.providers.schemas import PreferenceIn
 from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
 from api.validation import COOPERATION_MODES
 from api.web.deps import FormDep, WebStaffDep
+from api.web.matching_pages import LEVEL_LABELS, match_panel
+from api.web.provider_pages import preference_rows
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
@@ -103,25 +108,26 @@ def demand_list(
 
 
 @router.get("/demands/{demand_id:int}")
-def demand_page(request: Request, session: SessionDep, _staff: WebStaffDep, demand_id: int) -> Response:
-    """One demand: its fields, history and status actions."""
+def demand_page(
+    request: Request, session: SessionDep, _staff: WebStaffDep, demand_id: int, level: str = "society"
+) -> Response:
+    """One demand: its fields, ranked matches with reasons, preferences, history and status actions."""
     demand = service.get_demand(session, demand_id=demand_id)
-    return render(request, "demands/detail.html", _detail_context(session, demand))
+    return render(request, "demands/detail.html", _detail_context(session, demand, level=level))
 
 
-def _detail_context(session: SessionDep, demand: Demand, **extra: Any) -> dict[str, Any]:
-    allowed = sorted(service.TRANSITIONS[demand.status])
+def _detail_context(
+    session: Session, demand: Demand, *, level: str = "society", **extra: Any
+) -> dict[str, Any]:
+    level = level if level in LEVEL_LABELS else "society"
     return {
         "demand": demand,
         "labels": LABELS,
-        "transitions": allowed,
-        "extras": [panel(session, demand) for panel in DETAIL_PANELS],
+        "transitions": sorted(service.TRANSITIONS[demand.status]),
+        "preferences": preference_rows(session, demand.id),
+        **match_panel(session, demand.id, level),
         **extra,
     }
-
-
-# Further sections of the demand page (matches, preferences) registered by the pages that need them.
-DETAIL_PANELS: list[Any] = []
 
 
 @router.post("/demands/{demand_id:int}/status")
@@ -146,7 +152,7 @@ def change_status(
     return redirect(f"/demands/{demand_id}", f"需求 {demand_id} 已改为“{label}”。")
 
 
-def _status_error(request: Request, session: SessionDep, demand_id: int, errors: dict[str, str]) -> Response:
+def _status_error(request: Request, session: Session, demand_id: int, errors: dict[str, str]) -> Response:
     demand = service.get_demand(session, demand_id=demand_id)
     context = _detail_context(session, demand, status_errors=errors)
     return render(request, "demands/detail.html", context, status_code=422)
@@ -220,3 +226,42 @@ def _patch_input(values: FormData | dict[str, str]) -> dict[str, Any]:
         word.strip() for word in keywords.replace("，", ",").replace("、", ",").split(",") if word.strip()
     ]
     return data
+
+
+PREFERENCE_FIELDS = ("provider_level", "provider_id", "kind", "reason")
+
+
+@router.post("/demands/{demand_id:int}/preferences")
+def add_preference(
+    request: Request, session: SessionDep, staff: WebStaffDep, form: FormDep, demand_id: int
+) -> Response:
+    """Record that the enterprise wants or refuses a provider; errors shown beside the form."""
+    demand = service.get_demand(session, demand_id=demand_id)
+    values = {name: str(form.get(name) or "").strip() for name in PREFERENCE_FIELDS}
+    try:
+        payload = PreferenceIn.model_validate(values)
+        with session.begin_nested():
+            providers.add_preference(session, demand=demand, payload=payload, staff=staff)
+    except ValidationError as error:
+        return _preference_error(request, session, demand, values, _by_field(translate_all(error.errors())))
+    except HuiqiError as error:
+        errors = _by_field(error.errors) or {"provider_id": error.detail}
+        return _preference_error(request, session, demand, values, errors)
+    return redirect(f"/demands/{demand_id}#preferences", "已记录企业的对接意向。")
+
+
+def _preference_error(
+    request: Request, session: Session, demand: Demand, values: dict[str, str], errors: dict[str, str]
+) -> Response:
+    context = _detail_context(session, demand, preference_errors=errors, preference_values=values)
+    return render(request, "demands/detail.html", context, status_code=422)
+
+
+@router.post("/demands/{demand_id:int}/preferences/{preference_id:int}/delete")
+def remove_preference(
+    session: SessionDep, _staff: WebStaffDep, _form: FormDep, demand_id: int, preference_id: int
+) -> Response:
+    """Delete one of the demand's preferences."""
+    demand = service.get_demand(session, demand_id=demand_id)
+    providers.remove_preference(session, demand=demand, preference_id=preference_id)
+    return redirect(f"/demands/{demand_id}#preferences", "已删除该对接意向。")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from api.errors import NotFoundError
-from api.web import auth_pages, demand_pages
+from api.web import auth_pages, demand_pages, matching_pages, provider_pages
 from api.web.routing import WebRoute
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,5 +35,5 @@ def static_file(name: str) -> Response:
     )
 
 
-for pages in (auth_pages, demand_pages):
+for pages in (auth_pages, demand_pages, matching_pages, provider_pages):
     router.include_router(pages.router)
