@@ -5,6 +5,8 @@ import typer
 from api.auth.cli import app as staff_app
 from api.db.cli import app as db_app
 from api.evaluate_cli import evaluate_command
+from api.exports.cli import export_demands_command
+from api.imports.cli import app as import_app
 from api.matching.cli import app as round_app
 from api.providers.cli import export_app
 from api.serve import demo_app, serve
@@ -29,5 +31,7 @@ app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 app.command("evaluate")(evaluate_command)
 app.add_typer(export_app, name="export")
+export_app.command("demands")(export_demands_command)
+app.add_typer(import_app, name="import")
 app.add_typer(round_app, name="round")
 app.command("worker")(worker_command)

@@ -40,6 +40,11 @@ def search(session: Session, where: DemandFilter, *, offset: int, limit: int) ->
     return list(session.scalars(page)), total
 
 
+def conditions(where: DemandFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of ``where``, for queries other than one page (exports)."""
+    return _conditions(where)
+
+
 def _conditions(where: DemandFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.statuses:

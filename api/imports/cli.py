@@ -1,0 +1,90 @@
+"""``huiqi import demands FILE...``: 汇总表 spreadsheets and 附件1 Word forms, with a report beside them."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from api.db.session import make_engine, make_session_factory
+from api.exports.tables import TableFormat
+from api.imports.limits import ImportLimits
+from api.imports.readers import ParsedFile, expand_paths, read_path
+from api.imports.report import ImportMode, ImportReport
+from api.imports.report_file import report_path, write_report
+from api.imports.service import import_files
+from api.settings import get_settings
+
+app = typer.Typer(help="导入数据。", no_args_is_help=True)
+_stderr = Console(stderr=True)
+
+
+class ModeOption(StrEnum):
+    """strict: one bad row refuses everything; keep-valid: valid rows are written."""
+
+    STRICT = "strict"
+    KEEP_VALID = "keep-valid"
+
+
+@app.command("demands")
+def import_demands(
+    files: Annotated[list[Path], typer.Argument(exists=True, help=".xlsx/.csv/.docx 文件、文件夹或 .zip")],
+    mode: Annotated[
+        ModeOption, typer.Option(help="strict：有一行错则全部不写入；keep-valid：只写入正确的行")
+    ] = (ModeOption.STRICT),
+    report_format: Annotated[
+        TableFormat, typer.Option("--report-format", help="报告格式")
+    ] = TableFormat.XLSX,
+    jobs: Annotated[int, typer.Option(min=1, help="分词进程数")] = 2,
+) -> None:
+    """Import demands; the report is written beside the first input; exit 1 when anything was refused."""
+    paths = expand_paths(files)
+    with _progress() as progress:
+        parsed = _read_all(paths, progress)
+        report = _import(parsed, ImportMode(mode.value.replace("-", "_")), jobs, progress)
+    target = report_path(files[0], report_format)
+    write_report(report, target, report_format)
+    typer.echo(f"{report.headline()}。报告：{target}")
+    if report.refused:
+        first = report.errors[0]
+        where = f"{first.source}" + (f" 第{first.row}行" if first.row else "")
+        typer.echo(
+            f"导入未全部完成：{report.invalid_rows} 条被拒绝，首个问题：{where} {first.message}", err=True
+        )
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=_stderr, transient=False)
+
+
+def _read_all(paths: list[Path], progress: Progress) -> list[ParsedFile]:
+    task = progress.add_task("读取文件", total=len(paths))
+    parsed: list[ParsedFile] = []
+    for path in paths:
+        progress.update(task, description=f"读取 {path.name}")
+        parsed.extend(read_path(path, ImportLimits()))
+        progress.advance(task)
+    progress.update(task, description="读取文件")
+    return parsed
+
+
+def _import(parsed: list[ParsedFile], mode: ImportMode, jobs: int, progress: Progress) -> ImportReport:
+    tasks: dict[str, TaskID] = {}
+
+    def advance(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            return import_files(
+                session, parsed, mode=mode, limits=ImportLimits(), n_jobs=jobs, progress=advance
+            )
+    finally:
+        engine.dispose()
