@@ -68,7 +68,8 @@ class ListQuery:
         )
 
 
-def _list_query(status: list[str], q: str, region: str, industry: str) -> ListQuery:
+def list_query(status: list[str], q: str, region: str, industry: str) -> ListQuery:
+    """The list filters as typed, with a message for each part that cannot be used."""
     errors: dict[str, str] = {}
     statuses = [DemandStatus(value) for value in status if value in DemandStatus._value2member_map_]
     region = region.strip()
@@ -92,7 +93,7 @@ def demand_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Demands, newest first, with filters, search and paging."""
-    query = _list_query(status, q, region, industry)
+    query = list_query(status, q, region, industry)
     items, total = service.list_demands(session, where=query.to_filter(), page=page, page_size=PAGE_SIZE)
     context = {
         "query": query,
@@ -103,6 +104,9 @@ def demand_list(
         "provinces": provinces(),
         "sections": industry_sections(),
         "all_statuses": list(DemandStatus),
+        "import_enabled": True,
+        "export_enabled": True,
+        "export_url": "/demands/export.xlsx" + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "demands/list.html", context)
 
