@@ -62,7 +62,7 @@ def test_society_tokens_are_stored_on_write_and_follow_edits(
         tokens = session.scalars(select(Society.tokens)).one()
     assert tokens is not None
     assert "焊接" in tokens[0]
-    assert "铸造" in tokens[1]
+    assert "铸造工艺与设备" in tokens[1]
     patch = {"scope": "开展轴承钢冶炼技术交流"}
     assert (
         client.patch(f"/api/v1/societies/{created['id']}", json=patch, headers=staff_headers).status_code
