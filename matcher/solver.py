@@ -477,7 +477,7 @@ def _discount_arcs(
         -weights[depth] * vals[pair_of],
     )
     arcs.add("pair", first_pair + np.arange(rows.shape[0]), 2 + n + cols, fixed.astype(np.int64), 1)
-    return first_pair + rows.shape[0]
+    return int(first_pair + rows.shape[0])
 
 
 def _positions(rows: IntArray, vals: FloatArray, chosen: BoolArray, n: int) -> IntArray:

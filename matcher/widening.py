@@ -9,6 +9,12 @@ prices until no pruned pair can profit gives a feasible dual of the unpruned pro
 
     optimum - objective <= gap_bound = sum_i sum_t (weight[t] * bound_i - slot_price[i, t])^+
 
+(without a discount one price covers all ``r_i`` slots of a demand, so its term counts ``r_i`` times).
+With floors the same argument keeps the hub arc's lower bound, the coverage reached over the kept
+candidates, so the bound holds against every assignment covering at least as many floor units, the
+lexicographic optimum over all candidates included. Coverage itself may still rise by widening, so a
+demand below its floor with more candidates to fetch keeps the result uncertified.
+
 :func:`widen` fetches more candidates for the demands with a positive term (and for demands below
 their floor), re-solves, and stops when the bound is within tolerance or the budget is spent.
 """
@@ -99,7 +105,10 @@ def _headroom(cert: Certificate, bound: FloatArray, slots: IntArray) -> FloatArr
     price = np.maximum(cert.slot_price, 0.0)
     gain = np.maximum(bound[:, None] * cert.depth_weights[None, :] - price, 0.0)
     gain[np.arange(gain.shape[1])[None, :] >= slots[:, None]] = 0.0
-    return np.asarray(np.nan_to_num(gain, nan=0.0, posinf=0.0).sum(axis=1), np.float64)
+    total = np.nan_to_num(gain, nan=0.0, posinf=0.0).sum(axis=1)
+    if cert.depth_weights.shape[0] == 1:  # one price covers all of a demand's slots: each may gain
+        total = total * slots
+    return np.asarray(total, np.float64)
 
 
 def _replace_rows(matrix: sp.csr_array, demands: IntArray, rows: sp.csr_array) -> sp.csr_array:
