@@ -75,6 +75,7 @@ def write_files(directory: Path, session: Session) -> dict[str, Path]:
 
 
 def _demo_session(workdir: Path) -> Iterator[Session]:
+    workdir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / 'demo.db'}"
     upgrade(url)
     engine = make_engine(url)
