@@ -13,6 +13,7 @@ from api.db import make_engine, make_session_factory
 from api.demands.router import router as demands_router
 from api.errors import install_error_handlers
 from api.matching.router import router as matching_router
+from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
 from api.settings import Settings, get_settings
 from api.web.router import router as web_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(demands_router, prefix=API_PREFIX)
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)
+    app.include_router(programmes_router, prefix=API_PREFIX)
     app.include_router(web_router)
     _add_service_routes(app)
     return app

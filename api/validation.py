@@ -39,6 +39,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "body_not_object": '请求内容应为 JSON 对象，如 {{"title": "…"}}',
     "content_type_invalid": "请以 Content-Type: application/json 提交，当前为“{value}”",
     "reason_required": "退回需求时请填写退回原因，告诉企业需要修改什么",
+    "dates_out_of_order": "截止日期不能早于开始日期",
     "idempotency_key_reused": "Idempotency-Key 已用于另一份内容不同的提交，请为新的需求换一个键",
     "idempotency_key_invalid": "Idempotency-Key 应为1到200个可见字符",
     "nsfc_code_unknown": "国家自然科学基金申请代码“{value}”不存在，应如 E0508",

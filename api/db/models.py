@@ -108,6 +108,13 @@ class Demand(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     # Tokenized text, filled once at intake by the features package so rounds never re-tokenize.
     tokens: Mapped[list[str] | None] = mapped_column(JSON)
+    # The collection campaign it was submitted to and the society that forwarded it (api.programmes).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    collected_by_society_id: Mapped[int | None] = mapped_column(
+        ForeignKey("societies.id", ondelete="SET NULL")
+    )
     receipt_salt: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))

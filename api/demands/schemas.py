@@ -141,6 +141,8 @@ class DemandCreate(_DemandFields):
     cooperation_mode: CooperationMode | None = Field(default=None, description="合作方式")
     budget_wan: Budget | None = Field(default=None, description="预算（万元）")
     deadline: date | None = Field(default=None, description="期望完成日期")
+    campaign_id: int | None = Field(default=None, ge=1, description="征集活动编号；截止后须工作人员登记补报")
+    collected_by_society_id: int | None = Field(default=None, ge=1, description="汇总填报（转报）的学会编号")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -247,6 +249,8 @@ class DemandOut(BaseModel):
     cooperation_mode: str | None
     budget_wan: Decimal | None
     deadline: date | None
+    campaign_id: int | None = None
+    collected_by_society_id: int | None = None
     created_at: datetime
     updated_at: datetime
     events: list[DemandEventOut] = []

@@ -21,6 +21,7 @@ from api.errors import (
     RequestInvalidError,
     field_error,
 )
+from api.programmes.admission import admit_to_campaign
 from api.reference import suggest_region
 
 STATUS_LABELS: Final = {
@@ -59,6 +60,7 @@ def submit(
     demand = _new_demand(payload, idempotency_key, fingerprint)
     if idempotency_key and (earlier := repository.by_idempotency_key(session, idempotency_key)):
         return _replay(earlier, fingerprint, secret)
+    admit_to_campaign(session, demand)
     try:
         with session.begin_nested():
             session.add(demand)
