@@ -12,6 +12,8 @@ from api.auth.tokens import resolve_secret
 from api.db import make_engine, make_session_factory
 from api.demands.router import router as demands_router
 from api.errors import install_error_handlers
+from api.exports.router import router as exports_router
+from api.imports.router import router as imports_router
 from api.matching.router import router as matching_router
 from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.secret = resolve_secret(settings)
     install_error_handlers(app)
+    # Before the demands router, whose /demands/{demand_id} would claim /demands/export.xlsx.
+    app.include_router(exports_router, prefix=API_PREFIX)
+    app.include_router(imports_router, prefix=API_PREFIX)
     app.include_router(demands_router, prefix=API_PREFIX)
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)

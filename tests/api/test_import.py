@@ -1,0 +1,300 @@
+"""Bulk import: a broken campaign in strict and keep-valid mode, duplicates, limits, the route and the CLI."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from api.cli import app as cli_app
+from api.db.models import Demand, DemandEvent, DemandStatus
+from api.imports.limits import ImportLimits
+from api.imports.readers import ParsedFile, read_upload
+from api.imports.report import ImportMode, ImportReport
+from api.imports.router import import_limits
+from api.imports.service import import_files
+from api.settings import get_settings
+from tests.api.demand_files import (
+    FORM_HEADERS,
+    csv_bytes,
+    docx_bytes,
+    form_row,
+    form_values,
+    xlsx_bytes,
+    zip_bomb,
+    zip_bytes,
+)
+
+pytestmark = pytest.mark.db
+
+
+def broken_campaign() -> dict[str, bytes]:
+    """Four uploads of one campaign, each with one kind of problem (or none)."""
+    bad_mobile = [form_row(100 + i, mobile="1380591234" if i == 4 else "13805912345") for i in range(8)]
+    no_title = [h for h in FORM_HEADERS if h != "技术需求名称"]
+    no_title_rows = [
+        [v for h, v in zip(FORM_HEADERS, form_row(200 + i), strict=True) if h != "技术需求名称"]
+        for i in range(3)
+    ]
+    forms = {
+        "企业甲.docx": docx_bytes(form_values(300)),
+        "企业乙.docx": docx_bytes(form_values(301)),
+        "empty_title.docx": docx_bytes(form_values(302, 技术需求名称="")),
+    }
+    return {
+        "campaign.csv": csv_bytes(FORM_HEADERS, [form_row(i) for i in range(5)], encoding="gb18030"),
+        "missing_title.xlsx": xlsx_bytes(no_title, no_title_rows),
+        "county.xlsx": xlsx_bytes(FORM_HEADERS, bad_mobile, title_row="福建省企事业单位技术需求汇总表"),
+        "forms.zip": zip_bytes(forms),
+    }
+
+
+def parse(files: dict[str, bytes], limits: ImportLimits | None = None) -> list[ParsedFile]:
+    return [
+        parsed for name, data in files.items() for parsed in read_upload(name, data, limits or ImportLimits())
+    ]
+
+
+def run_import(db: sessionmaker[Session], files: dict[str, bytes], mode: ImportMode) -> ImportReport:
+    with db.begin() as session:
+        return import_files(session, parse(files), mode=mode, limits=ImportLimits())
+
+
+def demand_count(db: sessionmaker[Session]) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(Demand)) or 0
+
+
+def problems(report: ImportReport) -> set[tuple[str, int | None, str, str]]:
+    return {(error.source, error.row, error.field, error.code) for error in report.errors}
+
+
+EXPECTED_PROBLEMS = {
+    ("missing_title.xlsx", None, "title", "column_missing"),
+    ("county.xlsx", 7, "mobile", "mobile_invalid"),
+    ("forms.zip/empty_title.docx", None, "title", "required"),
+}
+
+
+def test_strict_mode_reports_every_problem_and_writes_nothing(db: sessionmaker[Session]) -> None:
+    report = run_import(db, broken_campaign(), ImportMode.STRICT)
+    assert problems(report) == EXPECTED_PROBLEMS
+    assert (report.rows, report.created, report.invalid_rows) == (19, 0, 3)
+    assert demand_count(db) == 0
+    by_file = {summary.source: (summary.rows, summary.valid, summary.invalid) for summary in report.files}
+    assert by_file["campaign.csv"] == (5, 5, 0)
+    assert by_file["county.xlsx"] == (8, 7, 1)
+    assert by_file["missing_title.xlsx"] == (3, 0, 3)
+
+
+def test_keep_valid_mode_writes_the_valid_rows(db: sessionmaker[Session]) -> None:
+    report = run_import(db, broken_campaign(), ImportMode.KEEP_VALID)
+    assert problems(report) == EXPECTED_PROBLEMS
+    assert report.created == demand_count(db) == 5 + 7 + 2
+    with db() as session:
+        stored = session.scalars(select(Demand).order_by(Demand.id)).all()
+        events = session.scalars(select(DemandEvent)).all()
+    assert {demand.status for demand in stored} == {DemandStatus.SUBMITTED}
+    assert all(demand.receipt_salt and demand.dedup_key and demand.tokens for demand in stored)
+    assert stored[0].org_name == "福建省测试企业0有限公司"  # GB18030 decoded
+    assert (stored[0].address, stored[0].postcode) == ("福建省福州市鼓楼区五四路128号", "350001")
+    assert len(events) == len(stored)
+    assert {event.kind for event in events} == {"imported"}
+
+
+def test_messages_are_chinese_and_name_the_row(db: sessionmaker[Session]) -> None:
+    report = run_import(db, broken_campaign(), ImportMode.STRICT)
+    messages = {(error.source, error.field): error.message for error in report.errors}
+    assert "11位" in messages[("county.xlsx", "mobile")]
+    assert "技术需求名称" in messages[("missing_title.xlsx", "title")]
+    assert "技术需求名称" in messages[("forms.zip/empty_title.docx", "title")]
+
+
+def test_importing_the_same_file_twice_creates_no_duplicates(db: sessionmaker[Session]) -> None:
+    files = {"campaign.csv": csv_bytes(FORM_HEADERS, [form_row(i) for i in range(4)])}
+    first = run_import(db, files, ImportMode.STRICT)
+    again = run_import(db, files, ImportMode.STRICT)
+    assert (first.created, again.created, len(again.duplicates)) == (4, 0, 4)
+    assert {duplicate.demand_id for duplicate in again.duplicates} == set(first.created_ids)
+    assert "已存在" in again.headline()
+    assert demand_count(db) == 4
+
+
+def test_a_row_repeated_in_one_import_is_written_once(db: sessionmaker[Session]) -> None:
+    spaced = form_row(1, title=" 耐水解聚氨酯配方开发1 ")
+    report = run_import(db, {"a.xlsx": xlsx_bytes(FORM_HEADERS, [form_row(1), spaced])}, ImportMode.STRICT)
+    assert report.created == 1
+    assert [(d.row, d.first_row) for d in report.duplicates] == [(3, 2)]
+
+
+def test_api_field_names_and_extra_columns(db: sessionmaker[Session]) -> None:
+    headers = ["org_name", "contact_name", "mobile", "title", "description", "keywords", "备注"]
+    row = ["某公司", "王五", "13900001111", "一种需求", "需求的说明", "焊接、机器人", "无"]
+    report = run_import(db, {"api.csv": csv_bytes(headers, [row], encoding="utf-8-sig")}, ImportMode.STRICT)
+    assert report.created == 1
+    assert report.files[0].extra_columns == ["备注"]
+    with db() as session:
+        assert session.scalars(select(Demand.keywords)).one() == ["焊接", "机器人"]
+
+
+def test_limits_refuse_zip_bombs_oversized_files_and_too_many_rows() -> None:
+    bomb = parse({"bomb.xlsx": zip_bomb()})[0]
+    assert [error.code for error in bomb.errors] == ["unzipped_too_large"]
+    small = ImportLimits(max_file_bytes=1000, max_rows=3)
+    big = parse({"big.csv": csv_bytes(FORM_HEADERS, [form_row(i) for i in range(5)])}, small)[0]
+    assert [error.code for error in big.errors] == ["file_too_large"]
+    rows = parse(
+        {"rows.xlsx": xlsx_bytes(FORM_HEADERS, [form_row(i) for i in range(5)])}, ImportLimits(max_rows=3)
+    )
+    assert [error.code for error in rows[0].errors] == ["too_many_rows"]
+    assert "超过" in rows[0].errors[0].message
+
+
+def test_unreadable_and_unsupported_files_are_reported() -> None:
+    parsed = parse(
+        {"broken.xlsx": b"not a zip", "old.xls": b"\xd0\xcf", "notes.txt": b"x", "blank.docx": docx_bytes({})}
+    )
+    codes = {p.source: [e.code for e in p.errors] for p in parsed}
+    assert codes["broken.xlsx"] == ["file_corrupt"]
+    assert codes["old.xls"] == codes["notes.txt"] == ["format_unsupported"]
+    assert parsed[3].records
+    assert not parsed[3].errors
+
+
+def test_gbk_named_zip_members_keep_their_names() -> None:
+    # Zips made on Chinese Windows store GBK names without the UTF-8 flag: patch the bytes of an ASCII
+    # name of the same length, as such a tool would have written them.
+    archive = zip_bytes({"ABCDEF.docx": docx_bytes(form_values(1))})
+    gbk = archive.replace(b"ABCDEF.docx", "企业甲.docx".encode("gbk"))
+    assert parse({"forms.zip": gbk})[0].source == "forms.zip/企业甲.docx"
+
+
+# --- the route ------------------------------------------------------------------------------------
+
+
+def upload(files: dict[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (name, data, "application/octet-stream")) for name, data in files.items()]
+
+
+def test_route_refuses_in_strict_mode_with_the_error_shape(
+    client: TestClient, staff_headers: dict[str, str]
+) -> None:
+    response = client.post("/api/v1/demands/import", files=upload(broken_campaign()), headers=staff_headers)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "import_refused"
+    assert "导入被拒绝" in body["detail"]
+    assert {(e["source"], e["row"], e["field"], e["code"]) for e in body["errors"]} == EXPECTED_PROBLEMS
+    assert body["report"]["created"] == 0
+    assert body["report"]["rows"] == 19
+
+
+def test_route_keep_valid_writes_the_rest(client: TestClient, staff_headers: dict[str, str]) -> None:
+    response = client.post(
+        "/api/v1/demands/import",
+        files=upload(broken_campaign()),
+        data={"mode": "keep_valid"},
+        headers=staff_headers,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["created"] == 14
+    assert body["invalid_rows"] == 3
+    assert len(body["errors"]) == 3
+    listed = client.get("/api/v1/demands", headers=staff_headers).json()
+    assert listed["total"] == 14
+
+
+def test_route_needs_staff(client: TestClient) -> None:
+    response = client.post("/api/v1/demands/import", files=upload({"a.csv": b"x"}))
+    assert response.status_code == 401
+
+
+@pytest.fixture
+def small_limits(app: FastAPI) -> Iterator[None]:
+    app.dependency_overrides[import_limits] = lambda: ImportLimits(max_file_bytes=2000)
+    yield
+    app.dependency_overrides.clear()
+
+
+def test_route_answers_413_for_an_oversized_file(
+    client: TestClient, staff_headers: dict[str, str], small_limits: None
+) -> None:
+    big = csv_bytes(FORM_HEADERS, [form_row(i) for i in range(20)])
+    response = client.post("/api/v1/demands/import", files=upload({"big.csv": big}), headers=staff_headers)
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert "上限" in response.json()["detail"]
+
+
+def test_route_refuses_a_zip_bomb(client: TestClient, staff_headers: dict[str, str]) -> None:
+    response = client.post(
+        "/api/v1/demands/import", files=upload({"bomb.xlsx": zip_bomb()}), headers=staff_headers
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "unzipped_too_large"
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_database(
+    database_url: str, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setenv("HUIQI_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> list[str]:
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return [str(folder / name) for name in files]
+
+
+def report_lines(path: Path) -> list[tuple[Any, ...]]:
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return [tuple(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def test_cli_strict_exits_non_zero_and_writes_the_report(
+    cli_database: None, db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    paths = write_files(tmp_path, broken_campaign())
+    result = CliRunner().invoke(cli_app, ["import", "demands", *paths])
+    assert result.exit_code == 1
+    assert demand_count(db) == 0
+    reason = [line for line in result.stderr.splitlines() if line.startswith("导入未全部完成")]
+    assert len(reason) == 1
+    assert "3 条被拒绝" in reason[0]
+    lines = report_lines(tmp_path / "campaign_导入报告.xlsx")
+    assert lines[0] == ("文件", "行号", "字段", "栏目", "代码", "说明")
+    assert ("county.xlsx", 7, "mobile", "手机", "mobile_invalid") in [line[:5] for line in lines]
+
+
+def test_cli_keep_valid_with_a_folder_and_a_csv_report(
+    cli_database: None, db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    write_files(folder, broken_campaign())
+    result = CliRunner().invoke(
+        cli_app, ["import", "demands", str(folder), "--mode", "keep-valid", "--report-format", "csv"]
+    )
+    assert result.exit_code == 1
+    assert demand_count(db) == 14
+    assert (tmp_path / "campaign_导入报告.csv").read_text(encoding="utf-8-sig").count("mobile_invalid") == 1
+    clean = CliRunner().invoke(cli_app, ["import", "demands", str(folder / "campaign.csv")])
+    assert clean.exit_code == 0
+    assert "5 条已存在" in clean.stdout
