@@ -113,7 +113,9 @@ def _reset(session: Session, job: Job) -> None:
     )
     session.execute(
         update(MatchRound)
-        .where(MatchRound.id == job.round_id, MatchRound.status == RoundStatus.RUNNING)
+        .where(
+            MatchRound.id == job.round_id, MatchRound.status.in_([RoundStatus.QUEUED, RoundStatus.RUNNING])
+        )
         .values(**values)
     )
 

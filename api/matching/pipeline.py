@@ -297,7 +297,7 @@ def stage_candidates(factory: sessionmaker[Session], run: RoundRun) -> None:
         ),
         capacity=_capacity(index, scope, pairs.locked),
         wanted=_wanted(run, pairs.locked),
-        forbidden=_array(pairs.forbidden - pairs.locked),
+        forbidden=_array(pairs.forbidden),  # a pair both locked and forbidden fails the round (409 reason)
         locked=_array(pairs.locked),
         kept=pairs.kept,
         preferred=pairs.preferred,
