@@ -201,11 +201,11 @@ def quarterly_report(
     _staff: StaffDep,
     unit: Annotated[int, Query(ge=1, description="填报单位编号")],
     period: Annotated[str, Query(description="报告期：季度如 2026Q3，年度如 2026")],
-    table: Annotated[Literal[2, 3], Query(description="2：附件2；3：附件3")],
+    table: Annotated[int, Query(ge=2, le=3, description="2：附件2；3：附件3")],
     format: Annotated[Format, Query(description="json、xlsx 或 docx")] = "json",
 ) -> Response | Report:
     """附件2 or 附件3 of a unit for a quarter or a year, as JSON, XLSX or Word."""
-    report = reports.build(session, key=ReportKey(unit=unit, period=period, table=table))
+    report = reports.build(session, key=ReportKey(unit=unit, period=period, table=2 if table == 2 else 3))
     if format == "json":
         return report
     render, media_type = (

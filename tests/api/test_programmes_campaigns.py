@@ -72,7 +72,8 @@ def test_campaign_from_launch_to_close_with_dashboard_and_late_override(
         ("上杭乙公司", "350823", None),
         ("新罗丙公司", "350802", society_id),
     ):
-        answer = _submit(client, campaign["id"], org_name=name, region_code=region, collected_by_society_id=society)
+        fields = {"org_name": name, "region_code": region, "collected_by_society_id": society}
+        answer = _submit(client, campaign["id"], **fields)
         assert answer.status_code == 201, answer.text
     no_region = _submit(client, campaign["id"], org_name="无地区公司", address=None, region_code=None)
     assert no_region.status_code == 201
@@ -167,7 +168,8 @@ def test_campaign_validation_errors_name_the_fields(
     assert answer.json()["errors"] == [
         {"field": "closes_on", "code": "dates_out_of_order", "message": "截止日期不能早于开始日期"}
     ]
-    unknown_programme = client.post("/api/v1/campaigns", json=_campaign(programme="nope"), headers=staff_headers)
+    nope = _campaign(programme="nope")
+    unknown_programme = client.post("/api/v1/campaigns", json=nope, headers=staff_headers)
     assert unknown_programme.status_code == 422
     assert unknown_programme.json()["errors"][0]["code"] == "programme_not_found"
     assert client.post("/api/v1/campaigns", json=_campaign(), headers=staff_headers).status_code == 201
