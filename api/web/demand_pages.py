@@ -29,8 +29,8 @@ from api.web.templating import redirect, render
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
-# The edit form, in the order of the 附件1 collection form.
-EDIT_FIELDS = tuple(DemandCreate.model_fields)
+# Fields staff may edit: those of a submission that a staff edit (DemandPatch) accepts.
+EDIT_FIELDS = tuple(name for name in DemandCreate.model_fields if name in DemandPatch.model_fields)
 LONG_FIELDS = frozenset({"description", "company_profile", "main_business"})
 
 

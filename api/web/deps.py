@@ -7,6 +7,7 @@ from starlette.datastructures import FormData
 
 from api.db.models import StaffUser
 from api.deps import SessionDep
+from api.security.audit import attach_actor
 from api.web.models import StaffSession
 from api.web.sessions import SESSION_COOKIE, csrf_matches, find_session
 
@@ -26,6 +27,7 @@ def current_session(request: Request, session: SessionDep) -> StaffSession:
     if found is None:
         raise SignInRequiredError
     request.state.web_session = found
+    attach_actor(session, found.staff)  # the page's audited changes are this staff member's
     return found
 
 

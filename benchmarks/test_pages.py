@@ -1,0 +1,116 @@
+"""Server-side render time of the staff pages with the demo data: p95 over 50 loads per page.
+
+The demo data (209 societies, 315 branches, 442 experts, 333 demands) is loaded into a fresh SQLite
+database (and PostgreSQL when ``HUIQI_TEST_POSTGRES_URL`` is set); one matching round over the
+submitted demands has run, so the round and pairing pages have content. Each page is requested 50
+times in process through the ASGI app by a signed-in client (no network, no browser): the time is
+the server's routing, queries and template rendering.
+
+    .venv/bin/pytest benchmarks/test_pages.py            # add -s to see the table
+
+``extra_info`` in the pytest-benchmark JSON holds p50/p95/max (ms) and the page size per page.
+"""
+
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.db import make_engine, make_session_factory
+from api.main import create_app
+from api.matching import service as matching
+from api.matching.models import MatchRound
+from api.matching.pipeline import run_round
+from api.matching.schemas import RoundScope
+from api.settings import Settings
+from tests.conftest import fresh_database
+from tests.web.live import ACCOUNT, PASSWORD, SECRET, prepare_database
+
+LOADS = 50
+PAGES = {
+    "demand list": "/demands",
+    "demand list, filtered": "/demands?q=技术&status=submitted&industry=C&page=2",
+    "demand": "/demands/1",
+    "demand, expert matches": "/demands/1?level=expert",
+    "demand edit form": "/demands/1/edit",
+    "import form": "/demands/import",
+    "societies": "/societies",
+    "society": "/societies/1",
+    "experts": "/experts",
+    "rounds": "/rounds",
+    "round": "/rounds/{round_id}",
+    "round pairings": "/rounds/{round_id}/pairings",
+}
+RESULTS: dict[str, dict[str, dict[str, float]]] = {}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def signed_in(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, TestClient, int]]:
+    """A signed-in client of the app on the demo data after one round, and the round's id."""
+    workdir: Path = tmp_path_factory.mktemp(f"pages-{request.param}")
+    with fresh_database(request.param, workdir) as url:
+        prepare_database(url, workdir)
+        round_id = _one_round(url)
+        app = create_app(Settings(database_url=url, data_dir=str(workdir), secret_key=SECRET))
+        with TestClient(app) as client:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+            assert token
+            client.post("/login", data={"name": ACCOUNT, "password": PASSWORD, "csrf_token": token.group(1)})
+            yield request.param, client, round_id
+        app.state.engine.dispose()
+
+
+def _one_round(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        with factory.begin() as session:
+            scope = RoundScope(statuses=["submitted"])  # type: ignore[list-item]
+            round_id = matching.create_round(session, scope=scope, staff=None).id
+        run_round(factory, round_id)
+        with factory() as session:
+            assert session.scalar(select(MatchRound.status).where(MatchRound.id == round_id)) == "succeeded"
+        return round_id
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_render_time(benchmark, signed_in: tuple[str, TestClient, int], page: str) -> None:  # type: ignore[no-untyped-def]
+    backend, client, round_id = signed_in
+    url = PAGES[page].format(round_id=round_id)
+    assert client.get(url).status_code == 200  # warm: caches of the first request are not a page's cost
+    timings: list[float] = []
+
+    def load() -> None:
+        start = time.perf_counter()
+        response = client.get(url)
+        timings.append(time.perf_counter() - start)
+        assert response.status_code == 200
+
+    benchmark.pedantic(load, rounds=LOADS, iterations=1)
+    ordered = sorted(timings)
+    stats = {
+        "p50_ms": round(1000 * statistics.median(ordered), 1),
+        "p95_ms": round(1000 * ordered[int(0.95 * len(ordered)) - 1], 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+        "kib": round(len(client.get(url).content) / 1024, 1),
+    }
+    benchmark.extra_info.update(stats)
+    RESULTS.setdefault(backend, {})[page] = stats
+
+
+def teardown_module() -> None:
+    """Print the table of p95s."""
+    for backend, pages in RESULTS.items():
+        print(f"\n{backend}: page render time over {LOADS} loads (ms)")
+        for page, stats in pages.items():
+            times = f"p50 {stats['p50_ms']:>7}  p95 {stats['p95_ms']:>7}  max {stats['max_ms']:>7}"
+            print(f"  {page:<26} {times}  {stats['kib']} KiB")
