@@ -8,6 +8,7 @@ from api.evaluate_cli import evaluate_command
 from api.exports.cli import export_demands_command
 from api.imports.cli import app as import_app
 from api.matching.cli import app as round_app
+from api.programmes.cli import campaign_app, report_app
 from api.providers.cli import export_app
 from api.serve import demo_app, serve
 from api.worker import worker_command
@@ -35,3 +36,5 @@ export_app.command("demands")(export_demands_command)
 app.add_typer(import_app, name="import")
 app.add_typer(round_app, name="round")
 app.command("worker")(worker_command)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(report_app, name="report")

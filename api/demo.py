@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Demand
 from api.demands.schemas import DemandCreate
 from api.demands.service import submit
+from api.programmes.demo import load_demo_programmes
 from api.providers.demo import load_demo_providers
 
 
@@ -88,3 +89,4 @@ def load_demo_demands(session: Session, context: DemoContext) -> int:
 
 register_demo_step(DemoStep("providers", load_demo_providers))
 register_demo_step(DemoStep("demands", load_demo_demands))
+register_demo_step(DemoStep("programmes", load_demo_programmes))

@@ -14,7 +14,14 @@ from api.db.models import Demand, StaffUser
 from api.errors import FieldError, RequestInvalidError
 from api.matching.models import Pairing, PairingStatus
 from api.programmes import repository
-from api.programmes.models import Activity, FilingStatus, ReporterKind, ReportFiling, ReportingUnit
+from api.programmes.models import (
+    Activity,
+    ActivityKind,
+    FilingStatus,
+    ReporterKind,
+    ReportFiling,
+    ReportingUnit,
+)
 from api.programmes.periods import Period, china_date, china_today, parse_period, periods_of_year
 from api.programmes.schemas import DueItem, MissingUnit, Report, ReportingUnitOut, ReportKey, ReportRow
 from api.programmes.units import reporting_unit
@@ -94,7 +101,9 @@ Entry = tuple[date, str, str, str, str, tuple[int, int, Decimal]]
 
 
 def _activity_entry(activity: Activity) -> Entry:
-    where = f"依托“{activity.standing_unit.name}”，" if activity.standing_unit else ""
+    # A founding row names the unit itself; other rows say which unit the work was done through.
+    through = activity.standing_unit is not None and activity.kind != ActivityKind.PLATFORM
+    where = f"依托“{activity.standing_unit.name}”，" if through and activity.standing_unit else ""
     content = f"{chinese_date(activity.occurred_on)}，{where}{activity.content}"
     outcomes = _outcomes(
         activity.outcomes,

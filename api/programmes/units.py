@@ -202,7 +202,7 @@ def _register(
         raise ConflictError(f"“{unit.name}”已登记") from None
     if unit.lock_provider:
         lock_enterprise(session, unit, staff)
-    _log_founding(session, unit, staff)
+    log_founding(session, unit, staff)
     return unit
 
 
@@ -211,7 +211,8 @@ def _default_reporter(session: Session, unit: StandingUnit) -> ReportingUnit | N
     return repository.reporting_unit_for(session, society_id=society_id, region_code=unit.region_code)
 
 
-def _log_founding(session: Session, unit: StandingUnit, staff: StaffUser | None) -> None:
+def log_founding(session: Session, unit: StandingUnit, staff: StaffUser | None) -> None:
+    """Log the founding of a standing unit as a 附件2 activity of its reporting unit (if it has one)."""
     # Founding a station is itself a result the 附件2 reports, so it enters the log at once.
     if unit.reporting_unit is None:
         return

@@ -125,7 +125,7 @@ def test_society_q3_tables_from_the_activity_log(
         [
             "1",
             "建立学会服务站",
-            f"2026年7月8日，依托“{STATION}”，{SOCIETY_NAME}与{ENTERPRISE}共建“{STATION}”",
+            f"2026年7月8日，{SOCIETY_NAME}与{ENTERPRISE}共建“{STATION}”",
             "学会服务站挂牌成立，常态化服务企业技术创新；服务企业1家。",
             "",
         ],
