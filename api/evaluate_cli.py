@@ -1,24 +1,32 @@
-"""``huiqi evaluate``: rank labelled demands against providers and report the ranking quality."""
+"""``huiqi evaluate``: rank labelled demands against providers and report the ranking quality.
+
+The files are read and checked here; the ranking itself is ``matcher.ranking`` (shared with matching).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-import numpy as np
-import numpy.typing as npt
-import scipy.sparse as sp
 import typer
 
-from features.profiles import DEMAND, PROVIDER
-from features.tokenize import Tokenizer
-from features.vectorize import TfidfVectorizer
-from matcher.candidates import centroids, top_k, top_k_nearest_documents
-from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
+from matcher.evaluate import Metrics
+from matcher.ranking import LabelledDemand, ProviderDocument, RankingConfig, evaluate, rank
+
+__all__ = [
+    "EvaluationInputError",
+    "LabelledDemand",
+    "ProviderDocument",
+    "RankingConfig",
+    "evaluate",
+    "evaluate_command",
+    "rank",
+    "read_demands",
+    "read_providers",
+]
 
 PROVIDER_COLUMNS = ("id", "name", "text")
 DEMAND_COLUMNS = ("id", "title", "description", "gold")
@@ -26,45 +34,6 @@ DEMAND_COLUMNS = ("id", "title", "description", "gold")
 
 class EvaluationInputError(ValueError):
     """An input file is missing, unreadable or malformed."""
-
-
-@dataclass(frozen=True)
-class ProviderDocument:
-    """One row of the providers file: one document of one provider."""
-
-    provider_id: str
-    name: str
-    text: str
-
-
-@dataclass(frozen=True)
-class LabelledDemand:
-    """One row of the demands file."""
-
-    demand_id: str
-    title: str
-    description: str
-    gold: frozenset[str]
-
-
-@dataclass(frozen=True)
-class RankingConfig:
-    """How texts become scores; the defaults were chosen on the csl-dev tuning split.
-
-    ``aggregation``: ``profile`` joins a provider's documents into one bag of terms; ``centroid``
-    averages its document vectors; ``nearest`` scores the mean of its ``nearest_m`` best documents.
-    ``idf_corpus``: ``providers`` learns the idf from the provider profiles (terms shared by every
-    provider weigh little), ``all`` from every document and demand.
-    """
-
-    use_domain_dictionary: bool = True
-    char_weight: float = 0.5
-    sublinear_tf: bool = True
-    aggregation: Literal["profile", "centroid", "nearest"] = "profile"
-    idf_corpus: Literal["providers", "all"] = "providers"
-    nearest_m: int = 10
-    title_only: bool = False
-    n_jobs: int = 2
 
 
 def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -102,72 +71,6 @@ def read_demands(path: Path, known_providers: set[str]) -> list[LabelledDemand]:
             raise EvaluationInputError(f"{path}: line {line}: unknown provider id(s) {', '.join(unknown)}")
         demands.append(LabelledDemand(row["id"], row["title"], row["description"], gold))
     return demands
-
-
-def _sum_bags(
-    bags: Sequence[Mapping[str, float]], owner: npt.NDArray[np.int64], n: int
-) -> list[dict[str, float]]:
-    summed: list[dict[str, float]] = [{} for _ in range(n)]
-    for bag, row in zip(bags, owner, strict=True):
-        target = summed[row]
-        for term, weight in bag.items():
-            target[term] = target.get(term, 0.0) + weight
-    return summed
-
-
-def _bags(
-    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
-) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """Weighted bags of terms of the provider documents and of the demands."""
-    tokenizer = Tokenizer(use_domain_dictionary=config.use_domain_dictionary)
-    texts = [d.text for d in documents] + [d.title for d in demands]
-    texts += [] if config.title_only else [d.description for d in demands]
-    tokens = tokenizer.tokenize_many(texts, n_jobs=config.n_jobs)
-    n_docs, n_dem = len(documents), len(demands)
-    names = {name: tokenizer(name) for name in {d.name for d in documents}}
-    doc_bags = [
-        PROVIDER.bag({"name": names[d.name], "text": t}) for d, t in zip(documents, tokens, strict=False)
-    ]
-    titles = tokens[n_docs : n_docs + n_dem]
-    descriptions = [[] for _ in demands] if config.title_only else tokens[n_docs + n_dem :]
-    demand_bags = [
-        DEMAND.bag({"title": t, "description": d}) for t, d in zip(titles, descriptions, strict=True)
-    ]
-    return doc_bags, demand_bags
-
-
-def rank(
-    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
-) -> tuple[sp.csr_matrix, list[str]]:
-    """Scores demands x providers (every provider ranked), and the provider ids in column order."""
-    provider_ids = list(dict.fromkeys(d.provider_id for d in documents))
-    column = {pid: i for i, pid in enumerate(provider_ids)}
-    owner = np.array([column[d.provider_id] for d in documents], dtype=np.int64)
-    k = len(provider_ids)
-    doc_bags, demand_bags = _bags(documents, demands, config)
-    profile_bags = _sum_bags(doc_bags, owner, k)
-    vectorizer = TfidfVectorizer(char_weight=config.char_weight, sublinear_tf=config.sublinear_tf)
-    vectorizer.fit(profile_bags if config.idf_corpus == "providers" else doc_bags + demand_bags)
-    demand_vectors = vectorizer.transform(demand_bags)
-    if config.aggregation == "profile":
-        return top_k(demand_vectors, vectorizer.transform(profile_bags), k), provider_ids
-    doc_vectors = vectorizer.transform(doc_bags)
-    if config.aggregation == "nearest":
-        return top_k_nearest_documents(
-            demand_vectors, doc_vectors, owner, k, k, m=config.nearest_m
-        ), provider_ids
-    return top_k(demand_vectors, centroids(doc_vectors, owner, k), k), provider_ids
-
-
-def evaluate(
-    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
-) -> Metrics:
-    """Rank every demand against every provider and measure where its gold providers land."""
-    scores, provider_ids = rank(documents, demands, config)
-    column = {pid: i for i, pid in enumerate(provider_ids)}
-    gold = [frozenset(column[g] for g in d.gold) for d in demands]
-    groups = [min(g) for g in gold]
-    return metrics_from_ranks(gold_ranks(scores, gold), groups)
 
 
 def _human(metrics: Metrics) -> str:

@@ -18,7 +18,7 @@ from sparse_dot_topn import sp_matmul_topn  # type: ignore[import-untyped]
 
 from matcher.errors import MatcherError, ShapeMismatchError
 
-__all__ = ["centroids", "rank_one", "top_k", "top_k_nearest_documents"]
+__all__ = ["centroids", "rank_one", "top_k", "top_k_dense", "top_k_nearest_documents"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -191,6 +191,30 @@ def _dense_top_k(scores: FloatArray, k: int) -> sp.csr_matrix:
     values = np.take_along_axis(scores, columns, axis=1)
     rows = np.repeat(np.arange(scores.shape[0]), top)
     return sp.csr_matrix((values.ravel(), (rows, columns.ravel())), shape=scores.shape)
+
+
+def top_k_dense(scores: npt.ArrayLike, k: int) -> sp.csr_matrix:
+    """The ``k`` largest strictly positive scores of each row of a dense demands x providers block.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (n_demands, n_providers)
+        Dense scores.
+    k : int
+        Providers kept per demand.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
+    """
+    if k < 1:
+        raise MatcherError(f"k must be at least 1, got {k}")
+    block = np.asarray(scores, dtype=np.float32)
+    if block.ndim != 2:
+        raise ShapeMismatchError(f"scores must be a 2-d array, got {block.ndim} dimension(s)")
+    if block.shape[1] == 0:
+        return sp.csr_matrix(block.shape, dtype=np.float32)
+    return _clean(_dense_top_k(block, k), block.shape[1])
 
 
 def top_k_nearest_documents(

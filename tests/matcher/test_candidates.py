@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from matcher.candidates import centroids, rank_one, top_k, top_k_nearest_documents
+from matcher.candidates import centroids, rank_one, top_k, top_k_dense, top_k_nearest_documents
 from matcher.errors import MatcherError, ShapeMismatchError
 
 
@@ -84,3 +84,14 @@ def test_nearest_documents_matches_brute_force(m: int) -> None:
     assert [set(row.indices) for row in result] == brute_top_k(expected, 4)
     rows, columns = result.nonzero()
     np.testing.assert_allclose(result[rows, columns].A1, expected[rows, columns], rtol=1e-5)
+
+
+def test_top_k_dense_keeps_the_best_positive_scores() -> None:
+    scores = np.array([[0.1, 0.5, 0.0, 0.3], [0.0, 0.0, 0.0, 0.0], [0.9, 0.2, 0.4, 0.7]])
+    result = top_k_dense(scores, 2)
+    assert [sorted(row.indices) for row in result] == [[1, 3], [], [0, 3]]
+    assert result.dtype == np.float32
+    with pytest.raises(MatcherError, match="k must be at least 1"):
+        top_k_dense(scores, 0)
+    with pytest.raises(ShapeMismatchError, match="2-d"):
+        top_k_dense(scores[0], 1)

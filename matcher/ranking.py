@@ -1,0 +1,366 @@
+"""Rank a corpus: provider documents and demand texts to a demands x providers score matrix.
+
+One pipeline for the service and for ``huiqi evaluate``: texts are tokenized field by field
+(``tokenize_corpus``; the service stores these tokens at intake), weighted bags are vectorized, and
+providers are scored by one of three aggregations of their documents, optionally fused with a
+discriminative model learned from the providers' documents (``RankingConfig.classifier_weight``).
+
+Fused scores are not cosines: per demand, the cosine scores and the classifier scores are each
+standardised over the providers (z-scores), mixed, and mapped into (0, 1) by the logistic function, so
+they stay positive and keep the order of the mix. A demand without any known term scores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from features.classifier import ProviderClassifier
+from features.profiles import DEMAND, PROVIDER, TokenizedProfile
+from features.tokenize import Tokenizer
+from features.vectorize import TfidfVectorizer
+from matcher.candidates import centroids, top_k, top_k_dense, top_k_nearest_documents
+from matcher.errors import MatcherError
+from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
+
+__all__ = [
+    "LabelledDemand",
+    "ProviderDocument",
+    "RankingConfig",
+    "TokenizedProvider",
+    "evaluate",
+    "rank",
+    "score_tokens",
+    "tokenize_corpus",
+]
+
+FloatArray = npt.NDArray[np.float32]
+Bag = dict[str, float]
+# Dense demand x provider blocks of the fused ranking hold at most this many scores.
+_FUSED_BLOCK_CELLS = 1 << 22
+
+
+@dataclass(frozen=True)
+class ProviderDocument:
+    """One document of one provider (an abstract, an expert's paper, a branch's scope)."""
+
+    provider_id: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LabelledDemand:
+    """A demand with the ids of its correct providers (``gold``; empty when unlabelled)."""
+
+    demand_id: str
+    title: str
+    description: str
+    gold: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TokenizedProvider:
+    """A provider's name terms and the terms of each of its documents, as stored at intake."""
+
+    name: list[str]
+    documents: list[list[str]]
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """How texts become scores; the defaults were chosen on the csl-dev tuning split.
+
+    Parameters
+    ----------
+    use_domain_dictionary : bool
+        Segment with the domain dictionary.
+    char_weight : float
+        Share of the cosine given to character n-grams of the words (0: words only).
+    char_ngram_range : tuple of int
+        Smallest and largest character n-gram.
+    sublinear_tf : bool
+        ``log(1 + count)`` term frequencies.
+    aggregation : {"profile", "centroid", "nearest"}
+        ``profile`` joins a provider's documents into one bag of terms; ``centroid`` averages its
+        document vectors; ``nearest`` scores the mean of its ``nearest_m`` best documents.
+    idf_corpus : {"providers", "all"}
+        Learn the idf from the provider profiles (terms every provider uses weigh little) or from every
+        document and demand.
+    nearest_m : int
+        Documents averaged by the ``nearest`` aggregation.
+    title_only : bool
+        Use only the demand's title (an ablation).
+    classifier_weight : float
+        Share, in [0, 1], of a one-vs-rest ridge model per provider (``features.classifier``) fused with
+        the cosine ranking; 0 ranks by cosine alone. Needs the providers' documents as examples and
+        dense coefficients (providers x features): for up to a few thousand providers.
+    classifier_alpha : float
+        L2 penalty of that model.
+    n_jobs : int
+        Processes for tokenizing large batches.
+    """
+
+    use_domain_dictionary: bool = True
+    char_weight: float = 0.5
+    char_ngram_range: tuple[int, int] = (1, 2)
+    sublinear_tf: bool = True
+    aggregation: Literal["profile", "centroid", "nearest"] = "profile"
+    idf_corpus: Literal["providers", "all"] = "providers"
+    nearest_m: int = 10
+    title_only: bool = False
+    classifier_weight: float = 0.5
+    classifier_alpha: float = 3.0
+    n_jobs: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.classifier_weight <= 1.0:
+            raise MatcherError(f"classifier_weight must be in [0, 1], got {self.classifier_weight}")
+        if self.aggregation not in ("profile", "centroid", "nearest"):
+            raise MatcherError(f"unknown aggregation {self.aggregation!r}")
+        if self.idf_corpus not in ("providers", "all"):
+            raise MatcherError(f"unknown idf_corpus {self.idf_corpus!r}")
+
+
+def tokenize_corpus(
+    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
+) -> tuple[list[str], list[TokenizedProvider], list[dict[str, list[str]]]]:
+    """Tokenize provider documents and demands once, field by field.
+
+    Parameters
+    ----------
+    documents : sequence of ProviderDocument
+        Several documents per provider allowed; providers keep the order of their first document.
+    demands : sequence of LabelledDemand
+        The demands.
+    config : RankingConfig
+        Tokenizer choices (``use_domain_dictionary``, ``title_only``, ``n_jobs``).
+
+    Returns
+    -------
+    provider_ids : list of str
+        Provider ids in column order.
+    providers : list of TokenizedProvider
+        Their name terms and document terms.
+    demand_profiles : list of dict
+        ``{"title": terms, "description": terms}`` per demand (no description when ``title_only``).
+    """
+    tokenizer = Tokenizer(use_domain_dictionary=config.use_domain_dictionary)
+    texts = [d.text for d in documents] + [d.title for d in demands]
+    texts += [] if config.title_only else [d.description for d in demands]
+    tokens = tokenizer.tokenize_many(texts, n_jobs=config.n_jobs)
+    provider_ids = list(dict.fromkeys(d.provider_id for d in documents))
+    names = {d.provider_id: d.name for d in documents}
+    providers = {pid: TokenizedProvider(tokenizer(names[pid]), []) for pid in provider_ids}
+    for document, terms in zip(documents, tokens, strict=False):
+        providers[document.provider_id].documents.append(terms)
+    n_docs, n_demands = len(documents), len(demands)
+    titles = tokens[n_docs : n_docs + n_demands]
+    profiles = [{"title": t} for t in titles]
+    if not config.title_only:
+        for profile, description in zip(profiles, tokens[n_docs + n_demands :], strict=True):
+            profile["description"] = description
+    return provider_ids, list(providers.values()), profiles
+
+
+def _document_bags(
+    providers: Sequence[TokenizedProvider], with_name: bool = True
+) -> tuple[list[Bag], npt.NDArray[np.int64]]:
+    """One bag per document (with the provider's name, or without), and each document's provider."""
+    bags: list[Bag] = []
+    owner: list[int] = []
+    for column, provider in enumerate(providers):
+        for document in provider.documents or [[]]:
+            fields = {"name": provider.name, "text": document} if with_name else {"text": document}
+            bags.append(PROVIDER.bag(fields))
+            owner.append(column)
+    return bags, np.asarray(owner, dtype=np.int64)
+
+
+def _sum_bags(bags: Sequence[Mapping[str, float]], owner: npt.NDArray[np.int64], n: int) -> list[Bag]:
+    summed: list[Bag] = [{} for _ in range(n)]
+    for bag, row in zip(bags, owner, strict=True):
+        target = summed[row]
+        for term, weight in bag.items():
+            target[term] = target.get(term, 0.0) + weight
+    return summed
+
+
+def _demand_bags(demands: Sequence[TokenizedProfile], title_only: bool) -> list[Bag]:
+    fields = [{"title": p.get("title", [])} if title_only else p for p in demands]
+    return [DEMAND.bag(profile) for profile in fields]
+
+
+def score_tokens(
+    providers: Sequence[TokenizedProvider],
+    demands: Sequence[TokenizedProfile],
+    config: RankingConfig,
+    k: int | None = None,
+) -> sp.csr_matrix:
+    """Score every demand against every provider from stored tokens; keep the ``k`` best per demand.
+
+    Parameters
+    ----------
+    providers : sequence of TokenizedProvider
+        Column order of the result; a provider without documents is scored by its name alone.
+    demands : sequence of mapping of str to sequence of str
+        Field name -> terms of each demand (fields of ``features.profiles.DEMAND``).
+    config : RankingConfig
+        The ranking.
+    k : int, optional
+        Providers kept per demand; all of them by default.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
+        Positive scores (cosines, or fused scores in (0, 1) when ``classifier_weight > 0``).
+    """
+    n = len(providers)
+    if n == 0:
+        raise MatcherError("cannot rank against zero providers")
+    keep = n if k is None else k
+    doc_bags, owner = _document_bags(providers)
+    profile_bags = _sum_bags(doc_bags, owner, n)
+    demand_bags = _demand_bags(demands, config.title_only)
+    vectorizer = TfidfVectorizer(
+        char_weight=config.char_weight,
+        char_ngram_range=config.char_ngram_range,
+        sublinear_tf=config.sublinear_tf,
+    )
+    vectorizer.fit(profile_bags if config.idf_corpus == "providers" else doc_bags + demand_bags)
+    queries = vectorizer.transform(demand_bags)
+    doc_vectors = vectorizer.transform(doc_bags) if config.aggregation != "profile" else None
+    if config.classifier_weight == 0:
+        return _cosine_top_k(queries, vectorizer, profile_bags, doc_vectors, owner, config, keep)
+    # The name is the same in all of a provider's documents: as a feature it would only be memorised.
+    examples, example_owner = _document_bags(providers, with_name=False)
+    classifier = ProviderClassifier(alpha=config.classifier_alpha)
+    classifier.fit(vectorizer.transform(examples), example_owner, n)
+    cosines = _cosine_top_k(queries, vectorizer, profile_bags, doc_vectors, owner, config, n)
+    return fuse(cosines, queries, classifier, config.classifier_weight, keep)
+
+
+def _cosine_top_k(
+    queries: sp.csr_matrix,
+    vectorizer: TfidfVectorizer,
+    profile_bags: Sequence[Bag],
+    doc_vectors: sp.csr_matrix | None,
+    owner: npt.NDArray[np.int64],
+    config: RankingConfig,
+    k: int,
+) -> sp.csr_matrix:
+    n = len(profile_bags)
+    if config.aggregation == "profile":
+        return top_k(queries, vectorizer.transform(profile_bags), k)
+    assert doc_vectors is not None
+    if config.aggregation == "nearest":
+        return top_k_nearest_documents(queries, doc_vectors, owner, n, k, m=config.nearest_m)
+    return top_k(queries, centroids(doc_vectors, owner, n), k)
+
+
+def _standardise(scores: FloatArray) -> FloatArray:
+    """Per row, (score - mean) / std over the providers; a constant row becomes zeros."""
+    centred = scores - scores.mean(axis=1, keepdims=True)
+    spread = centred.std(axis=1, keepdims=True)
+    standardised: FloatArray = np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)
+    return standardised
+
+
+def fuse(
+    cosines: sp.spmatrix,
+    queries: sp.spmatrix,
+    classifier: ProviderClassifier,
+    classifier_weight: float,
+    k: int,
+) -> sp.csr_matrix:
+    """Mix per-demand standardised cosine and classifier scores; keep the ``k`` best per demand.
+
+    Parameters
+    ----------
+    cosines : sparse matrix, shape (n_demands, n_providers)
+        Cosine scores of every provider (absent entries count 0).
+    queries : sparse matrix, shape (n_demands, n_features)
+        Demand vectors, in the feature space the classifier was fitted in.
+    classifier : ProviderClassifier
+        Fitted on the providers' document vectors.
+    classifier_weight : float
+        Share of the classifier in the mix, in [0, 1].
+    k : int
+        Providers kept per demand.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
+        ``logistic((1 - w) z(cosine) + w z(classifier))``; rows of demands without a known term are
+        empty.
+    """
+    matrix, rows = sp.csr_matrix(cosines), sp.csr_matrix(queries)
+    chunk = max(1, _FUSED_BLOCK_CELLS // max(matrix.shape[1], 1))
+    blocks = []
+    for start in range(0, matrix.shape[0], chunk):
+        part = rows[start : start + chunk]
+        mixed = (1.0 - classifier_weight) * _standardise(matrix[start : start + chunk].toarray())
+        mixed += classifier_weight * _standardise(classifier.decision_function(part))
+        fused = (1.0 / (1.0 + np.exp(-mixed))).astype(np.float32)
+        fused[np.diff(part.indptr) == 0] = 0.0
+        blocks.append(top_k_dense(fused, k))
+    if not blocks:
+        return sp.csr_matrix(matrix.shape, dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
+
+
+def rank(
+    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Scores demands x providers (every provider ranked), and the provider ids in column order.
+
+    Parameters
+    ----------
+    documents : sequence of ProviderDocument
+        Provider documents, several per provider allowed.
+    demands : sequence of LabelledDemand
+        The demands (``gold`` is not used).
+    config : RankingConfig
+        The ranking.
+
+    Returns
+    -------
+    scores : scipy.sparse.csr_matrix, shape (n_demands, n_providers)
+    provider_ids : list of str
+    """
+    provider_ids, providers, profiles = tokenize_corpus(documents, demands, config)
+    return score_tokens(providers, profiles, config), provider_ids
+
+
+def evaluate(
+    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
+) -> Metrics:
+    """Rank every demand against every provider and measure where its gold providers land.
+
+    Parameters
+    ----------
+    documents : sequence of ProviderDocument
+        Provider documents.
+    demands : sequence of LabelledDemand
+        Labelled demands; every gold id must name a provider of ``documents``.
+    config : RankingConfig
+        The ranking.
+
+    Returns
+    -------
+    Metrics
+        acc@1, hit@5, MRR and macro acc@1 with 95 % bootstrap intervals.
+    """
+    scores, provider_ids = rank(documents, demands, config)
+    column = {pid: i for i, pid in enumerate(provider_ids)}
+    unknown = sorted({g for d in demands for g in d.gold} - column.keys())
+    if unknown:
+        raise MatcherError(f"gold provider id(s) without documents: {', '.join(unknown)}")
+    gold = [frozenset(column[g] for g in d.gold) for d in demands]
+    groups = [min(g) if g else 0 for g in gold]
+    return metrics_from_ranks(gold_ranks(scores, gold), groups)

@@ -1,0 +1,89 @@
+"""The shared ranking pipeline: tokens to scores, cosine and fused, on small real-language corpora."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matcher.errors import MatcherError
+from matcher.ranking import (
+    LabelledDemand,
+    ProviderDocument,
+    RankingConfig,
+    TokenizedProvider,
+    evaluate,
+    rank,
+    score_tokens,
+    tokenize_corpus,
+)
+
+DOCUMENTS = [
+    ProviderDocument("chem", "中国化学会", "锂电池正极材料的合成与表征"),
+    ProviderDocument("chem", "中国化学会", "电化学储能材料与电解液"),
+    ProviderDocument("crop", "中国作物学会", "水稻育种与高产栽培技术"),
+    ProviderDocument("crop", "中国作物学会", "小麦抗病品种选育"),
+    ProviderDocument("weld", "中国机械工程学会", "激光焊接工艺与焊接机器人"),
+]
+DEMANDS = [
+    LabelledDemand("d1", "锂电池正极材料改性", "提高电池循环寿命", frozenset({"chem"})),
+    LabelledDemand("d2", "水稻高产栽培", "选育抗病品种", frozenset({"crop"})),
+    LabelledDemand("d3", "焊接机器人", "激光焊接自动化产线", frozenset({"weld"})),
+    LabelledDemand("d4", "。。。", "", frozenset({"weld"})),
+]
+COSINE = RankingConfig(classifier_weight=0.0, n_jobs=1)
+FUSED = RankingConfig(n_jobs=1)
+
+
+def test_tokenize_corpus_groups_documents_by_provider_in_first_seen_order() -> None:
+    ids, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, COSINE)
+    assert ids == ["chem", "crop", "weld"]
+    assert [len(p.documents) for p in providers] == [2, 2, 1]
+    assert "水稻" in providers[1].documents[0]
+    assert set(profiles[0]) == {"title", "description"}
+    _, _, titles_only = tokenize_corpus(DOCUMENTS, DEMANDS, replace(COSINE, title_only=True))
+    assert all(set(p) == {"title"} for p in titles_only)
+
+
+@pytest.mark.parametrize("config", [COSINE, FUSED, replace(COSINE, aggregation="nearest", nearest_m=2)])
+def test_each_demand_ranks_its_provider_first(config: RankingConfig) -> None:
+    scores, ids = rank(DOCUMENTS, DEMANDS, config)
+    dense = scores.toarray()
+    assert [ids[i] for i in dense[:3].argmax(axis=1)] == ["chem", "crop", "weld"]
+    assert scores[3].nnz == 0  # nothing known in the text: no provider is ranked
+    assert (scores.data > 0).all()
+
+
+def test_fused_scores_lie_in_the_unit_interval_and_respect_k() -> None:
+    _, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, FUSED)
+    scores = score_tokens(providers, profiles, FUSED, k=2)
+    assert scores.getnnz(axis=1).tolist() == [2, 2, 2, 0]
+    assert (scores.data > 0).all()
+    assert (scores.data < 1).all()
+
+
+def test_classifier_weight_zero_gives_plain_cosines() -> None:
+    _, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, COSINE)
+    scores = score_tokens(providers, profiles, COSINE).toarray()
+    assert scores.max() <= 1.0 + 1e-6
+    assert np.all(scores[:3].max(axis=1) > 0.1)
+
+
+def test_provider_without_documents_is_scored_by_its_name() -> None:
+    providers = [TokenizedProvider(["化学"], [["锂电池", "正极"]]), TokenizedProvider(["水稻"], [])]
+    scores = score_tokens(providers, [{"title": ["水稻"]}], COSINE).toarray()
+    assert scores[0].argmax() == 1
+
+
+def test_evaluate_measures_the_small_corpus() -> None:
+    metrics = evaluate(DOCUMENTS, DEMANDS[:3], FUSED)
+    assert (metrics.n, metrics.acc_at_1, metrics.mrr) == (3, 1.0, 1.0)
+
+
+def test_bad_configurations_and_inputs_are_refused() -> None:
+    with pytest.raises(MatcherError, match="classifier_weight"):
+        RankingConfig(classifier_weight=1.5)
+    with pytest.raises(MatcherError, match="zero providers"):
+        score_tokens([], [{"title": ["水稻"]}], COSINE)
+    unknown = [LabelledDemand("d", "水稻", "", frozenset({"nobody"}))]
+    with pytest.raises(MatcherError, match="nobody"):
+        evaluate(DOCUMENTS, unknown, COSINE)
