@@ -40,6 +40,13 @@ _RE_ENG = re.compile("[a-zA-Z0-9]")
 # A bare number (3, 3.5, 20%, 1-2) carries no topic; a number glued to letters (5g, 500kv, 3d) does.
 _RE_NUMBER = re.compile(r"^[0-9.%+\-_&#]+$")
 _RE_WORDLIKE = re.compile("[\u4e00-\u9fd5a-z0-9]")
+# Inline pinyin ruby after a Chinese character, as in 協(xié): one syllable of latin letters holding at
+# least one tone mark (so 钢(fe) or 型(A) stay). Applied after NFKC, which turns （） into ().
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_RE_PINYIN_RUBY = re.compile(
+    f"(?<=[\u3400-\u9fff\uf900-\ufaff])\\((?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,6}}\\)",
+    re.IGNORECASE,
+)
 # Single characters are dropped, except these: materials, elements, crops and media that name a topic.
 SIGNAL_CHARS = frozenset(
     "钢铁铜铝锌锡铅镍钛锂钠钾钙镁硅碳氢氧氮磷硫氯金银煤油气水电光热声磁茶稻麦棉麻桑蚕菌酶糖酒盐药猪牛羊鸡鸭鱼虾蟹"
@@ -220,8 +227,13 @@ def _converter() -> opencc.OpenCC:
         return _CONVERTER[0]
 
 
+def strip_pinyin_ruby(text: str) -> str:
+    """Drop inline pinyin annotations such as the ``(xié)`` of ``協(xié)`` (the text must be NFKC already)."""
+    return _RE_PINYIN_RUBY.sub("", text)
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), traditional to simplified, lower case.
+    """NFKC (full-width to half-width), inline pinyin ruby removed, traditional to simplified, lower case.
 
     Parameters
     ----------
@@ -231,9 +243,11 @@ def normalize(text: str) -> str:
     Returns
     -------
     str
-        The normalised text, same meaning; ``"ＰＬＣ控制與優化"`` becomes ``"plc控制与优化"``.
+        The normalised text, same meaning; ``"ＰＬＣ控制與優化"`` becomes ``"plc控制与优化"`` and
+        ``"科協(xié)"`` becomes ``"科协"``.
     """
-    return str(_converter().convert(unicodedata.normalize("NFKC", text))).lower()
+    plain = strip_pinyin_ruby(unicodedata.normalize("NFKC", text))
+    return str(_converter().convert(plain)).lower()
 
 
 def _keep(token: str, stopwords: frozenset[str]) -> bool:

@@ -25,6 +25,27 @@ def test_normalize_folds_width_case_and_traditional() -> None:
     assert normalize("ＰＬＣ控制與優化，５Ｇ網絡") == "plc控制与优化,5g网络"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("南平市科協(xié)關(guān)于印發(fā)", "南平市科协关于印发"),
+        ("科协（xié）工作要點(diǎn)", "科协工作要点"),
+        ("學(xue\u0301)會", "学会"),  # a combining acute: NFKC composes it into é first
+    ],
+)
+def test_normalize_strips_inline_pinyin_ruby(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize("text", ["钢(fe)含量", "型号(a)与(b)", "的(de)", "(xié)开头", "3(ā)"])
+def test_normalize_keeps_brackets_that_are_not_toned_pinyin_after_a_character(text: str) -> None:
+    assert "(" in normalize(text)
+
+
+def test_pinyin_ruby_does_not_split_terms(tokenizer: Tokenizer) -> None:
+    assert tokenizer("南平市科協(xié)學(xué)會(huì)") == tokenizer("南平市科协学会")
+
+
 def test_segmentation_is_identical_to_jieba_on_real_texts(
     tokenizer: Tokenizer, reference_jieba: jieba.Tokenizer, real_texts: list[str]
 ) -> None:
