@@ -106,8 +106,9 @@ class Demand(Base):
     cooperation_mode: Mapped[str | None] = mapped_column(String(10))
     budget_wan: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     deadline: Mapped[date | None] = mapped_column(Date)
-    # Tokenized text, filled once at intake by the features package so rounds never re-tokenize.
-    tokens: Mapped[list[str] | None] = mapped_column(JSON)
+    # Tokenized text (field -> terms), filled once at intake by the features package so rounds never
+    # re-tokenize.
+    tokens: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     # The collection campaign it was submitted to and the society that forwarded it (api.programmes).
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True

@@ -21,6 +21,7 @@ from api.errors import (
     RequestInvalidError,
     field_error,
 )
+from api.matching.engine import demand_record, tokenize_demands
 from api.programmes.admission import admit_to_campaign
 from api.reference import suggest_region
 
@@ -88,6 +89,7 @@ def _new_demand(payload: DemandCreate, idempotency_key: str | None, fingerprint:
         request_fingerprint=fingerprint,
     )
     demand.events.append(DemandEvent(kind="submitted", to_status=DemandStatus.SUBMITTED))
+    demand.tokens = tokenize_demands([demand_record(payload)])[0]  # once at intake: rounds reuse them
     return demand
 
 
@@ -141,6 +143,7 @@ def update_demand(session: Session, *, demand_id: int, patch: DemandPatch, staff
     if not diff:
         return demand
     _apply(demand, after, region_given="region_code" in patch.model_fields_set)
+    demand.tokens = tokenize_demands([demand_record(after)])[0]
     demand.events.append(DemandEvent(kind="updated", changes=diff, staff=staff))
     session.flush()
     return demand

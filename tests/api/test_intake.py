@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import Demand, DemandEvent
 from api.demands.schemas import DemandCreate
 from api.demands.service import submit
+from features.tokenize import Tokenizer
 from tests.api.factories import demand_payload
 
 pytestmark = pytest.mark.db
@@ -41,6 +42,18 @@ def test_submission_answers_201_with_id_status_and_receipt(
     assert body["receipt_token"].startswith("hqr_")
     assert _count(db) == 1
     assert _count(db, DemandEvent) == 1
+
+
+def test_submission_stores_its_terms_field_by_field(client: TestClient, db: sessionmaker[Session]) -> None:
+    payload = demand_payload()
+    receipt = client.post(URL, json=payload).json()
+    with db() as session:
+        demand = session.get(Demand, receipt["id"])
+        assert demand is not None
+        tokens = demand.tokens
+    assert tokens is not None
+    assert tokens["title"] == Tokenizer()(payload["title"])
+    assert tokens["main_business"] == Tokenizer()(payload["main_business"])
 
 
 def test_enterprise_reads_its_demand_with_the_receipt(client: TestClient) -> None:
