@@ -73,6 +73,9 @@ class ProviderIndex:
     matrix: sp.csr_matrix
     signature: tuple[Any, ...] = ()
     position: dict[int, int] = field(default_factory=dict)
+    # Word columns only, and their names: what reasons need, computed once per index.
+    words: sp.csr_matrix | None = None
+    word_names: npt.NDArray[np.object_] | None = None
 
     @property
     def n_words(self) -> int:
@@ -100,6 +103,7 @@ def build_index(
     vectorizer = TfidfVectorizer().fit(bags if bags else [{"": 1.0}])
     matrix = sp.csr_matrix(vectorizer.transform(bags)) if bags else sp.csr_matrix((0, 1), dtype=np.float32)
     ids = np.array([p.id for p in profiles], dtype=np.int64)
+    n_words = len(vectorizer.word_vocabulary_)
     return ProviderIndex(
         level=level,
         ids=ids,
@@ -109,6 +113,8 @@ def build_index(
         matrix=matrix,
         signature=signature,
         position={int(pid): row for row, pid in enumerate(ids)},
+        words=sp.csr_matrix(matrix[:, :n_words]),
+        word_names=vectorizer.feature_names()[:n_words],
     )
 
 
@@ -142,10 +148,11 @@ def reasons(
     if rows.size == 0:
         return []
     words = index.n_words
-    left = sp.csr_matrix(demands[:, :words])[rows]
-    products = sp.csr_matrix(left.multiply(sp.csr_matrix(index.matrix[:, :words])[cols]))
+    provider_words = index.words if index.words is not None else sp.csr_matrix(index.matrix[:, :words])
+    left = sp.csr_matrix(sp.csr_matrix(demands)[rows][:, :words])
+    products = sp.csr_matrix(left.multiply(provider_words[cols]))
     products.eliminate_zeros()
-    names = index.vectorizer.feature_names()
+    names = index.word_names if index.word_names is not None else index.vectorizer.feature_names()
     return [_pair_reasons(products, r, names, profiles[int(rows[r])], top) for r in range(products.shape[0])]
 
 

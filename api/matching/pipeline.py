@@ -192,6 +192,8 @@ def _restrict(index: engine.ProviderIndex, provider_ids: list[int]) -> engine.Pr
         matrix=sp.csr_matrix(index.matrix[rows]),
         signature=index.signature,
         position={int(index.ids[r]): i for i, r in enumerate(rows)},
+        words=sp.csr_matrix(index.words[rows]) if index.words is not None else None,
+        word_names=index.word_names,
     )
 
 
