@@ -10,6 +10,7 @@ from api.imports.cli import app as import_app
 from api.matching.cli import app as round_app
 from api.programmes.cli import campaign_app, report_app
 from api.providers.cli import export_app
+from api.security.backup import register_backup_commands
 from api.serve import demo_app, serve
 from api.worker import worker_command
 
@@ -27,6 +28,7 @@ def main() -> None:
 
 
 app.add_typer(db_app, name="db")
+register_backup_commands(db_app)
 app.add_typer(staff_app, name="staff")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)

@@ -17,6 +17,8 @@ from api.imports.router import router as imports_router
 from api.matching.router import router as matching_router
 from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
+from api.security import install_security
+from api.security.router import router as security_router
 from api.settings import Settings, get_settings
 from api.web.router import router as web_router
 
@@ -58,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)
     app.include_router(programmes_router, prefix=API_PREFIX)
+    app.include_router(security_router, prefix=API_PREFIX)
     app.include_router(web_router)
+    install_security(app)
     _add_service_routes(app)
     return app
 

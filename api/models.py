@@ -8,6 +8,15 @@ from api.db import models as core_models
 from api.matching import models as matching_models
 from api.programmes import models as programme_models
 from api.providers import models as provider_models
+from api.security import models as security_models
 from api.web import models as web_models
 
-__all__ = ["Base", "core_models", "matching_models", "programme_models", "provider_models", "web_models"]
+__all__ = [
+    "Base",
+    "core_models",
+    "matching_models",
+    "programme_models",
+    "provider_models",
+    "security_models",
+    "web_models",
+]

@@ -9,6 +9,7 @@ from api.auth.passwords import PasswordTooShortError, set_password
 from api.auth.service import create_staff
 from api.db import StaffRole, StaffUser
 from api.db.session import make_engine, make_session_factory
+from api.security.audit import CLI_ACTOR, attach_actor
 from api.settings import get_settings
 
 app = typer.Typer(help="工作人员账号与访问令牌。", no_args_is_help=True)
@@ -23,6 +24,7 @@ def create(
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine).begin() as session:
+            attach_actor(session, CLI_ACTOR)
             staff, token = create_staff(session, name=name.strip(), role=role)
             typer.echo(f"staff {staff.name} ({staff.role.value}); token, shown only now:", err=True)
     finally:
@@ -41,6 +43,7 @@ def set_password_command(
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine).begin() as session:
+            attach_actor(session, CLI_ACTOR)
             staff = session.scalar(select(StaffUser).where(StaffUser.name == name.strip()))
             if staff is None:
                 raise typer.BadParameter(

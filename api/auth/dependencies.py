@@ -9,6 +9,7 @@ from api.auth.service import staff_for_token
 from api.db.models import StaffUser
 from api.deps import SessionDep
 from api.errors import AuthenticationError
+from api.security.audit import attach_actor
 
 _bearer = HTTPBearer(auto_error=False, description="工作人员令牌：`huiqi staff create NAME` 生成")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -21,6 +22,7 @@ def optional_staff(session: SessionDep, credentials: BearerDep) -> StaffUser | N
     staff = staff_for_token(session, credentials.credentials)
     if staff is None:
         raise AuthenticationError("访问令牌无效或已吊销")
+    attach_actor(session, staff)  # the request's audited changes are this staff member's
     return staff
 
 

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.db
 
 URL = "/api/v1/demands"
 # Routes an enterprise may call without a staff token: submitting, and reading with a receipt.
-PUBLIC_ROUTES = {("POST", "/api/v1/demands"), ("GET", "/api/v1/demands/{demand_id}")}
+PUBLIC_ROUTES = {
+    ("POST", "/api/v1/demands"),
+    ("GET", "/api/v1/demands/{demand_id}"),
+    ("GET", "/api/v1/public/demands"),  # published listings, public fields only (api.security.public)
+    ("GET", "/api/v1/public/demands/{demand_id}"),
+}
 
 
 def _staff_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -1,0 +1,36 @@
+"""A database that cannot be reached answers 503 in the error shape, with Retry-After, not a 500."""
+
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+RETRY_AFTER_SECONDS: Final = 5
+UNAVAILABLE_DETAIL: Final = "数据库暂时不可用，请稍后重试"
+
+
+def database_unavailable() -> JSONResponse:
+    """The 503 answer of a request that met an unreachable or restarting database."""
+    body = {"detail": UNAVAILABLE_DETAIL, "code": "database_unavailable", "errors": []}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _handle_operational(_request: Request, exc: Exception) -> JSONResponse:
+    # OperationalError: the server went away, refused the connection or is shutting down (also
+    # SQLite's "database is locked"): transient, the client should retry. Anything else is a bug
+    # and stays a 500.
+    if isinstance(exc, OperationalError | PoolTimeoutError) or _is_disconnect(exc):
+        return database_unavailable()
+    raise exc
+
+
+def _is_disconnect(exc: Exception) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def install_outage_handler(app: FastAPI) -> None:
+    """Answer database outages with 503."""
+    for kind in (OperationalError, PoolTimeoutError, DBAPIError):
+        app.add_exception_handler(kind, _handle_operational)
