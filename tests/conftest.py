@@ -113,6 +113,13 @@ def staff_token(db: sessionmaker[Session]) -> str:
 
 
 @pytest.fixture
+def admin_headers(db: sessionmaker[Session]) -> dict[str, str]:
+    """Authorization headers of an admin (who alone manages providers and staff)."""
+    with db.begin() as session:
+        return {"Authorization": f"Bearer {create_staff(session, name='管理员甲', role=StaffRole.ADMIN)[1]}"}
+
+
+@pytest.fixture
 def staff_headers(staff_token: str) -> dict[str, str]:
     """Authorization headers of a reviewer."""
     return {"Authorization": f"Bearer {staff_token}"}

@@ -26,6 +26,7 @@ from api.providers.schemas import (
     SocietySummary,
 )
 from api.reference import region_prefix
+from api.security.roles import AdminDep
 
 router = APIRouter(tags=["providers"])
 
@@ -57,7 +58,7 @@ def list_societies(
 @router.post(
     "/societies", status_code=status.HTTP_201_CREATED, response_model=SocietyOut, dependencies=JSON_BODY
 )
-def create_society(payload: SocietyCreate, session: SessionDep, _staff: StaffDep) -> SocietyOut:
+def create_society(payload: SocietyCreate, session: SessionDep, _admin: AdminDep) -> SocietyOut:
     """Add a society (staff)."""
     return SocietyOut.model_validate(service.create_society(session, payload=payload))
 
@@ -69,13 +70,13 @@ def read_society(society_id: int, session: SessionDep, _staff: StaffDep) -> Soci
 
 
 @router.patch("/societies/{society_id}", response_model=SocietyOut, dependencies=JSON_BODY)
-def edit_society(society_id: int, patch: SocietyPatch, session: SessionDep, _staff: StaffDep) -> SocietyOut:
+def edit_society(society_id: int, patch: SocietyPatch, session: SessionDep, _admin: AdminDep) -> SocietyOut:
     """Edit a society (staff); the result must pass the same checks as a new one."""
     return SocietyOut.model_validate(service.update_society(session, society_id=society_id, patch=patch))
 
 
 @router.delete("/societies/{society_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_society(society_id: int, session: SessionDep, _staff: StaffDep) -> Response:
+def delete_society(society_id: int, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete a society with its branches and posts (staff); deactivating keeps its history."""
     service.delete_society(session, society_id=society_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -93,7 +94,7 @@ def list_branches(society_id: int, session: SessionDep, _staff: StaffDep) -> lis
     response_model=BranchOut,
     dependencies=JSON_BODY,
 )
-def create_branch(society_id: int, payload: BranchCreate, session: SessionDep, _staff: StaffDep) -> BranchOut:
+def create_branch(society_id: int, payload: BranchCreate, session: SessionDep, _admin: AdminDep) -> BranchOut:
     """Add a branch to a society (staff)."""
     return BranchOut.model_validate(service.create_branch(session, society_id=society_id, payload=payload))
 
@@ -105,13 +106,13 @@ def read_branch(branch_id: int, session: SessionDep, _staff: StaffDep) -> Branch
 
 
 @router.patch("/branches/{branch_id}", response_model=BranchOut, dependencies=JSON_BODY)
-def edit_branch(branch_id: int, patch: BranchPatch, session: SessionDep, _staff: StaffDep) -> BranchOut:
+def edit_branch(branch_id: int, patch: BranchPatch, session: SessionDep, _admin: AdminDep) -> BranchOut:
     """Edit a branch (staff)."""
     return BranchOut.model_validate(service.update_branch(session, branch_id=branch_id, patch=patch))
 
 
 @router.delete("/branches/{branch_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_branch(branch_id: int, session: SessionDep, _staff: StaffDep) -> Response:
+def delete_branch(branch_id: int, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete a branch and its posts (staff)."""
     service.delete_branch(session, branch_id=branch_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -145,7 +146,7 @@ def list_experts(
 @router.post(
     "/experts", status_code=status.HTTP_201_CREATED, response_model=ExpertOut, dependencies=JSON_BODY
 )
-def create_expert(payload: ExpertCreate, session: SessionDep, _staff: StaffDep) -> ExpertOut:
+def create_expert(payload: ExpertCreate, session: SessionDep, _admin: AdminDep) -> ExpertOut:
     """Add an expert with their posts (staff)."""
     return ExpertOut.model_validate(service.create_expert(session, payload=payload))
 
@@ -157,13 +158,13 @@ def read_expert(expert_id: int, session: SessionDep, _staff: StaffDep) -> Expert
 
 
 @router.patch("/experts/{expert_id}", response_model=ExpertOut, dependencies=JSON_BODY)
-def edit_expert(expert_id: int, patch: ExpertPatch, session: SessionDep, _staff: StaffDep) -> ExpertOut:
+def edit_expert(expert_id: int, patch: ExpertPatch, session: SessionDep, _admin: AdminDep) -> ExpertOut:
     """Edit an expert (staff); posts, when given, replace all posts."""
     return ExpertOut.model_validate(service.update_expert(session, expert_id=expert_id, patch=patch))
 
 
 @router.delete("/experts/{expert_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_expert(expert_id: int, session: SessionDep, _staff: StaffDep) -> Response:
+def delete_expert(expert_id: int, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete an expert (staff)."""
     service.delete_expert(session, expert_id=expert_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -173,7 +174,7 @@ def delete_expert(expert_id: int, session: SessionDep, _staff: StaffDep) -> Resp
 def import_providers(
     file: UploadFile,
     session: SessionDep,
-    _staff: StaffDep,
+    _admin: AdminDep,
     level: Annotated[importer.ImportLevel, Query(description="society 学会 / branch 分会 / expert 专家")],
     mode: Annotated[
         importer.ImportMode, Query(description="strict 全部有效才导入 / keep_valid 导入有效行")

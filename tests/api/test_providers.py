@@ -43,21 +43,21 @@ def _create_society(client: TestClient, headers: dict[str, str], **overrides: An
     return body
 
 
-def test_staff_create_read_list_a_society(client: TestClient, staff_headers: dict[str, str]) -> None:
-    created = _create_society(client, staff_headers)
+def test_staff_create_read_list_a_society(client: TestClient, admin_headers: dict[str, str]) -> None:
+    created = _create_society(client, admin_headers)
     assert created["region_code"] == "350000000000"
     assert created["nsfc_codes"] == ["E0508"]
-    read = client.get(f"/api/v1/societies/{created['id']}", headers=staff_headers).json()
+    read = client.get(f"/api/v1/societies/{created['id']}", headers=admin_headers).json()
     assert read["scope"].startswith("组织机械工程")
-    page = client.get("/api/v1/societies", params={"q": "机械"}, headers=staff_headers).json()
+    page = client.get("/api/v1/societies", params={"q": "机械"}, headers=admin_headers).json()
     assert page["total"] == 1
     assert page["items"][0]["id"] == created["id"]
 
 
 def test_society_tokens_are_stored_on_write_and_follow_edits(
-    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    created = _create_society(client, staff_headers)
+    created = _create_society(client, admin_headers)
     with db() as session:
         tokens = session.scalars(select(Society.tokens)).one()
     assert tokens is not None
@@ -65,7 +65,7 @@ def test_society_tokens_are_stored_on_write_and_follow_edits(
     assert "铸造工艺与设备" in tokens[1]
     patch = {"scope": "开展轴承钢冶炼技术交流"}
     assert (
-        client.patch(f"/api/v1/societies/{created['id']}", json=patch, headers=staff_headers).status_code
+        client.patch(f"/api/v1/societies/{created['id']}", json=patch, headers=admin_headers).status_code
         == 200
     )
     with db() as session:
@@ -82,7 +82,7 @@ def test_staff_token_is_required(client: TestClient) -> None:
 
 
 def test_invalid_society_lists_every_bad_field_in_chinese(
-    client: TestClient, staff_headers: dict[str, str]
+    client: TestClient, admin_headers: dict[str, str]
 ) -> None:
     bad = society_payload(
         name="",
@@ -94,7 +94,7 @@ def test_invalid_society_lists_every_bad_field_in_chinese(
         contact_phone="12",
         unknown="x",
     )
-    response = client.post("/api/v1/societies", json=bad, headers=staff_headers)
+    response = client.post("/api/v1/societies", json=bad, headers=admin_headers)
     assert response.status_code == 422
     errors = _errors(response)
     assert errors == {
@@ -112,54 +112,54 @@ def test_invalid_society_lists_every_bad_field_in_chinese(
     assert "Z9" in messages["nsfc_codes[0]"]
 
 
-def test_duplicate_name_or_code_is_a_conflict(client: TestClient, staff_headers: dict[str, str]) -> None:
-    _create_society(client, staff_headers, code="P-01")
-    same_name = client.post("/api/v1/societies", json=society_payload(), headers=staff_headers)
+def test_duplicate_name_or_code_is_a_conflict(client: TestClient, admin_headers: dict[str, str]) -> None:
+    _create_society(client, admin_headers, code="P-01")
+    same_name = client.post("/api/v1/societies", json=society_payload(), headers=admin_headers)
     same_code = client.post(
-        "/api/v1/societies", json=society_payload(name="另一学会", code="P-01"), headers=staff_headers
+        "/api/v1/societies", json=society_payload(name="另一学会", code="P-01"), headers=admin_headers
     )
     assert (same_name.status_code, same_name.json()["code"]) == (409, "duplicate")
     assert (same_code.status_code, same_code.json()["code"]) == (409, "duplicate")
 
 
-def test_patch_must_leave_a_valid_society(client: TestClient, staff_headers: dict[str, str]) -> None:
-    created = _create_society(client, staff_headers)
+def test_patch_must_leave_a_valid_society(client: TestClient, admin_headers: dict[str, str]) -> None:
+    created = _create_society(client, admin_headers)
     url = f"/api/v1/societies/{created['id']}"
-    response = client.patch(url, json={"default_capacity": -3}, headers=staff_headers)
+    response = client.patch(url, json={"default_capacity": -3}, headers=admin_headers)
     assert _errors(response) == {"default_capacity": "number_too_small"}
-    assert client.patch(url, json={"active": False}, headers=staff_headers).json()["active"] is False
-    assert client.get(url, headers=staff_headers).json()["default_capacity"] == 4
+    assert client.patch(url, json={"active": False}, headers=admin_headers).json()["active"] is False
+    assert client.get(url, headers=admin_headers).json()["default_capacity"] == 4
 
 
-def test_missing_society_is_404_in_chinese(client: TestClient, staff_headers: dict[str, str]) -> None:
-    response = client.get("/api/v1/societies/999", headers=staff_headers)
+def test_missing_society_is_404_in_chinese(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/societies/999", headers=admin_headers)
     assert response.status_code == 404
     assert response.json()["detail"] == "学会 999 不存在"
 
 
-def test_branches_belong_to_their_society(client: TestClient, staff_headers: dict[str, str]) -> None:
-    society = _create_society(client, staff_headers)
+def test_branches_belong_to_their_society(client: TestClient, admin_headers: dict[str, str]) -> None:
+    society = _create_society(client, admin_headers)
     branch = {"name": "焊接分会", "scope": "熔焊、压焊与钎焊工艺", "keywords": ["激光焊", "焊接残余应力"]}
     url = f"/api/v1/societies/{society['id']}/branches"
-    created = client.post(url, json=branch, headers=staff_headers)
+    created = client.post(url, json=branch, headers=admin_headers)
     assert created.status_code == 201
-    assert client.post(url, json=branch, headers=staff_headers).status_code == 409
-    assert [b["name"] for b in client.get(url, headers=staff_headers).json()] == ["焊接分会"]
+    assert client.post(url, json=branch, headers=admin_headers).status_code == 409
+    assert [b["name"] for b in client.get(url, headers=admin_headers).json()] == ["焊接分会"]
     branch_id = created.json()["id"]
     patched = client.patch(
-        f"/api/v1/branches/{branch_id}", json={"default_capacity": 1}, headers=staff_headers
+        f"/api/v1/branches/{branch_id}", json={"default_capacity": 1}, headers=admin_headers
     )
     assert patched.json()["default_capacity"] == 1
     assert (
-        client.post("/api/v1/societies/999/branches", json=branch, headers=staff_headers).status_code == 404
+        client.post("/api/v1/societies/999/branches", json=branch, headers=admin_headers).status_code == 404
     )
 
 
-def test_expert_posts_are_checked(client: TestClient, staff_headers: dict[str, str]) -> None:
-    first = _create_society(client, staff_headers)
-    second = _create_society(client, staff_headers, name="福建省化工学会")
+def test_expert_posts_are_checked(client: TestClient, admin_headers: dict[str, str]) -> None:
+    first = _create_society(client, admin_headers)
+    second = _create_society(client, admin_headers, name="福建省化工学会")
     branch_url = f"/api/v1/societies/{first['id']}/branches"
-    branch = client.post(branch_url, json={"name": "焊接分会"}, headers=staff_headers).json()
+    branch = client.post(branch_url, json={"name": "焊接分会"}, headers=admin_headers).json()
     expert = {
         "name": "〔演示〕林工",
         "research_fields": "激光-电弧复合焊接与焊接接头疲劳评定",
@@ -171,33 +171,33 @@ def test_expert_posts_are_checked(client: TestClient, staff_headers: dict[str, s
             {"society_id": first["id"], "branch_id": branch["id"]},
         ],
     }
-    response = client.post("/api/v1/experts", json=expert, headers=staff_headers)
+    response = client.post("/api/v1/experts", json=expert, headers=admin_headers)
     assert _errors(response) == {
         "posts[0].society_id": "society_not_found",
         "posts[1].branch_id": "branch_not_in_society",
         "posts[3]": "post_repeated",
     }
     expert["posts"] = expert["posts"][2:3]
-    created = client.post("/api/v1/experts", json=expert, headers=staff_headers)
+    created = client.post("/api/v1/experts", json=expert, headers=admin_headers)
     assert created.status_code == 201
     assert created.json()["posts"] == [{"society_id": first["id"], "branch_id": branch["id"], "role": "委员"}]
-    listed = client.get("/api/v1/experts", params={"branch_id": branch["id"]}, headers=staff_headers).json()
+    listed = client.get("/api/v1/experts", params={"branch_id": branch["id"]}, headers=admin_headers).json()
     assert listed["total"] == 1
 
 
 def test_deleting_a_society_removes_its_branches_and_posts(
-    client: TestClient, staff_headers: dict[str, str]
+    client: TestClient, admin_headers: dict[str, str]
 ) -> None:
-    society = _create_society(client, staff_headers)
+    society = _create_society(client, admin_headers)
     branch = client.post(
-        f"/api/v1/societies/{society['id']}/branches", json={"name": "铸造分会"}, headers=staff_headers
+        f"/api/v1/societies/{society['id']}/branches", json={"name": "铸造分会"}, headers=admin_headers
     ).json()
     expert = {
         "name": "〔演示〕王工",
         "research_fields": "球墨铸铁熔炼",
         "posts": [{"society_id": society["id"], "branch_id": branch["id"]}],
     }
-    expert_id = client.post("/api/v1/experts", json=expert, headers=staff_headers).json()["id"]
-    assert client.delete(f"/api/v1/societies/{society['id']}", headers=staff_headers).status_code == 204
-    assert client.get(f"/api/v1/branches/{branch['id']}", headers=staff_headers).status_code == 404
-    assert client.get(f"/api/v1/experts/{expert_id}", headers=staff_headers).json()["posts"] == []
+    expert_id = client.post("/api/v1/experts", json=expert, headers=admin_headers).json()["id"]
+    assert client.delete(f"/api/v1/societies/{society['id']}", headers=admin_headers).status_code == 204
+    assert client.get(f"/api/v1/branches/{branch['id']}", headers=admin_headers).status_code == 404
+    assert client.get(f"/api/v1/experts/{expert_id}", headers=admin_headers).json()["posts"] == []

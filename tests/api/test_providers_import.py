@@ -35,9 +35,9 @@ def _upload(client: TestClient, headers: dict[str, str], name: str, data: bytes,
 
 
 def test_strict_import_keeps_nothing_when_a_row_is_bad(
-    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    response = _upload(client, staff_headers, "societies.csv", SOCIETIES_CSV.encode())
+    response = _upload(client, admin_headers, "societies.csv", SOCIETIES_CSV.encode())
     report = response.json()
     assert response.status_code == 200
     assert (report["total"], report["imported"], report["rejected"]) == (3, 0, 1)
@@ -49,9 +49,9 @@ def test_strict_import_keeps_nothing_when_a_row_is_bad(
 
 
 def test_keep_valid_import_keeps_the_good_rows(
-    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    response = _upload(client, staff_headers, "societies.csv", SOCIETIES_CSV.encode(), mode="keep_valid")
+    response = _upload(client, admin_headers, "societies.csv", SOCIETIES_CSV.encode(), mode="keep_valid")
     report = response.json()
     assert (report["imported"], report["rejected"]) == (2, 1)
     assert _societies(db) == 2
@@ -62,9 +62,9 @@ def test_keep_valid_import_keeps_the_good_rows(
 
 
 def test_xlsx_branches_name_their_society_by_code(
-    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    _upload(client, staff_headers, "societies.csv", SOCIETIES_CSV.encode(), mode="keep_valid")
+    _upload(client, admin_headers, "societies.csv", SOCIETIES_CSV.encode(), mode="keep_valid")
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -74,17 +74,17 @@ def test_xlsx_branches_name_their_society_by_code(
     buffer = io.BytesIO()
     book.save(buffer)
     response = _upload(
-        client, staff_headers, "branches.xlsx", buffer.getvalue(), level="branch", mode="keep_valid"
+        client, admin_headers, "branches.xlsx", buffer.getvalue(), level="branch", mode="keep_valid"
     )
     report = response.json()
     assert [row["status"] for row in report["rows"]] == ["imported", "rejected"]
     assert report["rows"][1]["errors"][0]["code"] == "society_not_found"
-    branch = client.get(f"/api/v1/branches/{report['rows'][0]['id']}", headers=staff_headers).json()
+    branch = client.get(f"/api/v1/branches/{report['rows'][0]['id']}", headers=admin_headers).json()
     assert branch["keywords"] == ["激光焊", "钎焊"]
 
 
-def test_unknown_file_type_is_refused(client: TestClient, staff_headers: dict[str, str]) -> None:
-    response = _upload(client, staff_headers, "societies.txt", b"name\n")
+def test_unknown_file_type_is_refused(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = _upload(client, admin_headers, "societies.txt", b"name\n")
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "file_type_invalid"
 
@@ -96,9 +96,9 @@ def _society(client: TestClient, headers: dict[str, str], name: str) -> int:
 
 
 def test_enterprise_states_preferences_on_its_own_demand(
-    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
 ) -> None:
-    wanted, refused = _society(client, staff_headers, "甲学会"), _society(client, staff_headers, "乙学会")
+    wanted, refused = _society(client, admin_headers, "甲学会"), _society(client, admin_headers, "乙学会")
     receipt = client.post("/api/v1/demands", json=demand_payload()).json()
     other = client.post("/api/v1/demands", json=demand_payload(title="另一需求")).json()
     url = f"/api/v1/demands/{receipt['id']}/preferences"
@@ -106,7 +106,7 @@ def test_enterprise_states_preferences_on_its_own_demand(
     prefer = {"provider_level": "society", "provider_id": wanted, "kind": "prefer"}
     refuse = {"provider_level": "society", "provider_id": refused, "kind": "refuse", "reason": "曾有合作纠纷"}
     assert client.post(url, json=prefer, headers=own).status_code == 201
-    assert client.post(url, json=refuse, headers=staff_headers).status_code == 201
+    assert client.post(url, json=refuse, headers=admin_headers).status_code == 201
     assert client.post(url, json=prefer, headers=own).status_code == 409
     foreign = {"X-Receipt-Token": other["receipt_token"]}
     assert client.get(url, headers=foreign).status_code == 403
@@ -125,16 +125,16 @@ def test_enterprise_states_preferences_on_its_own_demand(
 
 
 def test_preferences_go_with_their_provider_and_can_be_withdrawn(
-    client: TestClient, staff_headers: dict[str, str]
+    client: TestClient, admin_headers: dict[str, str]
 ) -> None:
-    first, second = _society(client, staff_headers, "甲学会"), _society(client, staff_headers, "乙学会")
+    first, second = _society(client, admin_headers, "甲学会"), _society(client, admin_headers, "乙学会")
     receipt = client.post("/api/v1/demands", json=demand_payload()).json()
     url = f"/api/v1/demands/{receipt['id']}/preferences"
     own = {"X-Receipt-Token": receipt["receipt_token"]}
     for society_id in (first, second):
         body = {"provider_level": "society", "provider_id": society_id, "kind": "refuse"}
         client.post(url, json=body, headers=own)
-    client.delete(f"/api/v1/societies/{first}", headers=staff_headers)
+    client.delete(f"/api/v1/societies/{first}", headers=admin_headers)
     (remaining,) = client.get(url, headers=own).json()
     assert remaining["provider_id"] == second
     assert client.delete(f"{url}/{remaining['id']}", headers=own).status_code == 204
