@@ -43,7 +43,6 @@ def load_demo_programmes(session: Session, context: "DemoContext") -> int:
     campaign = _campaign(session)
     untagged = list(session.scalars(select(Demand.id).where(Demand.campaign_id.is_(None))))
     session.execute(update(Demand).where(Demand.id.in_(untagged)).values(campaign_id=campaign.id))
-    tagged = len(untagged)
     society = _society(session)
     demand = _county_demand(session)
     if society is None or demand is None:
@@ -52,7 +51,6 @@ def load_demo_programmes(session: Session, context: "DemoContext") -> int:
     society_unit, county_unit = _reporting_units(session, society, demand.region_code or "")
     station = _station(session, society, demand, society_unit)
     activities = _activities(session, station, society_unit, county_unit)
-    context.report(f"programmes: campaign {DEMO_CAMPAIGN} holds {tagged} demands; station “{station.name}”")
     return added + 5 + activities  # campaign, two reporting units, the station and its founding
 
 

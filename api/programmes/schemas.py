@@ -20,10 +20,10 @@ from api.programmes.models import (
 from api.reference import normalize_region_code
 from api.validation import blank_to_none, invalid, register_labels
 
+# Labels are global by field name: the names other schemas label already (code, name, title, kind,
+# level, org_name, society_id, provider_*) keep their labels.
 register_labels(
     {
-        "code": "代码",
-        "name": "名称",
         "programme": "所属行动（项目）",
         "organiser": "组织单位",
         "regions": "征集地区",
@@ -31,21 +31,14 @@ register_labels(
         "form": "征集表",
         "opens_on": "开始日期",
         "closes_on": "截止日期",
-        "org_name": "单位名称",
         "valid_until": "补报有效期",
         "target": "标注对象",
         "target_id": "对象编号",
-        "kind": "类型",
-        "society_id": "学会编号",
-        "provider_level": "依托方类型",
-        "provider_id": "依托方编号",
         "enterprise_name": "企业名称",
         "demand_id": "需求编号",
         "pairing_id": "匹配编号",
-        "level": "级别",
         "established_on": "成立日期",
         "reporting_unit_id": "填报单位编号",
-        "title": "活动名称",
         "content": "活动内容",
         "outcomes": "主要成效",
         "publicity": "宣传工作情况",
