@@ -4,7 +4,7 @@ or staff must have recorded a late-submission override (补报) for the enterpri
 Imported by the intake service, so it depends on the models only (no import of ``api.demands``).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from api.db.base import utcnow
 from api.db.models import Demand, DemandEvent
 from api.errors import ConflictError, FieldError, RequestInvalidError, field_error
 from api.programmes.models import Campaign, CampaignOverride, CampaignStatus
-from api.programmes.periods import china_today
+from api.programmes.periods import china_date, china_today
 from api.providers.models import Society
 from api.validation import register_labels
 
@@ -36,6 +36,13 @@ def accepting(campaign: Campaign, now: datetime | None = None) -> bool:
     """Whether the campaign takes submissions today (open, and not past its closing date)."""
     today = china_today(now)
     return campaign.status == CampaignStatus.OPEN and campaign.opens_on <= today <= campaign.closes_on
+
+
+def closing_date(campaign: Campaign) -> date:
+    """The day the campaign stopped (or stops) taking submissions: staff may close it early."""
+    if campaign.status == CampaignStatus.CLOSED and campaign.closed_at is not None:
+        return min(campaign.closes_on, china_date(campaign.closed_at))
+    return campaign.closes_on
 
 
 def admit_to_campaign(session: Session, demand: Demand, now: datetime | None = None) -> None:
@@ -66,7 +73,7 @@ def _admit_late(session: Session, campaign: Campaign, demand: Demand, now: datet
     override = open_override(session, campaign.id, demand.org_name, now)
     if override is None:
         raise CampaignClosedError(
-            f"“{campaign.name}”已于{campaign.closes_on:%Y年%m月%d日}截止征集；"
+            f"“{campaign.name}”已于{closing_date(campaign):%Y年%m月%d日}截止征集；"
             f"如需补报，请联系{campaign.organiser}由工作人员登记补报后再提交"
         )
     override.demand = demand

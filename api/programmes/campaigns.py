@@ -16,7 +16,7 @@ from api.db.models import Demand, StaffUser
 from api.errors import ConflictError, FieldError, NotFoundError, RequestInvalidError
 from api.matching.models import MatchRound, Pairing
 from api.programmes import repository
-from api.programmes.admission import accepting
+from api.programmes.admission import accepting, closing_date
 from api.programmes.models import (
     Activity,
     Campaign,
@@ -217,10 +217,11 @@ def dashboard(session: Session, *, key: str, now: datetime | None = None) -> Das
     """Received demands by county, by forwarding society and by day; the late ones; what is left."""
     campaign = get(session, key)
     receipts = repository.campaign_receipts(session, campaign.id)
+    open_now = accepting(campaign, now)
     return Dashboard(
         campaign=CampaignOut.model_validate(campaign),
-        accepting=accepting(campaign, now),
-        days_left=max((campaign.closes_on - china_today(now)).days, 0),
+        accepting=open_now,
+        days_left=max((closing_date(campaign) - china_today(now)).days, 0) if open_now else 0,
         total=len(receipts),
         by_county=_by_county(row[1] for row in receipts),
         by_society=_by_society(session, [row[2] for row in receipts]),

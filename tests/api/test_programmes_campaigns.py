@@ -87,7 +87,8 @@ def test_campaign_from_launch_to_close_with_dashboard_and_late_override(
     refused = _submit(client, campaign["id"], org_name="迟到丁公司", region_code="350823")
     assert refused.status_code == 409
     assert refused.json()["code"] == "campaign_closed"
-    assert "截止" in refused.json()["detail"]
+    # Closed early: the refusal names the day staff closed it, not the planned closing date.
+    assert f"已于{china_today():%Y年%m月%d日}截止" in refused.json()["detail"]
 
     granted = client.post(
         f"/api/v1/campaigns/{campaign['id']}/overrides",
@@ -113,6 +114,7 @@ def test_campaign_from_launch_to_close_with_dashboard_and_late_override(
     dashboard = client.get(f"/api/v1/campaigns/{campaign['id']}/dashboard", headers=staff_headers).json()
     assert dashboard["total"] == 5
     assert dashboard["accepting"] is False
+    assert dashboard["days_left"] == 0
     counties = {row["name"]: row["count"] for row in dashboard["by_county"]}
     assert counties == {"上杭县": 3, "新罗区": 1, "未填地区": 1}
     assert dashboard["by_county"][0] == {"key": "350823", "name": "上杭县", "count": 3}
