@@ -10,6 +10,7 @@ from api.imports.cli import app as import_app
 from api.matching.cli import app as round_app
 from api.programmes.cli import campaign_app, report_app
 from api.providers.cli import export_app
+from api.reports.cli import report_period_command, report_round_command
 from api.security.backup import register_backup_commands
 from api.serve import demo_app, serve
 from api.worker import worker_command
@@ -40,3 +41,5 @@ app.add_typer(round_app, name="round")
 app.command("worker")(worker_command)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(report_app, name="report")
+report_app.command("round")(report_round_command)
+report_app.command("period")(report_period_command)

@@ -17,6 +17,7 @@ from api.imports.router import router as imports_router
 from api.matching.router import router as matching_router
 from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
+from api.reports.router import router as reports_router
 from api.security import install_security
 from api.security.router import router as security_router
 from api.settings import Settings, get_settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the demands router, whose /demands/{demand_id} would claim /demands/export.xlsx.
     app.include_router(exports_router, prefix=API_PREFIX)
     app.include_router(imports_router, prefix=API_PREFIX)
+    app.include_router(reports_router, prefix=API_PREFIX)
     app.include_router(demands_router, prefix=API_PREFIX)
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)
