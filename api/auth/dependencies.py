@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.service import staff_for_token
@@ -31,6 +31,15 @@ def require_staff(staff: Annotated[StaffUser | None, Depends(optional_staff)]) -
     if staff is None:
         raise AuthenticationError()
     return staff
+
+
+def require_credentials(
+    credentials: BearerDep,
+    receipt: Annotated[str | None, Header(alias="X-Receipt-Token", include_in_schema=False)] = None,
+) -> None:
+    """401 before anything else when a request carries neither a staff token nor a receipt token."""
+    if credentials is None and not receipt:
+        raise AuthenticationError()
 
 
 StaffDep = Annotated[StaffUser, Depends(require_staff)]

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, UploadFile, status
 
-from api.auth.dependencies import OptionalStaffDep, StaffDep
+from api.auth.dependencies import OptionalStaffDep, StaffDep, require_credentials
 from api.demands.service import open_demand
 from api.deps import SecretDep, SessionDep, require_json
 from api.providers import importer, service
@@ -35,6 +35,8 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
 SearchText = Annotated[str | None, Query(max_length=100, description="在名称、代码和说明中查找")]
 ReceiptToken = Annotated[str | None, Header(alias="X-Receipt-Token", description="提交需求时得到的回执凭证")]
 JSON_BODY = [Depends(require_json)]
+# Staff-or-enterprise routes: refuse anonymous callers before the body is even validated.
+CREDENTIALED_JSON_BODY = [Depends(require_credentials), Depends(require_json)]
 
 
 @router.get("/societies", response_model=Page[SocietySummary])
@@ -185,7 +187,11 @@ def import_providers(
     return importer.import_rows(session, rows, level=level, mode=mode)
 
 
-@router.get("/demands/{demand_id}/preferences", response_model=list[PreferenceOut])
+@router.get(
+    "/demands/{demand_id}/preferences",
+    response_model=list[PreferenceOut],
+    dependencies=[Depends(require_credentials)],
+)
 def list_preferences(
     demand_id: int,
     session: SessionDep,
@@ -203,7 +209,7 @@ def list_preferences(
     "/demands/{demand_id}/preferences",
     status_code=status.HTTP_201_CREATED,
     response_model=PreferenceOut,
-    dependencies=JSON_BODY,
+    dependencies=CREDENTIALED_JSON_BODY,
 )
 def add_preference(
     demand_id: int,
@@ -220,7 +226,11 @@ def add_preference(
     )
 
 
-@router.delete("/demands/{demand_id}/preferences/{preference_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/demands/{demand_id}/preferences/{preference_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_credentials)],
+)
 def remove_preference(
     demand_id: int,
     preference_id: int,

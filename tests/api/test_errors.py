@@ -12,6 +12,7 @@ from api.validation import MESSAGES
 
 CONTEXT_FIELDS = {
     "label",
+    "level_label",
     "field",
     "value",
     "max_length",

@@ -43,7 +43,8 @@ def test_demo_demands_load_once(db: sessionmaker[Session]) -> None:
         second = run_demo_steps(session, context)
     assert first["demands"] == _demand_count(db) > 0
     assert second["demands"] == 0
-    assert reports == []  # every shipped demo demand passes intake validation
+    # Every shipped demo demand passes intake validation (steps may report what they loaded).
+    assert not [line for line in reports if "skipped" in line]
 
 
 def test_demo_steps_are_extensible(db: sessionmaker[Session]) -> None:
