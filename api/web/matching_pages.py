@@ -175,6 +175,8 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
         "round_status_labels": ROUND_STATUS_LABELS,
         "stage_labels": STAGE_LABELS,
         "count_labels": COUNT_LABELS,
+        "export_enabled": True,
+        "report_enabled": True,
     }
     return render(request, "rounds/detail.html", context)
 
@@ -253,6 +255,7 @@ def _pairings_page(
         "agreement_types": list(AgreementType),
         "row_errors": row_errors,
         "level_labels": LEVEL_LABELS,
+        "export_enabled": True,
     }
     return render(request, "rounds/pairings.html", context, status_code=code)
 
