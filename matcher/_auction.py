@@ -1,0 +1,178 @@
+"""A vectorised epsilon-scaling auction for the b-matching: near-optimal pairs and dual prices.
+
+Demands bid for providers. Provider ``j`` has ``capacity[j]`` copies, each priced at the bid of
+its holder (a vacated copy keeps its last price); the provider's price is its cheapest copy. Every
+round, each demand with free slots and ``f`` of them free bids for its ``f`` most profitable
+providers it does not hold yet (so a pair is never taken twice), raising each by the gap to the
+next option plus ``eps`` (Jacobi bidding). Each provider keeps its ``capacity`` highest bids. The
+result satisfies eps-complementary slackness; the solver turns it into an exact, certified optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["AuctionState", "auction"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_PHASE_FACTOR = 8.0  # eps shrinks by this factor per phase
+
+
+@dataclass(eq=False)
+class AuctionState:
+    """Pairs grouped by demand (CSR ``starts``), who holds what, and the copy prices of providers."""
+
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+    starts: IntArray
+    slots: IntArray
+    copy_start: IntArray
+    held: BoolArray
+    bid: FloatArray  # price paid by each held pair
+    count: IntArray  # pairs held per demand
+    copy_price: FloatArray
+    copy_pair: IntArray  # pair holding each copy, -1 when vacant
+    price: FloatArray  # cheapest copy per provider
+
+    @classmethod
+    def start(
+        cls, rows: IntArray, cols: IntArray, vals: FloatArray, n: int, slots: IntArray, capacity: IntArray
+    ) -> AuctionState:
+        """Empty assignment, all prices 0; ``rows`` must be sorted."""
+        starts = np.searchsorted(rows, np.arange(n + 1))
+        copy_start = np.concatenate([[0], np.cumsum(capacity)])
+        total = int(copy_start[-1])
+        return cls(
+            rows,
+            cols,
+            vals,
+            starts,
+            slots,
+            copy_start,
+            np.zeros(rows.shape[0], bool),
+            np.zeros(rows.shape[0]),
+            np.zeros(n, np.int64),
+            np.zeros(total),
+            np.full(total, -1, np.int64),
+            np.zeros(capacity.shape[0]),
+        )
+
+    def best_open_profit(self) -> FloatArray:
+        """Per demand, the best profit of a provider it does not hold (at least 0: a slot may stay empty)."""
+        profit = np.where(self.held, -np.inf, self.vals - self.price[self.cols])
+        return _segment_max(profit, self.starts)
+
+    def demand_price(self) -> FloatArray:
+        """Price of a demand's slots: 0 with a free slot, else the best profit it forgoes."""
+        return np.where(self.count < self.slots, 0.0, self.best_open_profit())
+
+
+def _segment_max(values: FloatArray, starts: IntArray) -> FloatArray:
+    out = np.zeros(starts.shape[0] - 1)
+    nonempty = np.flatnonzero(starts[1:] > starts[:-1])
+    if nonempty.size:
+        out[nonempty] = np.maximum(np.maximum.reduceat(values, starts[nonempty]), 0.0)
+    return out
+
+
+def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated index ranges and, for each index, the number of its range."""
+    lens = stops - starts
+    seg = np.repeat(np.arange(lens.shape[0]), lens)
+    idx = np.arange(seg.shape[0]) - np.repeat(np.cumsum(lens) - lens, lens) + starts[seg]
+    return idx, seg
+
+
+def _bids(state: AuctionState, bidders: IntArray, eps: float) -> tuple[IntArray, FloatArray, IntArray]:
+    """Each bidder's bids: pair, amount, and the bidders that found nothing worth bidding for."""
+    idx, seg = _ranges(state.starts[bidders], state.starts[bidders + 1])
+    if idx.shape[0] == 0:
+        return idx, np.zeros(0), bidders
+    profit = np.where(state.held[idx], -np.inf, state.vals[idx] - state.price[state.cols[idx]])
+    order = np.lexsort((-profit, seg))
+    idx, seg, profit = idx[order], seg[order], profit[order]
+    first = np.searchsorted(seg, np.arange(bidders.shape[0]))
+    rank = np.arange(seg.shape[0]) - first[seg]
+    free = (state.slots - state.count)[bidders]
+    lens = np.bincount(seg, minlength=bidders.shape[0])
+    runner_up = np.where(free < lens, profit[np.minimum(first + free, seg.shape[0] - 1)], 0.0)
+    runner_up = np.maximum(runner_up, 0.0)
+    take = (rank < free[seg]) & (profit > eps)
+    pairs = idx[take]
+    amounts = state.price[state.cols[pairs]] + profit[take] - runner_up[seg[take]] + eps
+    idle = bidders[np.bincount(seg[take], minlength=bidders.shape[0]) == 0]
+    return pairs, amounts, idle
+
+
+def _settle(state: AuctionState, pairs: IntArray, amounts: FloatArray) -> None:
+    """Each provider keeps its ``capacity`` highest prices among its copies and the new bids."""
+    providers = np.unique(state.cols[pairs])
+    cidx, cseg = _ranges(state.copy_start[providers], state.copy_start[providers + 1])
+    bseg = np.searchsorted(providers, state.cols[pairs])
+    seg = np.concatenate([cseg, bseg])
+    value = np.concatenate([state.copy_price[cidx], amounts])
+    who = np.concatenate([state.copy_pair[cidx], pairs])
+    fresh = np.concatenate([np.zeros(cidx.shape[0], bool), np.ones(pairs.shape[0], bool)])
+    order = np.lexsort((-value, seg))
+    seg, value, who, fresh = seg[order], value[order], who[order], fresh[order]
+    rank = np.arange(seg.shape[0]) - np.searchsorted(seg, seg)
+    caps = state.copy_start[providers + 1] - state.copy_start[providers]
+    keep = rank < caps[seg]
+    lost = who[~keep & ~fresh & (who >= 0)]
+    state.held[lost] = False
+    np.subtract.at(state.count, state.rows[lost], 1)
+    won = who[keep]
+    gained = who[keep & fresh]
+    state.held[gained] = True
+    np.add.at(state.count, state.rows[gained], 1)
+    state.copy_price[cidx] = value[keep]  # cidx is in provider order, as is the kept block
+    state.copy_pair[cidx] = won
+    state.bid[won[won >= 0]] = value[keep][won >= 0]
+    state.price[providers] = np.minimum.reduceat(
+        value[keep], np.searchsorted(seg[keep], np.arange(providers.shape[0]))
+    )
+
+
+def _release_violators(state: AuctionState, eps: float) -> None:
+    """Drop held pairs that break eps-complementary slackness, so a finer phase can start."""
+    best = state.best_open_profit()
+    bad = np.flatnonzero(state.held & (state.vals - state.bid < best[state.rows] - eps))
+    if bad.size == 0:
+        return
+    state.held[bad] = False
+    np.subtract.at(state.count, state.rows[bad], 1)
+    state.copy_pair[np.isin(state.copy_pair, bad)] = -1
+
+
+def _phase(state: AuctionState, eps: float, max_rounds: int) -> None:
+    waiting = np.flatnonzero(state.count < state.slots)
+    for _ in range(max_rounds):
+        if waiting.size == 0:
+            return
+        pairs, amounts, _ = _bids(state, waiting, eps)
+        if pairs.size == 0:
+            return
+        before = state.held.copy()
+        _settle(state, pairs, amounts)
+        displaced = state.rows[before & ~state.held]
+        bidders = np.unique(state.rows[pairs])
+        waiting = np.union1d(bidders, displaced)
+        waiting = waiting[state.count[waiting] < state.slots[waiting]]
+
+
+def auction(state: AuctionState, eps_start: float, eps_final: float, max_rounds: int = 100_000) -> None:
+    """Run epsilon-scaling phases from ``eps_start`` down to ``eps_final`` (in place)."""
+    eps = eps_start
+    while True:
+        _phase(state, eps, max_rounds)
+        if eps <= eps_final:
+            return
+        eps = max(eps / _PHASE_FACTOR, eps_final)
+        _release_violators(state, eps)
