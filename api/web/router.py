@@ -7,7 +7,15 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from api.errors import NotFoundError
-from api.web import auth_pages, demand_pages, import_pages, matching_pages, provider_pages, report_pages
+from api.web import (
+    auth_pages,
+    demand_pages,
+    import_pages,
+    matching_pages,
+    programme_pages,
+    provider_pages,
+    report_pages,
+)
 from api.web.routing import WebRoute
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,5 +44,13 @@ def static_file(name: str) -> Response:
 
 
 # The import pages come first: /demands/import must not be read as a demand's id.
-for pages in (auth_pages, import_pages, demand_pages, matching_pages, provider_pages, report_pages):
+for pages in (
+    auth_pages,
+    import_pages,
+    demand_pages,
+    matching_pages,
+    provider_pages,
+    report_pages,
+    programme_pages,
+):
     router.include_router(pages.router)
