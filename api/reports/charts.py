@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from api.reports.metrics import FunnelStep, LoadRow, StageMedian
+from api.reports.metrics import FunnelStep, LoadRow, StageMedian, duration_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -152,7 +152,7 @@ def stage_chart(stages: Sequence[StageMedian]) -> bytes:
         bars = axes.bar(range(len(stages)), values, color=BAR, width=0.6)
         axes.set_xticks(range(len(stages)), [f"{s.label}\n（{s.count} 个）" for s in stages], fontsize=8)
         for bar, stage in zip(bars, stages, strict=True):
-            text = "—" if stage.median_days is None else f"{stage.median_days:.1f} 天"
+            text = duration_text(stage.median_days)
             axes.text(
                 bar.get_x() + bar.get_width() / 2,
                 bar.get_height(),

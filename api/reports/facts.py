@@ -205,8 +205,6 @@ def demand_facts(session: Session, demand_ids: list[int], pairings: list[Pairing
         )
         for row in rows:
             when = published.get(row.id)
-            if when is None and row.status == DemandStatus.PUBLISHED:
-                when = row.created_at  # published without a recorded step (loaded as published)
             out.append(
                 DemandFact(
                     row.id,
@@ -215,6 +213,8 @@ def demand_facts(session: Session, demand_ids: list[int], pairings: list[Pairing
                     row.created_at,
                     when,
                     frozenset(programmes.get(row.id, ())),
+                    # A demand loaded already published has no recorded step: published, time unknown.
+                    published=when is not None or row.status == DemandStatus.PUBLISHED,
                 )
             )
     return out
@@ -305,5 +305,5 @@ def society_names(session: Session, level: str, provider_ids: Iterable[int]) -> 
                 .where(ExpertPost.expert_id.in_(batch))
                 .order_by(ExpertPost.id.desc())  # the first post wins: it is written last
             )
-        out.update(dict(session.execute(query).tuples().all()))
+        out.update({row[0]: row[1] for row in session.execute(query)})
     return {provider_id: out.get(provider_id, NO_SOCIETY) for provider_id in ids}

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 from markupsafe import Markup
 
 from api.programmes.periods import CHINA
-from api.reports.metrics import GAP_MESSAGES
+from api.reports.metrics import GAP_MESSAGES, duration_text
 from api.reports.service import CHART_TITLES, GAPS_LISTED, Report
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
@@ -40,6 +40,7 @@ def render(report: Report, *, standalone: bool = True) -> str:
         generated=report.generated_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
         full_count=sum(1 for row in report.loads if row.capacity and row.load >= row.capacity),
         loads_listed=LOADS_LISTED,
+        duration_text=duration_text,
         gaps_listed=GAPS_LISTED,
     )
 

@@ -52,8 +52,14 @@ class DemandFact:
     title: str
     org_name: str
     created_at: datetime
-    published_at: datetime | None
+    published_at: datetime | None  # first recorded step to published; None when none was recorded
     programmes: frozenset[str] = frozenset()
+    published: bool | None = None  # None: published exactly when a step was recorded
+
+    @property
+    def was_published(self) -> bool:
+        """Published at some point (recorded, or loaded already published)."""
+        return self.published if self.published is not None else self.published_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,7 @@ def funnel(demands: Sequence[DemandFact], pairings: Sequence[PairingFact]) -> li
     signed_amount = sum((p.amount_wan or Decimal(0) for p in by_step[3]), Decimal(0))
     counts = [
         (len(demands), None, None),
-        (sum(1 for d in demands if d.published_at is not None), None, None),
+        (sum(1 for d in demands if d.was_published), None, None),
         (_distinct_demands(pairings), len(pairings), None),
         (_distinct_demands(by_step[1]), len(by_step[1]), None),
         (_distinct_demands(by_step[2]), len(by_step[2]), None),
@@ -202,6 +208,17 @@ def days_between(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None or end < start:
         return None
     return (end - start).total_seconds() / SECONDS_PER_DAY
+
+
+def duration_text(days: float | None) -> str:
+    """Days in words a reader takes in at once: 天 from a day up, else 小时, else 分钟; "—" when unknown."""
+    if days is None:
+        return "—"
+    if days >= 1:
+        return f"{days:.1f} 天"
+    if days * 24 >= 1:
+        return f"{days * 24:.1f} 小时"
+    return f"{days * 24 * 60:.0f} 分钟"
 
 
 def stage_medians(demands: Sequence[DemandFact], pairings: Sequence[PairingFact]) -> list[StageMedian]:
