@@ -17,6 +17,7 @@ Stability across rounds (rolling intake must not reshuffle everyone):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,7 +49,7 @@ from api.matching.models import (
 from api.matching.schemas import RoundScope
 from api.providers.models import DemandPreference, PreferenceKind
 from matcher import Assignment, assign
-from matcher.candidates import top_k
+from matcher.candidates import top_k, top_k_dense
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -91,8 +92,8 @@ class RoundRun:
 class Problem:
     """The solver's input in index space, with what the service needs to decode the answer."""
 
-    scores: sp.csr_matrix  # raw cosines of every candidate pair
-    affinity: sp.csr_matrix  # cosines plus preference and stability bonuses
+    scores: sp.csr_matrix  # ranking scores (engine: fused or cosine) of every candidate pair
+    affinity: sp.csr_matrix  # scores plus preference and stability bonuses
     capacity: IntArray
     wanted: IntArray
     forbidden: IntArray
@@ -182,18 +183,22 @@ def stage_vectorize(factory: sessionmaker[Session], run: RoundRun) -> None:
 
 
 def _restrict(index: engine.ProviderIndex, provider_ids: list[int]) -> engine.ProviderIndex:
+    """The index of the round's providers only (fused scores are standardised over these)."""
     rows = np.array(sorted(index.position[p] for p in set(provider_ids) if p in index.position), np.int64)
-    return engine.ProviderIndex(
-        level=index.level,
+    matrix = sp.csr_matrix(index.matrix[rows])
+    return dataclasses.replace(
+        index,
         ids=index.ids[rows],
         names=[index.names[r] for r in rows],
         capacity=index.capacity[rows],
-        vectorizer=index.vectorizer,
-        matrix=sp.csr_matrix(index.matrix[rows]),
-        signature=index.signature,
+        matrix=matrix,
         position={int(index.ids[r]): i for i, r in enumerate(rows)},
         words=sp.csr_matrix(index.words[rows]) if index.words is not None else None,
-        word_names=index.word_names,
+        matrix_t=sp.csr_matrix(matrix.T),
+        coef_t=np.ascontiguousarray(index.coef_t[:, rows]) if index.coef_t is not None else None,
+        intercept=index.intercept[rows] if index.intercept is not None else None,
+        gate=sp.csr_matrix(index.gate[rows]) if index.gate is not None else None,
+        gate_t=sp.csr_matrix(index.gate[rows].T) if index.gate is not None else None,
     )
 
 
@@ -316,24 +321,37 @@ def stage_candidates(factory: sessionmaker[Session], run: RoundRun) -> None:
 
 
 def _candidate_scores(run: RoundRun, rows: IntArray, k: IntArray) -> sp.csr_matrix:
-    """Top ``k[r]`` scores of demand ``rows[r]`` at or above the threshold, as rows of a full matrix."""
+    """Top ``k[r]`` scores of demand ``rows[r]`` (similarity at the threshold or above), as full rows."""
     assert run.index is not None
     assert run.vectors is not None
     n, m = run.demand_ids.size, run.index.ids.size
     blocks = []
     for value in np.unique(k):
         chosen = rows[k == value]
-        part = (
-            sp.coo_matrix(top_k(run.vectors[chosen], run.index.matrix, int(value)))
-            if m
-            else sp.coo_matrix((chosen.size, m))
-        )
-        keep = part.data >= run.scope.min_score
-        blocks.append((chosen[part.row[keep]], part.col[keep], part.data[keep]))
+        part = _top_scores(run.index, run.vectors[chosen], int(value), run.scope.min_score) if m else None
+        if part is not None:
+            blocks.append((chosen[part.row], part.col, part.data))
     if not blocks:
         return sp.csr_matrix((n, m), dtype=np.float64)
     r, c, v = (np.concatenate(parts) for parts in zip(*blocks, strict=True))
     return sp.csr_matrix((v.astype(np.float64), (r, c)), shape=(n, m))
+
+
+def _top_scores(
+    index: engine.ProviderIndex, vectors: sp.csr_matrix, k: int, min_score: float
+) -> sp.coo_matrix:
+    """Per row, the ``k`` best ranking scores among providers whose gate similarity reaches ``min_score``."""
+    if not index.fused:  # cosine only: the sparse top-k product, then the threshold on the gate
+        part = sp.coo_matrix(top_k(vectors, index.matrix, k))
+        gates = engine.gate_of_pairs(vectors, index, part.row, part.col)
+        keep = (gates >= min_score) & (gates > 0)
+        return sp.coo_matrix((part.data[keep], (part.row[keep], part.col[keep])), shape=part.shape)
+    chunk = max(1, engine.BLOCK_CELLS // max(index.ids.size, 1))
+    blocks = [
+        top_k_dense(engine.gated_scores(index, vectors[start : start + chunk], min_score), k)
+        for start in range(0, vectors.shape[0], chunk)
+    ]
+    return sp.coo_matrix(sp.vstack(blocks, format="csr"), shape=(vectors.shape[0], index.ids.size))
 
 
 def _with_forced(scores: sp.csr_matrix, run: RoundRun, forced: set[tuple[int, int]]) -> sp.csr_matrix:

@@ -22,7 +22,6 @@ from api.matching.models import (
 from api.matching.pipeline import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
 from api.providers.models import DemandPreference, PreferenceKind
-from matcher.candidates import rank_one
 
 STATUS_LABELS = {
     PairingStatus.PROPOSED: "已推荐",
@@ -61,7 +60,7 @@ def match_list(session: Session, *, demand_id: int, level: str, limit: int) -> M
     vector = engine.demand_vectors(index, [profile])
     if index.ids.size == 0:
         return MatchList(demand_id=demand_id, level=level, current_round_id=None, items=[])
-    cols, scores = rank_one(vector, index.matrix, k=limit)
+    cols, scores = engine.rank_demand(index, vector, k=limit)
     explained = engine.reasons(vector, [profile], index, np.zeros(cols.size, np.int64), cols)
     provider_ids = [int(index.ids[c]) for c in cols]
     current = current_round(session, level)

@@ -32,7 +32,7 @@ def _queue_round(db: Factory) -> int:
         return service.create_round(session, scope=RoundScope(), staff=None).id
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
