@@ -11,7 +11,16 @@ Floors add a hub (root -> hub -> demand, lower bound = the best coverage, found 
 a depth discount adds one node per demand slot and per pair, so that a demand's k-th provider is
 weighted ``depth_discount[k]`` and still no pair is used twice.
 
-How it is solved, all in scipy:
+How it is solved, in numpy and scipy.
+
+Demands wanting one provider each (no floors, no discount), over every candidate at once:
+
+a. A vectorised Jacobi auction (``matcher._auction``) finds an eps-optimal assignment and prices.
+b. The prices, turned into node potentials, are relaxed by label correcting in the residual network
+   of that assignment; a cycle among the predecessor arcs is a negative cycle and is cancelled by one
+   unit of flow. When labels settle they are feasible potentials: an exact optimality certificate.
+
+Otherwise, on a restricted problem:
 
 1. Start from each demand's few best candidates (a restricted problem).
 2. Solve the restricted problem exactly: ``min_weight_full_bipartite_matching`` (LAPJVsp) on a graph
@@ -64,10 +73,13 @@ _RELATIVE_TOLERANCE = 1e-11
 _EXTRA_CANDIDATES = 4  # restricted problem: wanted + this many best candidates per demand
 _MAX_ROUNDS = 50
 _MAX_CANCELLED = 1_000_000
-# One auction phase at a small eps, relative to the largest affinity: eps-scaling phases release pairs
-# and leave priced vacant copies behind, each a negative cycle for the exact finish (measured: 810
-# cycles on 10,000 x 2,000 uniform, 40 s), whereas one phase at 1e-6 leaves none there.
-_AUCTION_START = _AUCTION_FINAL = 1e-6
+# Auction eps relative to the largest affinity. Smaller means more bidding rounds, larger leaves
+# negative cycles for the exact finish; on 10,000 x 2,000 uniform 1e-6 leaves none, 1e-5 one.
+_AUCTION_EPS = 1e-6
+# The auction serves demands wanting one provider. With mixed wanted numbers (demand above capacity)
+# its price wars run to thousands of Jacobi rounds (58 s on 10,000 x 2,000); the restricted
+# matching engine handles them.
+_AUCTION_MAX_SLOTS = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -826,7 +838,7 @@ def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolA
     state = AuctionState.start(
         prob.rows[idx], prob.cols[idx], prob.vals[idx], prob.n, res.slots, res.capacity
     )
-    auction(state, prob.scale * _AUCTION_START, prob.scale * _AUCTION_FINAL)
+    auction(state, prob.scale * _AUCTION_EPS)
     net = _network(prob, res, idx)
     flow = _canonical_flow(net, res, state.held)
     load = np.bincount(state.cols[state.held], minlength=prob.m)
@@ -842,7 +854,7 @@ def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolA
 def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
     res, carried = _residual(prob)
     tol = _RELATIVE_TOLERANCE * prob.scale
-    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= 1:
+    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= _AUCTION_MAX_SLOTS:
         return _solve_by_auction(prob, res, tol)
     subset = _initial_subset(prob, res, carried)
     use_lp = prob.weights is not None or res.floors is not None

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import matcher.solver
 from matcher import Assignment, assign, certificate_violation
 from tests.matcher.oracles import milp_optimum
 
@@ -139,3 +141,26 @@ def test_certificate_rejects_a_worse_assignment(case: Case, data: st.DataObject)
         result.certificate,
     )
     assert certificate_violation(worse, case.affinity, **case.kwargs) > result.certificate.tolerance
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(discount=False), st.sampled_from([0.05, 0.3, 1.0]))
+def test_a_coarse_auction_is_still_finished_exactly(case: Case, eps: float) -> None:
+    """A coarse auction leaves negative cycles; cancelling them must still reach the optimum."""
+    kwargs = {**case.kwargs, "max_per_demand": np.minimum(case.wanted, 1), "min_per_demand": None}
+    locked = kwargs["locked"]
+    kwargs["locked"] = locked[np.unique(locked[:, 0], return_index=True)[1]]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher.solver, "_AUCTION_EPS", eps)
+        result = assign(case.affinity, **kwargs)
+    n = case.affinity.shape[0]
+    _, value = milp_optimum(
+        sp.coo_array(case.affinity),
+        kwargs["capacity"],
+        kwargs["max_per_demand"],
+        np.zeros(n, np.int64),
+        kwargs["forbidden"],
+        kwargs["locked"],
+    )
+    assert abs(result.objective - value) <= 1e-9 * max(1.0, value)
+    assert certificate_violation(result, case.affinity, **kwargs) <= result.certificate.tolerance
