@@ -33,6 +33,8 @@ LAUNCH_FIELDS = (
     "closes_on",
 )
 OVERRIDE_FIELDS = ("org_name", "reason", "valid_until")
+# The breakdowns show their largest rows; a campaign over a province reaches a hundred counties or more.
+TOP_ROWS = 12
 
 
 @router.get("/campaigns")
@@ -101,6 +103,7 @@ def _dashboard_page(
         "board": board,
         "phase": phase(board, china_today()),
         "peak": _peak(board),
+        "top": TOP_ROWS,
         "values": values,
         "errors": errors,
         **LABELS,
