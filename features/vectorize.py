@@ -99,6 +99,10 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Use ``log(1 + count)`` instead of the count (weighted counts may be below 1).
     min_df : int
         Ignore features found in fewer documents of the fitting corpus.
+    max_df : float
+        Ignore features found in more than this share of the documents of the fitting corpus, in (0, 1].
+        Such features weigh little (low idf) but cost the most in the candidate product: its multiply-adds
+        are, summed over features, demand postings x provider postings.
     dtype : numpy dtype
         Dtype of the output (float32 halves the memory of the candidate step).
     """
@@ -110,12 +114,14 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         char_ngram_range: tuple[int, int] = (2, 3),
         sublinear_tf: bool = True,
         min_df: int = 1,
+        max_df: float = 1.0,
         dtype: type[np.floating[Any]] = np.float32,
     ) -> None:
         self.char_weight = char_weight
         self.char_ngram_range = char_ngram_range
         self.sublinear_tf = sublinear_tf
         self.min_df = min_df
+        self.max_df = max_df
         self.dtype = dtype
 
     def fit(self, bags: Sequence[Bag], y: object = None) -> Self:
@@ -136,6 +142,8 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"char_weight must be in [0, 1], got {self.char_weight}")
         if not bags:
             raise ValueError("cannot fit on an empty corpus")
+        if not 0.0 < self.max_df <= 1.0:
+            raise ValueError(f"max_df must be in (0, 1], got {self.max_df}")
         self.signature_ = data_signature()
         self.word_vocabulary_, self.word_idf_ = self._fit_block(bags, None)
         ngrams = self._ngrams() if self.char_weight > 0 else None
@@ -155,7 +163,7 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         vocabulary: dict[str, int] = {}
         counts = _block_counts(bags, vocabulary, True, ngrams)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
-        kept = np.flatnonzero(df >= self.min_df)
+        kept = np.flatnonzero((df >= self.min_df) & (df <= self.max_df * len(bags)))
         names = np.empty(len(vocabulary), dtype=object)
         names[list(vocabulary.values())] = list(vocabulary)
         kept_vocabulary = {str(names[i]): position for position, i in enumerate(kept)}

@@ -97,7 +97,9 @@ def rank_one(demand: sp.spmatrix, providers: sp.spmatrix, k: int = 50) -> tuple[
     demand : sparse matrix, shape (1, n_features)
         One L2-normalised demand vector.
     providers : sparse matrix, shape (n_providers, n_features)
-        Provider vectors; CSR avoids a conversion per call.
+        Provider vectors. Pass them in CSC format (``providers.tocsc()``, once) for the fast path: the
+        transpose is then a features x providers index, and the product reads only the postings of the
+        demand's own terms instead of every stored entry of every provider.
     k : int
         How many to return at most.
 
@@ -111,12 +113,20 @@ def rank_one(demand: sp.spmatrix, providers: sp.spmatrix, k: int = 50) -> tuple[
     _check_pair(demand, providers, k)
     if demand.shape[0] != 1:
         raise ShapeMismatchError(f"rank_one takes one demand row, got {demand.shape[0]}")
-    column = (sp.csr_matrix(providers) @ sp.csr_matrix(demand).T).tocoo()
-    rows, values = column.row.astype(np.int64), column.data.astype(np.float32)
+    rows, values = _scores_of_one(demand, providers)
     positive = values > 0
     rows, values = rows[positive], values[positive]
     order = np.lexsort((rows, -values))[:k]
     return rows[order], values[order]
+
+
+def _scores_of_one(demand: sp.spmatrix, providers: sp.spmatrix) -> tuple[IntArray, FloatArray]:
+    """Provider rows sharing a feature with the demand, and their scores (unordered)."""
+    if sp.issparse(providers) and providers.format == "csc":
+        found = (sp.csr_matrix(demand) @ providers.T).tocoo()  # .T of CSC is CSR, without a copy
+        return found.col.astype(np.int64), found.data.astype(np.float32)
+    column = (sp.csr_matrix(providers) @ sp.csr_matrix(demand).T).tocoo()
+    return column.row.astype(np.int64), column.data.astype(np.float32)
 
 
 def _check_owner(documents: sp.spmatrix, owner: npt.ArrayLike, n_providers: int) -> IntArray:

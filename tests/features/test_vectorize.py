@@ -59,6 +59,19 @@ def test_min_df_drops_rare_features() -> None:
     assert set(vectorizer.word_vocabulary_) == {"焊接", "材料"}
 
 
+def test_max_df_drops_features_most_documents_share() -> None:
+    vectorizer = TfidfVectorizer(char_weight=0.0, max_df=0.5).fit(CORPUS)
+    assert "焊接" in vectorizer.word_vocabulary_  # in 2 of 4 documents: kept
+    assert (
+        TfidfVectorizer(char_weight=0.0, max_df=0.25)
+        .fit(CORPUS)
+        .word_vocabulary_.keys()
+        .isdisjoint({"焊接", "材料"})
+    )
+    with pytest.raises(ValueError, match="max_df"):
+        TfidfVectorizer(max_df=0.0).fit(CORPUS)
+
+
 def test_char_ngrams_only_inside_chinese_terms() -> None:
     assert char_ngrams("锂电池", 2, 3) == ("锂电", "电池", "锂电池")
     assert char_ngrams("plc", 2, 3) == ()

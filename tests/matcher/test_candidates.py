@@ -57,6 +57,15 @@ def test_rank_one_orders_by_score_and_agrees_with_top_k() -> None:
         rank_one(demands[:2], providers)
 
 
+def test_rank_one_csc_index_gives_the_same_ranking() -> None:
+    demands, providers = random_unit_rows(10, 200, 0.05, 4), random_unit_rows(30, 200, 0.2, 5)
+    index = providers.tocsc()
+    for i in range(10):
+        by_row, by_feature = rank_one(demands[i], providers, 7), rank_one(demands[i], index, 7)
+        np.testing.assert_array_equal(by_row[0], by_feature[0])
+        np.testing.assert_allclose(by_row[1], by_feature[1], rtol=1e-6)
+
+
 def test_centroid_is_the_normalised_sum_of_documents() -> None:
     documents = random_unit_rows(6, 50, 0.3, 6)
     owner = np.array([0, 0, 2, 2, 2, 0])

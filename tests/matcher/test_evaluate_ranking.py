@@ -11,6 +11,7 @@ from matcher.ranking import (
     ProviderDocument,
     RankingConfig,
     TokenizedProvider,
+    config_for_scale,
     evaluate,
     rank,
     score_tokens,
@@ -59,6 +60,14 @@ def test_fused_scores_lie_in_the_unit_interval_and_respect_k() -> None:
     assert scores.getnnz(axis=1).tolist() == [2, 2, 2, 0]
     assert (scores.data > 0).all()
     assert (scores.data < 1).all()
+
+
+def test_config_for_scale_drops_the_dense_parts_for_many_providers() -> None:
+    assert config_for_scale(67) == RankingConfig()
+    large = config_for_scale(20_000, FUSED)
+    assert large.classifier_weight == 0.0
+    assert large.char_ngram_range == (2, 2)
+    assert large.n_jobs == FUSED.n_jobs
 
 
 def test_classifier_weight_zero_gives_plain_cosines() -> None:
