@@ -39,7 +39,7 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
     if not admin_url:
         pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests need it (`bash .ci/test` sets it)")
     name = f"huiqi_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
