@@ -1,7 +1,9 @@
 """The provider index of each level, cached per process and rebuilt when any provider changes.
 
 A society's profile includes its branches' and experts' documents, so the signature covers all three
-tables (row count and latest change) plus the expert posts that tie them; one small query per request.
+tables (row count and latest change) plus the expert posts that tie them. The same query also reads
+what the capacities left depend on (pairings and succeeded rounds), so a match list needs one small
+query to know whether both caches are current.
 """
 
 import threading
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.matching.engine import ProviderIndex, build_index
+from api.matching.models import MatchRound, Pairing, RoundStatus
 from api.providers.models import Branch, Expert, ExpertPost, Society
 from api.providers.profiles import load_provider_profiles
 
@@ -18,21 +21,43 @@ _LOCK = threading.Lock()
 _CACHE: dict[str, ProviderIndex] = {}
 
 
-def provider_signature(session: Session) -> tuple[Any, ...]:
-    """What changes whenever any provider (or a post linking them) is added, edited or removed."""
+def _provider_parts() -> list[Any]:
     parts = []
     for model in (Society, Branch, Expert):
         parts += [select(func.count()).select_from(model).scalar_subquery()]
         parts += [select(func.max(model.updated_at)).scalar_subquery()]
     parts += [select(func.count()).select_from(ExpertPost).scalar_subquery()]
     parts += [select(func.coalesce(func.sum(ExpertPost.id), 0)).scalar_subquery()]
-    row = session.execute(select(*parts)).one()
-    return tuple(str(value) for value in row)
+    return parts
 
 
-def provider_index(session: Session, level: str, *, n_jobs: int = 1) -> ProviderIndex:
+def _pairing_parts() -> list[Any]:
+    succeeded = MatchRound.status == RoundStatus.SUCCEEDED
+    return [
+        select(func.count()).select_from(Pairing).scalar_subquery(),
+        select(func.max(Pairing.updated_at)).scalar_subquery(),
+        select(func.max(MatchRound.id)).where(succeeded).scalar_subquery(),
+        select(func.count()).select_from(MatchRound).where(succeeded).scalar_subquery(),
+    ]
+
+
+def signatures(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(providers' signature, pairings' signature), in one query."""
+    providers, pairings = _provider_parts(), _pairing_parts()
+    row = [str(value) for value in session.execute(select(*providers, *pairings)).one()]
+    return tuple(row[: len(providers)]), tuple(row[len(providers) :])
+
+
+def provider_signature(session: Session) -> tuple[Any, ...]:
+    """What changes whenever any provider (or a post linking them) is added, edited or removed."""
+    return tuple(str(value) for value in session.execute(select(*_provider_parts())).one())
+
+
+def provider_index(
+    session: Session, level: str, *, n_jobs: int = 1, signature: tuple[Any, ...] | None = None
+) -> ProviderIndex:
     """The index of ``level``, from the cache when no provider changed since it was built."""
-    signature = provider_signature(session)
+    signature = provider_signature(session) if signature is None else signature
     cached = _CACHE.get(level)
     if cached is not None and cached.signature == signature:
         return cached

@@ -1,16 +1,17 @@
 """Matching services: provisional match lists, rounds (queue, read, cancel) and their pairings."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
 from api.errors import ConflictError, NotFoundError
 from api.matching import engine, jobs
-from api.matching.index import provider_index
+from api.matching.index import provider_index, signatures
 from api.matching.models import (
     ConstraintKind,
     MatchRound,
@@ -52,32 +53,54 @@ def demand_profile(demand: Demand) -> engine.DemandTokens:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CapacityState:
+    """Capacities of one level's providers in the current round: provider id -> (capacity, left)."""
+
+    signature: tuple[Any, ...]
+    round_id: int | None
+    remaining: dict[int, tuple[int, int]]
+
+
+_CAPACITIES: dict[str, CapacityState] = {}
+
+
 def match_list(session: Session, *, demand_id: int, level: str, limit: int) -> MatchList:
     """A demand's best providers of ``level`` with reasons, capacity left and constraints."""
+    provider_signature, pairing_signature = signatures(session)
     demand = get_demand(session, demand_id)
-    index = provider_index(session, level)
-    profile = demand_profile(demand)
-    vector = engine.demand_vectors(index, [profile])
+    index = provider_index(session, level, signature=provider_signature)
     if index.ids.size == 0:
         return MatchList(demand_id=demand_id, level=level, current_round_id=None, items=[])
+    capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
+    profile = demand_profile(demand)
+    vector = engine.demand_vector(index, profile)
     cols, scores = engine.rank_demand(index, vector, k=limit)
     explained = engine.reasons(vector, [profile], index, np.zeros(cols.size, np.int64), cols)
-    provider_ids = [int(index.ids[c]) for c in cols]
-    current = current_round(session, level)
-    remaining = remaining_capacity(
-        session, level, current, {p: int(index.capacity[index.position[p]]) for p in provider_ids}
-    )
-    notes = constraints_of(session, demand_id, level, provider_ids)
+    notes = demand_constraints(session, demand_id, level)
     items = [
-        _item(rank, level, index, int(c), float(s), reasons, remaining, notes)
+        _item(rank, level, index, int(c), float(s), reasons, capacities.remaining, notes)
         for rank, (c, s, reasons) in enumerate(zip(cols, scores, explained, strict=True), start=1)
     ]
-    return MatchList(
-        demand_id=demand_id,
-        level=level,
-        current_round_id=current.id if current else None,
-        items=items,
+    return MatchList(demand_id=demand_id, level=level, current_round_id=capacities.round_id, items=items)
+
+
+def capacity_state(
+    session: Session, index: engine.ProviderIndex, signature: tuple[Any, ...]
+) -> CapacityState:
+    """Every provider's capacity and capacity left, recomputed only when a pairing or round changed."""
+    cached = _CAPACITIES.get(index.level)
+    if cached is not None and cached.signature == signature:
+        return cached
+    current = current_round(session, index.level)
+    defaults = {int(p): int(c) for p, c in zip(index.ids, index.capacity, strict=True)}
+    state = CapacityState(
+        signature,
+        current.id if current else None,
+        remaining_capacity(session, index.level, current, defaults),
     )
+    _CAPACITIES[index.level] = state
+    return state
 
 
 def _item(
@@ -160,53 +183,62 @@ def constraints_of(
     session: Session, demand_id: int, level: str, provider_ids: Sequence[int]
 ) -> dict[int, list[tuple[str, bool]]]:
     """Per provider, the constraints on its pair with the demand: (Chinese note, excludes it?)."""
+    notes = demand_constraints(session, demand_id, level)
+    return {p: notes[p] for p in provider_ids if p in notes}
+
+
+def demand_constraints(session: Session, demand_id: int, level: str) -> dict[int, list[tuple[str, bool]]]:
+    """Per provider of ``level``: staff locks and forbids, enterprise preferences and reviewed pairings
+    of the demand, as (Chinese note, excludes it?); one query."""
+    rows = session.execute(_constraint_union(demand_id, level))
     notes: dict[int, list[tuple[str, bool]]] = {}
-
-    def add(provider_id: int, text: str, excludes: bool) -> None:
-        notes.setdefault(provider_id, []).append((text, excludes))
-
-    for c in session.scalars(
-        select(PairConstraint).where(
-            PairConstraint.demand_id == demand_id,
-            PairConstraint.provider_level == level,
-            PairConstraint.provider_id.in_(provider_ids),
-        )
-    ):
-        forbid = c.kind == ConstraintKind.FORBID
-        add(
-            c.provider_id,
-            ("工作人员禁止" if forbid else "工作人员锁定") + (f"：{c.reason}" if c.reason else ""),
-            forbid,
-        )
-    for p in session.scalars(
-        select(DemandPreference).where(
-            DemandPreference.demand_id == demand_id,
-            DemandPreference.provider_level == level,
-            DemandPreference.provider_id.in_(provider_ids),
-        )
-    ):
-        refuse = p.kind == PreferenceKind.REFUSE
-        add(
-            p.provider_id,
-            ("企业拒绝" if refuse else "企业指定（加分）") + (f"：{p.reason}" if p.reason else ""),
-            refuse,
-        )
-    for pairing in session.scalars(
-        select(Pairing).where(
-            Pairing.demand_id == demand_id,
-            Pairing.provider_level == level,
-            Pairing.provider_id.in_(provider_ids),
-            Pairing.status != PairingStatus.PROPOSED,
-        )
-    ):
-        rejected = pairing.status == PairingStatus.REJECTED
-        text = f"第 {pairing.round_id} 轮{STATUS_LABELS[pairing.status]}"
-        add(
-            pairing.provider_id,
-            text + (f"：{pairing.reject_reason}" if rejected and pairing.reject_reason else ""),
-            rejected,
-        )
+    for source, provider_id, kind, reason, round_id in rows:
+        text, excludes = _note(source, kind, reason, round_id)
+        notes.setdefault(int(provider_id), []).append((text, excludes))
     return notes
+
+
+def _constraint_union(demand_id: int, level: str) -> Any:
+    staff = select(
+        literal("staff"),
+        PairConstraint.provider_id,
+        cast(PairConstraint.kind, String),
+        PairConstraint.reason,
+        literal(None, Integer),
+    ).where(PairConstraint.demand_id == demand_id, PairConstraint.provider_level == level)
+    enterprise = select(
+        literal("enterprise"),
+        DemandPreference.provider_id,
+        cast(DemandPreference.kind, String),
+        DemandPreference.reason,
+        literal(None, Integer),
+    ).where(DemandPreference.demand_id == demand_id, DemandPreference.provider_level == level)
+    reviewed = select(
+        literal("pairing"),
+        Pairing.provider_id,
+        cast(Pairing.status, String),
+        Pairing.reject_reason,
+        Pairing.round_id,
+    ).where(
+        Pairing.demand_id == demand_id,
+        Pairing.provider_level == level,
+        Pairing.status != PairingStatus.PROPOSED,
+    )
+    return union_all(staff, enterprise, reviewed)
+
+
+def _note(source: str, kind: str, reason: str | None, round_id: int | None) -> tuple[str, bool]:
+    """The Chinese note of one constraint and whether it excludes the provider."""
+    if source == "staff":
+        forbid = kind == ConstraintKind.FORBID.value
+        return ("工作人员禁止" if forbid else "工作人员锁定") + (f"：{reason}" if reason else ""), forbid
+    if source == "enterprise":
+        refuse = kind == PreferenceKind.REFUSE.value
+        return ("企业拒绝" if refuse else "企业指定（加分）") + (f"：{reason}" if reason else ""), refuse
+    status = PairingStatus(kind)
+    rejected = status == PairingStatus.REJECTED
+    text = f"第 {round_id} 轮{STATUS_LABELS[status]}"
+    return text + (f"：{reason}" if rejected and reason else ""), rejected
 
 
 # ---------------------------------------------------------------------------------------------
