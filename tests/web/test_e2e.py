@@ -137,6 +137,22 @@ def test_a_staff_member_works_through_a_campaign(page: Page, service: LiveServic
     expect(page.locator("tbody tr").first.locator(".status")).to_have_text("已接受")
     shoot(page, "pairings-1280", service.database_url)
 
+    # The report of that round: the funnel and its charts load; the round's pairings download per society.
+    page.get_by_role("link", name="报告", exact=True).click()
+    expect(page.locator("#funnel tr[data-step='accepted'] td").first).not_to_have_text("0")
+    charts = page.locator("img[data-chart]")
+    expect(charts.first).to_be_visible()
+    assert charts.count() >= 4  # funnel, load, stages, gaps (and programmes when demands carry one)
+    assert page.evaluate(
+        "[...document.querySelectorAll('img[data-chart]')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    shoot(page, "report-1280", service.database_url)
+    with page.expect_download() as pairings_download:
+        page.get_by_role("link", name="导出本轮配对 Excel").click()
+    pairings_file = tmp_path / "pairings.xlsx"
+    pairings_download.value.save_as(pairings_file)
+    assert openpyxl.load_workbook(pairings_file, read_only=True).sheetnames[0] == "汇总"
+
     # Export the demand list as a spreadsheet with Chinese headers.
     page.goto("/demands")
     with page.expect_download() as download_info:
@@ -195,6 +211,7 @@ def test_the_pages_fit_a_phone_screen(browser: Browser, service: LiveService) ->
             ("/demands/1", "demand-phone"),
             ("/rounds", "rounds-phone"),
             ("/societies", "societies-phone"),
+            ("/reports", "reports-phone"),
         ]:
             page.goto(path)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
