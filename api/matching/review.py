@@ -23,6 +23,7 @@ from api.errors import (
 )
 from api.matching.models import ConstraintKind, PairConstraint, Pairing, PairingEvent, PairingStatus
 from api.matching.schemas import PairingTransition
+from api.matching.service import STATUS_LABELS
 
 P = PairingStatus
 # action -> (statuses it may start from, status it leads to; None keeps the status)
@@ -93,7 +94,7 @@ def transition(
     sources, target = ACTIONS[change.action]
     if pairing.status not in sources:
         raise InvalidTransitionError(
-            f"配对当前状态为“{pairing.status.value}”，不能{ACTION_LABELS[change.action]}"
+            f"配对当前状态为“{STATUS_LABELS[pairing.status]}”，不能{ACTION_LABELS[change.action]}"
         )
     before = pairing.status
     data = _APPLY[change.action](session, pairing, change, staff)
@@ -132,7 +133,7 @@ def _reject(
     session: Session, pairing: Pairing, change: PairingTransition, staff: StaffUser
 ) -> dict[str, Any]:
     if not (change.reason or "").strip():
-        raise RequestInvalidError(errors=[field_error("reason", "reason_required")])
+        raise RequestInvalidError(errors=[field_error("reason", "pairing_reason_required")])
     pairing.reject_reason = (change.reason or "").strip()
     return {"reason": pairing.reject_reason}
 

@@ -175,7 +175,15 @@ def test_rejecting_needs_a_reason(client: TestClient, staff_headers: dict[str, s
     pairing = _pairings(client, staff_headers, _round(client, staff_headers, db)["id"])[0]
     response = _move(client, staff_headers, pairing, action="reject", reason="  ")
     assert response.status_code == 422
-    assert response.json()["errors"][0]["code"] == "reason_required"
+    error = response.json()["errors"][0]
+    assert error["code"] == "pairing_reason_required"
+    assert "拒绝配对" in error["message"]
+    assert "需求" not in error["message"]
+    accepted = _move(client, staff_headers, pairing, action="accept")
+    assert accepted.status_code == 200
+    again = _move(client, staff_headers, accepted.json(), action="agreement", agreement_type="技术咨询")
+    assert again.status_code == 409
+    assert "配对当前状态为“已接受”" in again.json()["detail"]
 
 
 def test_the_next_round_keeps_accepted_pairs_drops_rejected_ones_and_changes_nothing_else(
