@@ -28,7 +28,7 @@ from api.auth.service import create_staff
 from api.db import Demand, StaffRole, make_engine, make_session_factory
 from tests.api.factories import demand_payload
 from tests.conftest import fresh_database
-from tests.web.live import live_service
+from tests.web.live import live_service, prepare_database
 
 CLIENTS = 50
 SECONDS = float(os.environ.get("HUIQI_LOAD_SECONDS", "60"))
@@ -71,7 +71,13 @@ def test_fifty_clients_for_a_minute_while_a_round_runs(
     # All 50 clients share the loopback address: a per-address limit sized for them, still enforced.
     monkeypatch.setenv("HUIQI_RATE_LIMIT_SUBMIT_PER_MINUTE", "3000")
     monkeypatch.setenv("HUIQI_RATE_LIMIT_SUBMIT_BURST", "100")
-    with fresh_database("postgres", tmp_path) as url, live_service(url, tmp_path) as service:
+    with fresh_database("postgres", tmp_path) as url:
+        prepare_database(url, tmp_path)  # migrated, with the demo data (209 societies, 300+ demands)
+        _run(url, tmp_path, benchmark)
+
+
+def _run(url: str, tmp_path: Path, benchmark: Any) -> None:
+    with live_service(url, tmp_path) as service:
         engine = make_engine(url)
         with make_session_factory(engine).begin() as session:
             token = create_staff(session, name="负载测试", role=StaffRole.ADMIN)[1]
