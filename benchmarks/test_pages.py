@@ -45,6 +45,11 @@ PAGES = {
     "rounds": "/rounds",
     "round": "/rounds/{round_id}",
     "round pairings": "/rounds/{round_id}/pairings",
+    "campaigns": "/campaigns",
+    "campaign dashboard": "/campaigns/demo-cxzx",
+    "standing units": "/standing-units",
+    "standing unit": "/standing-units/1",
+    "quarterly report": "/quarterly-reports",
 }
 RESULTS: dict[str, dict[str, dict[str, float]]] = {}
 

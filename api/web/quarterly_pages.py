@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.errors import FieldError, HuiqiError, RequestInvalidError
+from api.errors import FieldError, HuiqiError, NotFoundError, RequestInvalidError
 from api.programmes import documents, reports, units
 from api.programmes.periods import Period, china_today, periods_of_year
 from api.programmes.schemas import Report, ReportKey, ShortcomingIn
@@ -24,6 +24,7 @@ from api.web.templating import redirect, render
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE: Final = "/quarterly-reports"
+NO_UNITS: Final = "还没有填报单位：学会或县（市、区）科协须先登记为填报单位"
 PERIOD_HINT: Final = "报告期应为季度（如 2026Q3）或年度（如 2026）"
 KEY_FIELDS: Final = ("unit", "period", "table")
 FORMATS: Final = {
@@ -56,7 +57,7 @@ def choose(session: Session, unit: str, period: str, table: str) -> Choice:
         "table": table.strip() or "2",
     }
     if not values["unit"]:
-        return Choice(values, errors={"unit": "还没有填报单位：学会或县（市、区）科协须先登记为填报单位"})
+        return Choice(values)  # nobody reports yet: the page says so, the request was not wrong
     try:
         return Choice(values, key=ReportKey.model_validate(_typed(values)))
     except ValidationError as error:
@@ -107,6 +108,7 @@ def _page(
         "periods": period_options(today),
         "due": reports.due(session, on=today),
         "remind_days": reports.REMIND_AHEAD_DAYS,
+        "no_units": NO_UNITS,
         **LABELS,
     }
     code = 422 if choice.errors and status == 200 else status
@@ -169,6 +171,8 @@ def download_docx(
 
 
 def _download(session: Session, fmt: str, choice: Choice) -> Response:
+    if choice.key is None and not choice.errors:
+        raise NotFoundError(NO_UNITS)
     if choice.key is None:
         raise RequestInvalidError(
             errors=[FieldError(name, "invalid", message) for name, message in choice.errors.items()]

@@ -319,3 +319,13 @@ def test_the_reminders_list_the_units_that_have_not_reported(browser: TestClient
     assert re.search(rf"unit={setting.society_unit}&amp;period=\d{{4}}(Q\d)?&amp;table=2", due)
     latest = latest_period(china_today())
     assert f'<option value="{latest.code}" selected>' in page  # the default report is the latest period's
+
+
+def test_before_any_unit_reports_the_page_says_so_and_there_is_nothing_to_download(
+    browser: TestClient,
+) -> None:
+    page = browser.get("/quarterly-reports")
+    assert page.status_code == 200
+    assert 'id="no-units"' in page.text
+    assert 'id="report-rows"' not in page.text
+    assert browser.get("/quarterly-reports/report.docx").status_code == 404
