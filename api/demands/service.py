@@ -21,6 +21,7 @@ from api.errors import (
     RequestInvalidError,
     field_error,
 )
+from api.imports.keys import unclaimed_dedup_key
 from api.matching.engine import demand_record, tokenize_demands
 from api.programmes.admission import admit_to_campaign
 from api.reference import suggest_region
@@ -61,6 +62,8 @@ def submit(
     demand = _new_demand(payload, idempotency_key, fingerprint)
     if idempotency_key and (earlier := repository.by_idempotency_key(session, idempotency_key)):
         return _replay(earlier, fingerprint, secret)
+    # The same key as bulk import, so an imported copy of this demand is recognised.
+    demand.dedup_key = unclaimed_dedup_key(session, payload.org_name, payload.title, payload.description)
     admit_to_campaign(session, demand)
     try:
         with session.begin_nested():

@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 from api.db.models import Demand, DemandStatus
 from api.demands import repository
 from api.demands.repository import DemandFilter
-from api.demands.schemas import LABELS
 from api.demands.service import STATUS_LABELS
 from api.exports.tables import TableFormat, write_table
-from api.imports.columns import FIELDS
+from api.imports.columns import FIELD_LABELS, FIELDS
 from api.reference import normalize_industry_code, region_prefix
 
-HEADERS: Final = ("编号", "状态", *(LABELS[name] for name in FIELDS), "提交时间")
+HEADERS: Final = ("编号", "状态", *(FIELD_LABELS[name] for name in FIELDS), "提交时间")
 _COLUMNS: Final = ("id", "status", *FIELDS, "created_at")
 BATCH: Final = 1000
 KEYWORD_SEPARATOR: Final = "、"

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import BinaryIO
@@ -11,6 +12,21 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+# A CSV cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+# Such a cell is written behind an apostrophe, as Excel itself marks text; apostrophes already in front
+# of one are kept, so that reading strips exactly one and every text comes back as it was.
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def guard_formula(text: str) -> str:
+    """The text as a CSV cell that no spreadsheet runs: "=1+1" -> "'=1+1"; other texts unchanged."""
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
+def unguard_formula(text: str) -> str:
+    """Undo ``guard_formula``: "'=1+1" -> "=1+1"; any other text unchanged."""
+    return text[1:] if text.startswith("'") and _FORMULA_START.match(text[1:]) else text
 
 
 class TableFormat(StrEnum):
@@ -46,11 +62,17 @@ def _write_csv(stream: BinaryIO, headers: Sequence[str], rows: Iterable[Sequence
     writer.writerow(headers)
     count = 0
     for row in rows:
-        writer.writerow("" if value is None else value for value in row)
+        writer.writerow(_csv_cell(value) for value in row)
         count += 1
     text.flush()
     text.detach()  # leave the caller's stream open
     return count
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    return guard_formula(value) if isinstance(value, str) else value
 
 
 def _write_xlsx(

@@ -8,8 +8,8 @@ from typing import Final
 
 from api.demands.schemas import LABELS
 
-# The 附件1 fields and the structured fields of a submission, in the form's order. Fields that point at
-# other rows (a campaign, a forwarding society) are not carried by spreadsheets.
+# The 附件1 fields and the structured fields of a submission, in the form's order, then the campaign it
+# was collected in and the society that forwarded it (by number, as staff see them in the campaign list).
 FIELDS: Final = (
     "org_name",
     "main_business",
@@ -31,7 +31,15 @@ FIELDS: Final = (
     "cooperation_mode",
     "budget_wan",
     "deadline",
+    "campaign_id",
+    "collected_by_society_id",
 )
+# Headers of every field: the demand labels, plus the two programme fields.
+FIELD_LABELS: Final[Mapping[str, str]] = {
+    **LABELS,
+    "campaign_id": "征集活动编号",
+    "collected_by_society_id": "汇总填报学会编号",
+}
 # The form prints address and postcode in one box; 汇总表 copy that header.
 ADDRESS_POSTCODE: Final = "address_postcode"
 REQUIRED: Final = ("org_name", "contact_name", "title", "description")
@@ -50,6 +58,8 @@ _ALIASES: Final = {
     "description": ("技术需求说明", "需求说明", "具体技术需求说明"),
     "company_profile": ("单位概况", "企业简介", "单位简介"),
     "budget_wan": ("预算", "预算(万元)", "投入预算(万元)"),
+    "campaign_id": ("征集活动", "活动编号"),
+    "collected_by_society_id": ("转报学会编号", "汇总学会编号"),
     ADDRESS_POSTCODE: ("联系地址、邮编", "联系地址及邮编", "联系地址,邮编", "地址、邮编", "地址及邮编"),
 }
 
@@ -64,7 +74,7 @@ def _catalogue() -> dict[str, str]:
     names: dict[str, str] = {}
     for field in FIELDS:
         names[normalize_label(field)] = field
-        names[normalize_label(LABELS[field])] = field
+        names[normalize_label(FIELD_LABELS[field])] = field
     for field, aliases in _ALIASES.items():
         names.update({normalize_label(alias): field for alias in aliases})
     return names

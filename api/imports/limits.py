@@ -18,6 +18,8 @@ class ImportLimits:
     """Upper bounds of one import call."""
 
     max_file_bytes: int = 50 * MB
+    # The whole request body of one upload call (all its files and the multipart framing).
+    max_upload_bytes: int = 100 * MB
     max_unzipped_bytes: int = 400 * MB
     max_rows: int = 100_000
     max_files: int = 2_000

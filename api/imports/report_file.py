@@ -4,8 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from api.demands.schemas import LABELS
 from api.exports.tables import TableFormat, write_table
+from api.imports.columns import FIELD_LABELS as LABELS
 from api.imports.report import ImportReport
 
 HEADERS: Final = ("文件", "行号", "字段", "栏目", "代码", "说明")

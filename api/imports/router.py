@@ -1,9 +1,17 @@
-"""``POST /api/v1/demands/import``: staff upload 汇总表 and 附件1 forms; the answer is the report."""
+"""``POST /api/v1/demands/import``: staff upload 汇总表 and 附件1 forms; the answer is the report.
 
+The body of an upload is capped before it is parsed: a declared Content-Length over the limit is
+answered 413 at once, and a body without one (chunked) is counted as it arrives and cut off at the
+limit, so an oversized upload is never spooled to disk.
+"""
+
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.types import Message, Receive
 
 from api.auth.dependencies import StaffDep
 from api.deps import SessionDep
@@ -12,8 +20,6 @@ from api.imports.limits import ImportLimits, human_size
 from api.imports.readers import ParsedFile, read_upload
 from api.imports.report import ImportMode
 from api.imports.service import import_files
-
-router = APIRouter(prefix="/demands", tags=["demands"])
 
 
 class PayloadTooLargeError(HuiqiError):
@@ -32,6 +38,56 @@ def import_limits() -> ImportLimits:
 LimitsDep = Annotated[ImportLimits, Depends(import_limits)]
 
 
+class _BodyTooLargeError(HTTPException):
+    """Raised from inside the body stream; FastAPI passes HTTPExceptions from body parsing on as they are."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def _upload_too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"上传内容超过 {human_size(limit)} 的上限，请拆分后分批导入")
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLargeError
+        return message
+
+    return capped_receive
+
+
+class UploadLimitRoute(APIRoute):
+    """A route whose request body may not exceed ``ImportLimits.max_upload_bytes``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler behind the body cap."""
+        handler = super().get_route_handler()
+
+        async def capped_handler(request: Request) -> Response:
+            overrides = request.app.dependency_overrides
+            limit = overrides.get(import_limits, import_limits)().max_upload_bytes
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _upload_too_large(limit)
+            try:
+                return await handler(Request(request.scope, _capped(request.receive, limit)))
+            except _BodyTooLargeError:
+                raise _upload_too_large(limit) from None
+
+        return capped_handler
+
+
+router = APIRouter(prefix="/demands", tags=["demands"], route_class=UploadLimitRoute)
+
+
 def _read(upload: UploadFile, limits: ImportLimits) -> list[ParsedFile]:
     # Read one byte past the limit: enough to know the file is too large without reading it all.
     data = upload.file.read(limits.max_file_bytes + 1)
@@ -46,7 +102,7 @@ def _read(upload: UploadFile, limits: ImportLimits) -> list[ParsedFile]:
     "/import",
     responses={
         422: {"description": "有行或文件被拒绝：errors 列出每行每个字段，report 为完整报告"},
-        413: {"description": "文件超过大小上限"},
+        413: {"description": "文件或整个上传超过大小上限"},
     },
 )
 def import_demands(
@@ -57,12 +113,20 @@ def import_demands(
     mode: Annotated[
         ImportMode, Form(description="strict：一行有误即全部不写入；keep_valid：写入正确的行")
     ] = (ImportMode.STRICT),
+    campaign_id: Annotated[
+        int | None,
+        Form(
+            ge=1, description="征集活动编号：未填征集活动编号的行都记入该活动，按其截止规则（或补报登记）接收"
+        ),
+    ] = None,
 ) -> Any:
     """Import demands in bulk (staff); 422 with every bad row when anything was refused in strict mode."""
     if len(files) > limits.max_files:
         raise PayloadTooLargeError(f"一次最多上传 {limits.max_files} 个文件")
-    parsed = [item for upload in files for item in _read(upload, limits)]
-    report = import_files(session, parsed, mode=mode, limits=limits, staff_id=staff.id)
+    parsed = (item for upload in files for item in _read(upload, limits))
+    report = import_files(
+        session, parsed, mode=mode, limits=limits, staff_id=staff.id, campaign_id=campaign_id
+    )
     body = report.as_dict()
     if report.refused and report.created == 0:
         errors = body.pop("errors")

@@ -149,11 +149,35 @@ def test_limits_refuse_zip_bombs_oversized_files_and_too_many_rows() -> None:
     small = ImportLimits(max_file_bytes=1000, max_rows=3)
     big = parse({"big.csv": csv_bytes(FORM_HEADERS, [form_row(i) for i in range(5)])}, small)[0]
     assert [error.code for error in big.errors] == ["file_too_large"]
-    rows = parse(
-        {"rows.xlsx": xlsx_bytes(FORM_HEADERS, [form_row(i) for i in range(5)])}, ImportLimits(max_rows=3)
-    )
-    assert [error.code for error in rows[0].errors] == ["too_many_rows"]
-    assert "超过" in rows[0].errors[0].message
+
+
+@pytest.mark.parametrize("mode", list(ImportMode))
+def test_a_file_over_the_row_limit_is_refused_while_streaming(
+    db: sessionmaker[Session], mode: ImportMode
+) -> None:
+    # The limit is met on the 4th row, after earlier rows may have been written: the file's savepoint
+    # undoes them, and in keep-valid mode the other file is still written.
+    limits = ImportLimits(max_rows=3)
+    files = {
+        "rows.xlsx": xlsx_bytes(FORM_HEADERS, [form_row(i) for i in range(5)]),
+        "ok.csv": csv_bytes(FORM_HEADERS, [form_row(10)]),
+    }
+    with db.begin() as session:
+        report = import_files(session, parse(files, limits), mode=mode, limits=limits)
+    assert [(error.source, error.code) for error in report.errors] == [("rows.xlsx", "too_many_rows")]
+    assert "超过" in report.errors[0].message
+    assert demand_count(db) == report.created == (1 if mode is ImportMode.KEEP_VALID else 0)
+
+
+def test_more_rows_than_the_limit_across_files_refuse_the_call(db: sessionmaker[Session]) -> None:
+    limits = ImportLimits(max_rows=4)
+    files = {
+        f"part{i}.csv": csv_bytes(FORM_HEADERS, [form_row(10 * i + j) for j in range(3)]) for i in range(2)
+    }
+    with db.begin() as session:
+        report = import_files(session, parse(files, limits), mode=ImportMode.KEEP_VALID, limits=limits)
+    assert [error.code for error in report.errors] == ["too_many_rows"]
+    assert (report.created, demand_count(db)) == (0, 0)
 
 
 def test_unreadable_and_unsupported_files_are_reported() -> None:
