@@ -120,6 +120,8 @@ PAGE_POLICIES: Final[dict[str, tuple[Expected, ...]]] = {
     "page": (303, 303, 303, 200, 200),
     "open page": (200, 200, 200, 200, 200),
     "redirect": (303, 303, 303, 303, 303),
+    # A page of an id the world lacks: signed-in staff get its 404 page, others the sign-in page.
+    "page*": (303, 303, 303, "allow", "allow"),
 }
 PAGES: Final[dict[str, str]] = {
     "/login": "open page",
@@ -139,4 +141,12 @@ PAGES: Final[dict[str, str]] = {
     "/societies/{society_id}": "page",
     "/experts": "page",
     "/experts/{expert_id}": "page",
+    "/campaigns": "page",
+    "/campaigns/{key}": "page*",
+    "/standing-units": "page",
+    "/standing-units/new": "page*",
+    "/standing-units/{unit_id}": "page*",
+    "/quarterly-reports": "page",
+    "/quarterly-reports/report.xlsx": "page*",
+    "/quarterly-reports/report.docx": "page*",
 }
