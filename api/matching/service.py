@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
-from api.errors import ConflictError, NotFoundError
+from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
 from api.matching import engine, jobs
 from api.matching.index import provider_index, signatures
 from api.matching.models import (
@@ -22,7 +22,7 @@ from api.matching.models import (
 )
 from api.matching.pipeline import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
-from api.providers.models import DemandPreference, PreferenceKind
+from api.providers.models import Branch, DemandPreference, Expert, PreferenceKind, Society
 
 STATUS_LABELS = {
     PairingStatus.PROPOSED: "已推荐",
@@ -246,8 +246,62 @@ def _note(source: str, kind: str, reason: str | None, round_id: int | None) -> t
 # ---------------------------------------------------------------------------------------------
 
 
+LEVEL_LABELS = {"society": "学会", "branch": "分支机构", "expert": "专家"}
+PROVIDER_MODELS: dict[str, type[Society] | type[Branch] | type[Expert]] = {
+    "society": Society,
+    "branch": Branch,
+    "expert": Expert,
+}
+
+
+def validate_scope(session: Session, scope: RoundScope) -> None:
+    """422 for ids the round cannot use: unknown demands, providers not active at the round's level."""
+    demand_refs = _scope_demand_refs(scope)
+    provider_refs = _scope_provider_refs(scope)
+    known_demands = _existing(session, Demand, Demand.id, {i for _, i in demand_refs})
+    model = PROVIDER_MODELS[scope.level]
+    known_providers = _existing(session, model, model.id, {i for _, i in provider_refs}, model.active)
+    label = LEVEL_LABELS[scope.level]
+    errors = [
+        field_error(f, "round_demand_unknown", value=i) for f, i in demand_refs if i not in known_demands
+    ]
+    errors += [
+        field_error(f, "round_provider_unknown", value=i, level_label=label)
+        for f, i in provider_refs
+        if i not in known_providers
+    ]
+    if errors:
+        raise RequestInvalidError(errors=errors)
+
+
+def _scope_demand_refs(scope: RoundScope) -> list[tuple[str, int]]:
+    refs = [(f"demand_ids[{n}]", i) for n, i in enumerate(scope.demand_ids or [])]
+    refs += [(f"wanted_per_demand.{i}", i) for i in scope.wanted_per_demand]
+    for name in ("forbidden", "locked"):
+        refs += [(f"{name}[{n}].demand_id", ref.demand_id) for n, ref in enumerate(getattr(scope, name))]
+    return refs
+
+
+def _scope_provider_refs(scope: RoundScope) -> list[tuple[str, int]]:
+    refs = [(f"provider_ids[{n}]", i) for n, i in enumerate(scope.provider_ids or [])]
+    refs += [(f"capacities.{i}", i) for i in scope.capacities]
+    for name in ("forbidden", "locked"):
+        refs += [(f"{name}[{n}].provider_id", ref.provider_id) for n, ref in enumerate(getattr(scope, name))]
+    return refs
+
+
+def _existing(session: Session, model: Any, column: Any, ids: set[int], *conditions: Any) -> set[int]:
+    found: set[int] = set()
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 5_000):
+        chunk = wanted[start : start + 5_000]
+        found.update(session.scalars(select(column).where(column.in_(chunk), *conditions)))
+    return found
+
+
 def create_round(session: Session, *, scope: RoundScope, staff: StaffUser | None) -> MatchRound:
-    """Store a queued round and the job that will run it."""
+    """Check the scope's ids, then store a queued round and the job that will run it."""
+    validate_scope(session, scope)
     matching_round = MatchRound(
         scope=scope.model_dump(mode="json"),
         status=RoundStatus.QUEUED,

@@ -272,3 +272,55 @@ def test_every_matcher_error_has_an_http_status() -> None:
     errors = {matcher.MatcherError} | subclasses(matcher.MatcherError)
     assert errors <= set(ERROR_TABLE)
     assert all(ERROR_TABLE[error].status_code in {409, 422, 500} for error in errors)
+
+
+def test_a_round_over_chosen_demands_with_capacities_of_its_own(
+    client: TestClient, staff_headers: dict[str, str], db: Factory
+) -> None:
+    ids = add_societies(db, capacity=5)
+    texts = [("聚氨酯弹性体耐水解", "聚氨酯弹性体"), ("聚氨酯工程塑料改性", "聚氨酯"), ("水稻育种", "水稻")]
+    first, second, rice = add_demands(db, texts)
+    materials = ids["中国材料研究学会"]
+    scope = {"demand_ids": [first, second], "capacities": {str(materials): 1}}
+    round_ = _round(client, staff_headers, db, scope)
+    assert round_["counts"]["demands"] == 2
+    pairings = _pairings(client, staff_headers, round_["id"])
+    assert {p["demand_id"] for p in pairings} <= {first, second}
+    assert sum(p["provider_id"] == materials for p in pairings) == 1  # this round's capacity, not 5
+    diagnosis = client.get(f"/api/v1/rounds/{round_['id']}/diagnosis", headers=staff_headers).json()
+    waiting = [u for u in diagnosis["unserved"] if u["reason"] == "capacity"]
+    assert [r["capacity"] for r in diagnosis["relaxations"] if r["provider_id"] == materials] == [1] * len(
+        waiting
+    )
+    assert rice not in {u["demand_id"] for u in diagnosis["unserved"]}
+    matches = client.get(f"/api/v1/demands/{first}/matches", headers=staff_headers).json()
+    item = next(i for i in matches["items"] if i["provider_id"] == materials)
+    assert (matches["current_round_id"], item["capacity"], item["remaining_capacity"]) == (round_["id"], 1, 0)
+
+
+def test_a_scope_naming_unknown_demands_or_providers_of_another_level_is_422(
+    client: TestClient, staff_headers: dict[str, str], db: Factory
+) -> None:
+    ids = add_societies(db)
+    [demand_id, *_] = add_demands(db)
+    society = ids["中国农学会"]
+    body = {
+        "demand_ids": [demand_id, 99_999],
+        "level": "expert",
+        "capacities": {str(society): 2},
+        "forbidden": [{"demand_id": demand_id, "provider_id": society}],
+    }
+    response = client.post("/api/v1/rounds", json=body, headers=staff_headers)
+    assert response.status_code == 422, response.text
+    errors = {e["field"]: e for e in response.json()["errors"]}
+    assert set(errors) == {"demand_ids[1]", f"capacities.{society}", "forbidden[0].provider_id"}
+    assert errors["demand_ids[1]"]["code"] == "round_demand_unknown"
+    assert errors[f"capacities.{society}"]["message"].startswith(f"专家 {society} 不存在")
+    assert (
+        client.post(
+            "/api/v1/rounds",
+            json={**body, "level": "society", "demand_ids": [demand_id]},
+            headers=staff_headers,
+        ).status_code
+        == 202
+    )
