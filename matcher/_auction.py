@@ -110,8 +110,11 @@ def _bids(state: AuctionState, bidders: IntArray, eps: float) -> tuple[IntArray,
     return pairs, amounts, idle
 
 
-def _settle(state: AuctionState, pairs: IntArray, amounts: FloatArray) -> None:
-    """Each provider keeps its ``capacity`` highest prices among its copies and the new bids."""
+def _settle(state: AuctionState, pairs: IntArray, amounts: FloatArray) -> IntArray:
+    """Each provider keeps its ``capacity`` highest prices among its copies and the new bids.
+
+    Returns the demands that lost a pair to a higher bid.
+    """
     providers = np.unique(state.cols[pairs])
     cidx, cseg = _ranges(state.copy_start[providers], state.copy_start[providers + 1])
     bseg = np.searchsorted(providers, state.cols[pairs])
@@ -137,6 +140,7 @@ def _settle(state: AuctionState, pairs: IntArray, amounts: FloatArray) -> None:
     state.price[providers] = np.minimum.reduceat(
         value[keep], np.searchsorted(seg[keep], np.arange(providers.shape[0]))
     )
+    return np.asarray(state.rows[lost], np.int64)
 
 
 def _phase(state: AuctionState, eps: float, max_rounds: int) -> None:
@@ -147,9 +151,7 @@ def _phase(state: AuctionState, eps: float, max_rounds: int) -> None:
         pairs, amounts, _ = _bids(state, waiting, eps)
         if pairs.size == 0:
             return
-        before = state.held.copy()
-        _settle(state, pairs, amounts)
-        displaced = state.rows[before & ~state.held]
+        displaced = _settle(state, pairs, amounts)
         bidders = np.unique(state.rows[pairs])
         waiting = np.union1d(bidders, displaced)
         waiting = waiting[state.count[waiting] < state.slots[waiting]]
