@@ -51,8 +51,10 @@ def error_shape(
         return
     body = response.json()
     assert isinstance(body, dict), body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    assert isinstance(body.get("code"), str) and body["code"], body
+    assert isinstance(body.get("detail"), str), body
+    assert body["detail"], body
+    assert isinstance(body.get("code"), str), body
+    assert body["code"], body
     assert isinstance(body.get("errors"), list), body
     for error in body["errors"]:
         assert all(isinstance(error.get(key), str) for key in ("field", "code", "message")), body
@@ -124,7 +126,8 @@ def _write_summary() -> None:
     lines = [
         "# Schema fuzzing (schemathesis)",
         "",
-        f"{sum(TRIED.values())} generated requests over {len(TRIED)} operations, at most {EXAMPLES} examples each.",
+        f"{sum(TRIED.values())} generated requests over {len(TRIED)} operations,"
+        f" at most {EXAMPLES} examples each (more where a failure was shrunk).",
         "",
         "| operation | requests | seconds | statuses |",
         "|---|---|---|---|",

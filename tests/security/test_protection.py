@@ -188,3 +188,13 @@ def test_an_unreachable_database_answers_503_in_the_error_shape(tmp_path: Path) 
                 "errors": [],
             }
             assert answer.headers["Retry-After"] == "5"
+
+
+def test_numbers_beyond_the_database_range_are_422_not_500(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    huge = 2**70
+    for url, params in ((f"/api/v1/societies/{huge}", {}), ("/api/v1/societies", {"page": huge})):
+        answer = client.get(url, params=params, headers=admin_headers)
+        assert answer.status_code in (404, 422), answer.text
+        assert answer.json()["code"] in ("number_out_of_range", "not_found", "validation_error")
