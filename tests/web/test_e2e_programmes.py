@@ -143,7 +143,8 @@ def _at_phone_width(chromium: Browser, service: LiveService, urls: list[str]) ->
     try:
         sign_in(page)
         names = ["campaign-dashboard-phone", "standing-unit-phone", "quarterly-report-phone"]
-        for url, name in [("/campaigns", "campaigns-phone"), *zip(urls, names, strict=True)]:
+        lists = [("/campaigns", "campaigns-phone"), ("/standing-units", "standing-units-phone")]
+        for url, name in [*lists, *zip(urls, names, strict=True)]:
             page.goto(url)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{url} is {overflow}px wider than the phone screen"
