@@ -16,7 +16,7 @@ from benchmarks._csl import CslSplit, load_split
 from features.tokenize import STOPWORDS
 from matcher.candidates import top_k
 from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
-from matcher.ranking import LabelledDemand, ProviderDocument, RankingConfig, evaluate
+from matcher.ranking import LabelledDemand, ProviderDocument, RankingConfig, config_for_scale, evaluate
 
 CHOSEN = RankingConfig()
 COSINE = replace(CHOSEN, classifier_weight=0.0)
@@ -24,6 +24,8 @@ ABLATIONS = {
     "chosen: cosine + ridge fused, word+char 1-2": CHOSEN,
     "cosine only (profile, word+char 1-2)": COSINE,
     "previous: cosine, word+char 2-3": replace(COSINE, char_ngram_range=(2, 3)),
+    "large scale: cosine, word+char 2 (> 1,000 prov.)": config_for_scale(20_000, CHOSEN),
+    "fused, word+char 2": replace(CHOSEN, char_ngram_range=(2, 2)),
     "ridge model only": replace(CHOSEN, classifier_weight=1.0),
     "title only (first sentence)": replace(CHOSEN, title_only=True),
     "without domain dictionaries": replace(CHOSEN, use_domain_dictionary=False),
@@ -63,7 +65,7 @@ def plain_baseline(documents: list[ProviderDocument], demands: list[LabelledDema
 
 
 def row(name: str, metrics: Metrics) -> str:
-    cells = [f"{name:<46}"]
+    cells = [f"{name:<50}"]
     for key in ("acc_at_1", "hit_at_5", "mrr", "macro_acc_at_1"):
         interval = metrics.intervals[key]
         cells.append(f"{getattr(metrics, key):.3f} [{interval.low:.3f},{interval.high:.3f}]")
@@ -73,7 +75,7 @@ def row(name: str, metrics: Metrics) -> str:
 def table(split: CslSplit, demands: list[LabelledDemand], title: str) -> tuple[list[str], dict[str, Metrics]]:
     lines = [f"csl-dev {title}: {len(demands)} demands, 67 providers, {len(split.documents)} documents"]
     lines.append(
-        f"{'configuration':<46} | "
+        f"{'configuration':<50} | "
         + " | ".join(f"{m + ' [95% CI]':<20}" for m in ("acc@1", "hit@5", "MRR", "macro acc@1"))
     )
     lines.append(row("plain jieba + TF-IDF (peer)", plain_baseline(split.documents, demands)))
