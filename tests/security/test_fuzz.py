@@ -32,7 +32,7 @@ from api.security.ratelimit import Rule
 from api.settings import Settings
 from tests.security.world import World, build_world
 
-EXAMPLES = 5
+EXAMPLES = 10
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "fuzz-summary.md"
 TRIED: Counter[str] = Counter()
 STATUSES: dict[str, Counter[int]] = {}
