@@ -851,6 +851,19 @@ def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolA
     return chosen, _certificate(net, res, prob, pot, tol)
 
 
+def _priced(net: _Network, res: _Residual, local: BoolArray, slack: float) -> tuple[BoolArray, FloatArray]:
+    """Potentials of the engine's answer; if rounding left it short of optimal, cancel the cycles first.
+
+    HiGHS stops within its optimality tolerance (1e-10), which can exceed the slack of the prices.
+    """
+    try:
+        return local, _potentials(net, _canonical_flow(net, res, local), slack)
+    except SolverError:
+        flow, _ = _optimal_flow(net, _canonical_flow(net, res, local), np.zeros(net.n_nodes), slack)
+        local = np.asarray(flow[net.blocks["pair"]] > 0)
+        return local, _potentials(net, _canonical_flow(net, res, local), slack)
+
+
 def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
     res, carried = _residual(prob)
     tol = _RELATIVE_TOLERANCE * prob.scale
@@ -862,7 +875,7 @@ def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
         idx = np.flatnonzero(subset)
         net = _network(prob, res, idx)
         local = _solve_by_lp(net, prob.scale) if use_lp else _solve_by_matching(net, res)
-        pot = _potentials(net, _canonical_flow(net, res, local), tol / 10)
+        local, pot = _priced(net, res, local, tol / 10)
         cert = _certificate(net, res, prob, pot, tol)
         outside = np.flatnonzero(res.active & ~subset)
         gain = cert.reduced_profit(prob.rows[outside], prob.cols[outside], prob.vals[outside])
