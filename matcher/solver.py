@@ -697,33 +697,36 @@ class _ResidualGraph:
     ``where`` locates the forward (column 0) and backward (column 1) copies of each network arc.
     """
 
-    tail: IntArray
-    head: IntArray
+    tail: NDArray[Any]
+    head: NDArray[Any]
     cost: FloatArray
-    arc: IntArray
-    step: IntArray
+    arc: NDArray[Any]
+    step: NDArray[np.int8]
     starts: IntArray
-    where: IntArray
+    where: NDArray[Any]
 
     @classmethod
     def of(cls, net: _Network, slack: float) -> _ResidualGraph:
         n_arcs = net.tail.shape[0]
-        tail = np.concatenate([net.tail, net.head])
-        order = np.argsort(tail, kind="stable")
-        where = np.empty(2 * n_arcs, np.int64)
-        where[order] = np.arange(2 * n_arcs)
-        step = np.concatenate([np.ones(n_arcs, np.int64), -np.ones(n_arcs, np.int64)])
+        index = np.int32 if max(2 * n_arcs, net.n_nodes) < 2**31 else np.int64  # halves the memory
+        order = np.argsort(np.concatenate([net.tail, net.head]).astype(index), kind="stable")
+        where = np.empty(2 * n_arcs, index)
+        where[order] = np.arange(2 * n_arcs, dtype=index)
+        tail = np.concatenate([net.tail, net.head]).astype(index)[order]
+        arc = np.arange(2 * n_arcs, dtype=index)[order]
+        step = np.where(arc < n_arcs, 1, -1).astype(np.int8)
+        arc[arc >= n_arcs] -= n_arcs
         return cls(
-            tail[order],
-            np.concatenate([net.head, net.tail])[order],
+            tail,
+            np.concatenate([net.head, net.tail]).astype(index)[order],
             np.concatenate([net.cost + slack, slack - net.cost])[order],
-            np.concatenate([np.arange(n_arcs), np.arange(n_arcs)])[order],
-            step[order],
-            np.searchsorted(tail[order], np.arange(net.n_nodes + 1)),
+            arc,
+            step,
+            np.searchsorted(tail, np.arange(net.n_nodes + 1)),
             where.reshape(2, n_arcs).T,
         )
 
-    def present(self, net: _Network, flow: IntArray, arcs: IntArray, out: BoolArray) -> None:
+    def present(self, net: _Network, flow: IntArray, arcs: NDArray[Any], out: BoolArray) -> None:
         """Refresh which copies of the network ``arcs`` are residual arcs under ``flow``."""
         out[self.where[arcs, 0]] = flow[arcs] < net.upper[arcs]
         out[self.where[arcs, 1]] = flow[arcs] > net.lower[arcs]
@@ -739,7 +742,7 @@ def _relax(
     better = reach < dist[graph.head[arcs]]
     arcs, reach = arcs[better], reach[better]
     if arcs.shape[0] == 0:
-        return arcs
+        return np.zeros(0, np.int64)
     order = np.lexsort((reach, graph.head[arcs]))
     arcs, reach = arcs[order], reach[order]
     targets, first = np.unique(graph.head[arcs], return_index=True)
@@ -845,6 +848,7 @@ def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolA
     start = np.zeros(net.n_nodes)
     start[2 : 2 + prob.n] = state.demand_price()
     start[2 + prob.n : 2 + prob.n + prob.m] = -np.where(load < res.capacity, 0.0, state.price)
+    del state  # its arrays are as long as the candidate list; the residual graph is next
     flow, pot = _optimal_flow(net, flow, start, tol / 10)
     chosen = np.zeros(prob.rows.shape[0], bool)
     chosen[idx] = flow[net.blocks["pair"]] > 0
