@@ -7,7 +7,7 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import Demand, DemandEvent
@@ -105,3 +105,41 @@ def test_export_uses_the_list_filters(
 
 def test_export_needs_staff(client: TestClient) -> None:
     assert client.get("/api/v1/demands/export.xlsx").status_code == 401
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_guarded_and_read_back(db: sessionmaker[Session]) -> None:
+    seed(db, 3)  # demand 2 has a description starting with "=1+1"
+    with db.begin() as session:
+        first, second = session.scalars(select(Demand.id).order_by(Demand.id).limit(2)).all()
+        session.execute(update(Demand).where(Demand.id == first).values(company_profile="+86 的出口业务"))
+        session.execute(
+            update(Demand).where(Demand.id == second).values(main_business="@SUM(A1)", address="-1 层")
+        )
+    stream = io.BytesIO()
+    with db() as session:
+        before = stored_fields(session)
+        export_demands(session, demand_filter(), TableFormat.CSV, stream)
+    rows = list(csv.reader(io.StringIO(stream.getvalue().decode("utf-8-sig"), newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert "'=1+1 开头的说明也必须原样保留（不能变成公式）（编号2）" in cells
+    assert {"'+86 的出口业务", "'@SUM(A1)", "'-1 层"} <= set(cells)
+    with db.begin() as session:
+        session.execute(delete(DemandEvent))
+        session.execute(delete(Demand))
+    parsed = read_upload("export.csv", stream.getvalue(), ImportLimits())
+    with db.begin() as session:
+        assert import_files(session, parsed, mode=ImportMode.STRICT, limits=ImportLimits()).created == 3
+    with db() as session:
+        assert stored_fields(session) == before
+
+
+def test_an_export_carries_the_campaign_and_forwarding_society(
+    client: TestClient, staff_headers: dict[str, str], db: sessionmaker[Session]
+) -> None:
+    seed(db, 1)
+    response = client.get("/api/v1/demands/export.xlsx", headers=staff_headers)
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    header = next(sheet.iter_rows(values_only=True))
+    assert header[-3:-1] == ("征集活动编号", "汇总填报学会编号")

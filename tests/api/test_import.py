@@ -1,9 +1,11 @@
 """Bulk import: a broken campaign in strict and keep-valid mode, duplicates, limits, the route and the CLI."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import openpyxl
 import pytest
 from fastapi import FastAPI
@@ -255,6 +257,53 @@ def test_route_answers_413_for_an_oversized_file(
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert "上限" in response.json()["detail"]
+
+
+async def _post_raw(app: FastAPI, chunks: int, content_length: int | None) -> tuple[int, bytes, int]:
+    """POST ``chunks`` blocks of 64 KiB to the import route; (status, body, blocks the app read)."""
+    read = 0
+    sent: list[dict[str, Any]] = []
+
+    part = b'--b\r\nContent-Disposition: form-data; name="files"; filename="big.csv"\r\n\r\n'
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        block = b"x" * 65536
+        return {
+            "type": "http.request",
+            "body": part + block if read == 1 else block,
+            "more_body": read < chunks,
+        }
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"content-type", b"multipart/form-data; boundary=b")]
+    if content_length is not None:
+        headers.append((b"content-length", str(content_length).encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/v1/demands/import", "raw_path": b"/api/v1/demands/import", "root_path": "",
+        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body, read
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_route_stops_reading_an_upload_over_the_limit(app: FastAPI, declared: bool) -> None:
+    app.dependency_overrides[import_limits] = lambda: ImportLimits(max_upload_bytes=200_000)
+    try:
+        status, body, read = anyio.run(_post_raw, app, 1000, 1000 * 65536 if declared else None)
+    finally:
+        app.dependency_overrides.clear()
+    assert status == 413
+    assert json.loads(body)["code"] == "file_too_large"
+    # Refused on the header alone, or at the first block past 200 kB: never 64 MB spooled.
+    assert read == (0 if declared else 4)
 
 
 def test_route_refuses_a_zip_bomb(client: TestClient, staff_headers: dict[str, str]) -> None:
