@@ -37,6 +37,7 @@ Otherwise, on a restricted problem:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,7 @@ _RELATIVE_TOLERANCE = 1e-11
 _EXTRA_CANDIDATES = 4  # restricted problem: wanted + this many best candidates per demand
 _MAX_ROUNDS = 50
 _MAX_CANCELLED = 1_000_000
+_RELAX_CHUNK = 1 << 19  # arcs per label-correcting chunk: bounds the temporaries at large sizes
 # Auction eps relative to the largest affinity. Smaller means more bidding rounds, larger leaves
 # negative cycles for the exact finish; on 10,000 x 2,000 uniform 1e-6 leaves none, 1e-5 one.
 _AUCTION_EPS = 1e-6
@@ -709,17 +711,21 @@ class _ResidualGraph:
     def of(cls, net: _Network, slack: float) -> _ResidualGraph:
         n_arcs = net.tail.shape[0]
         index = np.int32 if max(2 * n_arcs, net.n_nodes) < 2**31 else np.int64  # halves the memory
-        order = np.argsort(np.concatenate([net.tail, net.head]).astype(index), kind="stable")
+        tails = np.concatenate([net.tail.astype(index), net.head.astype(index)])
+        order = np.argsort(tails, kind="stable").astype(index)
+        tail = tails[order]
+        del tails  # temporaries as long as the arc list add up at this size
         where = np.empty(2 * n_arcs, index)
         where[order] = np.arange(2 * n_arcs, dtype=index)
-        tail = np.concatenate([net.tail, net.head]).astype(index)[order]
-        arc = np.arange(2 * n_arcs, dtype=index)[order]
+        arc = order.copy()
         step = np.where(arc < n_arcs, 1, -1).astype(np.int8)
         arc[arc >= n_arcs] -= n_arcs
+        head = np.concatenate([net.head.astype(index), net.tail.astype(index)])[order]
+        cost = np.concatenate([net.cost + slack, slack - net.cost])[order]
         return cls(
             tail,
-            np.concatenate([net.head, net.tail]).astype(index)[order],
-            np.concatenate([net.cost + slack, slack - net.cost])[order],
+            head,
+            cost,
             arc,
             step,
             np.searchsorted(tail, np.arange(net.n_nodes + 1)),
@@ -735,7 +741,19 @@ class _ResidualGraph:
 def _relax(
     graph: _ResidualGraph, present: BoolArray, dist: FloatArray, pred: IntArray, moved: IntArray
 ) -> IntArray:
-    """One Jacobi pass over the residual arcs leaving ``moved``; returns the nodes whose label dropped."""
+    """One pass over the residual arcs leaving ``moved``, in chunks of about ``_RELAX_CHUNK`` arcs
+    (so the temporaries stay small); returns the nodes whose label dropped."""
+    ends = np.cumsum(graph.starts[moved + 1] - graph.starts[moved])
+    cuts = np.searchsorted(ends, np.arange(_RELAX_CHUNK, int(ends[-1]) if ends.size else 0, _RELAX_CHUNK))
+    bounds = np.unique(np.concatenate([[0], cuts, [moved.shape[0]]]))
+    parts = [_relax_chunk(graph, present, dist, pred, moved[a:b]) for a, b in itertools.pairwise(bounds)]
+    return np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else moved[:0]
+
+
+def _relax_chunk(
+    graph: _ResidualGraph, present: BoolArray, dist: FloatArray, pred: IntArray, moved: IntArray
+) -> IntArray:
+    """A Jacobi pass over the residual arcs leaving ``moved``."""
     arcs, _ = _ranges(graph.starts[moved], graph.starts[moved + 1])
     arcs = arcs[present[arcs]]
     reach = dist[graph.tail[arcs]] + graph.cost[arcs]
