@@ -37,7 +37,6 @@ Otherwise, on a restricted problem:
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -746,7 +745,10 @@ def _relax(
     ends = np.cumsum(graph.starts[moved + 1] - graph.starts[moved])
     cuts = np.searchsorted(ends, np.arange(_RELAX_CHUNK, int(ends[-1]) if ends.size else 0, _RELAX_CHUNK))
     bounds = np.unique(np.concatenate([[0], cuts, [moved.shape[0]]]))
-    parts = [_relax_chunk(graph, present, dist, pred, moved[a:b]) for a, b in itertools.pairwise(bounds)]
+    parts = [
+        _relax_chunk(graph, present, dist, pred, moved[bounds[c] : bounds[c + 1]])
+        for c in range(bounds.shape[0] - 1)
+    ]
     return np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else moved[:0]
 
 
