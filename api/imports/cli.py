@@ -41,7 +41,9 @@ def import_demands(
     report_format: Annotated[
         TableFormat, typer.Option("--report-format", help="报告格式")
     ] = TableFormat.XLSX,
-    jobs: Annotated[int, typer.Option(min=1, help="分词进程数（1 为在本进程内分词）")] = 2,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="进程数：1 为单进程；N 时另起 N-1 个分词进程，与读取、写入同时进行")
+    ] = 2,
     campaign: Annotated[
         str | None,
         typer.Option(help="征集活动编号或代码：未填征集活动编号的行都记入该活动，并按其截止规则接收"),

@@ -138,8 +138,8 @@ def import_files(
 ) -> ImportReport:
     """Import the files in the session's transaction (flushed, not committed) and report on every row.
 
-    ``campaign_id`` tags every row that names no campaign of its own; ``n_jobs`` > 1 tokenizes in
-    that many worker processes.
+    ``campaign_id`` tags every row that names no campaign of its own; with ``n_jobs`` > 1, ``n_jobs - 1``
+    worker processes tokenize while this one reads, checks and inserts.
     """
     report = ImportReport(mode=mode)
     with ChunkTokenizer(n_jobs) as tokens:  # forked before this call opens any connection

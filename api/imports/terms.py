@@ -2,7 +2,8 @@
 
 Each chunk of demands is tokenized as one batch by the features tokenizer (``tokenize_many``), each
 distinct text of the chunk once (a 汇总表 repeats the company's 主营业务 and 企业概况 on every row).
-With ``n_jobs`` > 1 the chunks go to a pool of forked workers that keeps running for the whole import,
+``n_jobs`` counts processes, as ``tokenize_many`` does: with ``n_jobs`` > 1 the calling process reads,
+checks and inserts while ``n_jobs - 1`` forked workers, kept for the whole import, tokenize the chunks,
 so tokenizing chunk k overlaps with reading, validating and inserting the chunks around it; the
 dictionary is loaded before the fork and frozen out of the garbage collector, so workers share its
 pages instead of copying them.
@@ -37,12 +38,12 @@ def tokenize_chunk(records: Sequence[TextRecord]) -> list[DemandTokens]:
 
 
 class ChunkTokenizer:
-    """Tokenizes chunks in ``n_jobs`` worker processes, or in this process when ``n_jobs`` is 1."""
+    """Tokenizes chunks in ``n_jobs - 1`` worker processes, or in this process when ``n_jobs`` is 1."""
 
     def __init__(self, n_jobs: int = 1) -> None:
         self._pool: ProcessPoolExecutor | None = None
         if n_jobs > 1:
-            self._pool = _start_pool(n_jobs)
+            self._pool = _start_pool(n_jobs - 1)
 
     def submit(self, records: Sequence[TextRecord]) -> "Future[list[DemandTokens]]":
         """The terms of ``records``, computed now (no pool) or by a worker."""
@@ -67,11 +68,11 @@ class ChunkTokenizer:
         self.close()
 
 
-def _start_pool(n_jobs: int) -> ProcessPoolExecutor:
+def _start_pool(workers: int) -> ProcessPoolExecutor:
     tokenizer()("科协")  # load the dictionary, stopwords and converter before forking
     gc.freeze()  # keep the collector from touching (and so copying) the inherited dictionary pages
     try:
-        pool = ProcessPoolExecutor(n_jobs, mp_context=get_context("fork"))
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
         pool.submit(len, "").result()  # fork now, while the heap is frozen
     finally:
         gc.unfreeze()

@@ -21,6 +21,7 @@ from api.imports.readers import ParsedFile, read_upload
 from api.imports.report import ImportMode, ImportReport
 from api.imports.router import import_limits
 from api.imports.service import import_files
+from api.matching.engine import demand_record, tokenize_demands
 from api.settings import get_settings
 from tests.api.demand_files import (
     FORM_HEADERS,
@@ -371,3 +372,15 @@ def test_cli_keep_valid_with_a_folder_and_a_csv_report(
     clean = CliRunner().invoke(cli_app, ["import", "demands", str(folder / "campaign.csv")])
     assert clean.exit_code == 0
     assert "5 条已存在" in clean.stdout
+
+
+def test_worker_processes_store_the_terms_single_intake_stores(db: sessionmaker[Session]) -> None:
+    files = {"a.csv": csv_bytes(FORM_HEADERS, [form_row(i) for i in range(30)])}
+    with db.begin() as session:
+        report = import_files(session, parse(files), mode=ImportMode.STRICT, limits=ImportLimits(), n_jobs=2)
+    assert report.created == 30
+    with db() as session:
+        demands = session.scalars(select(Demand).order_by(Demand.id)).all()
+        expected = tokenize_demands([demand_record(demand) for demand in demands])
+        assert [demand.tokens for demand in demands] == expected
+    assert all(terms["title"] and terms["description"] for terms in expected)
