@@ -9,7 +9,9 @@ It is a min-cost circulation on the network
 where the root doubles as source, sink and slack arc, so pruned candidates never make it infeasible.
 Floors add a hub (root -> hub -> demand, lower bound = the best coverage, found by a maximum flow);
 a depth discount adds one node per demand slot and per pair, so that a demand's k-th provider is
-weighted ``depth_discount[k]`` and still no pair is used twice.
+weighted ``depth_discount[k]`` and still no pair is used twice. A discount that weighs every depth
+alike (always so when every demand wants at most one provider) only scales the objective: such calls
+(without floors) are solved undiscounted and the certificate is scaled to the discounted problem.
 
 How it is solved, in numpy and scipy.
 
@@ -37,7 +39,7 @@ Otherwise, on a restricted problem:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -888,7 +890,47 @@ def _priced(net: _Network, res: _Residual, local: BoolArray, slack: float) -> tu
         return local, _potentials(net, _canonical_flow(net, res, local), slack)
 
 
+def _uniform_discount(prob: _Problem) -> bool:
+    """A discount that weighs every depth alike (always so when demands want one provider each).
+
+    It scales every chosen pair by the same positive weight, so the optimal pairs are those of the
+    undiscounted problem; floors keep the discounted network, whose floor conditions count locked pairs.
+    """
+    weights = prob.weights
+    return weights is not None and prob.floors is None and bool(np.all(weights == weights[0]))
+
+
+def _discounted_certificate(prob: _Problem, cert: Certificate) -> Certificate:
+    """Lift the certificate of the undiscounted problem to the discounted one (uniform weights).
+
+    Prices scale by the weight; every slot of a demand takes the demand's price. A demand whose
+    slots locked pairs fill has no price in the undiscounted network; its best affinity, weighted,
+    is a price that no pair of it can beat.
+    """
+    assert prob.weights is not None
+    weight = float(prob.weights[0])
+    demand_price = cert.demand_price * weight
+    full = np.isinf(demand_price) & (prob.wanted > 0)
+    best = np.zeros(prob.n)
+    np.maximum.at(best, prob.rows, prob.vals)
+    np.maximum.at(best, prob.locked[:, 0], prob.locked_vals)
+    demand_price[full] = weight * best[full]
+    depth = np.arange(prob.weights.shape[0])
+    slot_price = np.where(depth[None, :] < prob.wanted[:, None], demand_price[:, None], np.inf)
+    return Certificate(
+        slot_price,
+        cert.provider_price * weight,
+        demand_price,
+        cert.floor_price * weight,
+        prob.weights,
+        cert.tolerance * weight,
+    )
+
+
 def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
+    if _uniform_discount(prob):
+        chosen, cert = _solve(replace(prob, weights=None))
+        return chosen, _discounted_certificate(prob, cert)
     res, carried = _residual(prob)
     tol = _RELATIVE_TOLERANCE * prob.scale
     if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= _AUCTION_MAX_SLOTS:
@@ -953,7 +995,9 @@ def assign(
         Candidate pairs that must be chosen; they use capacity and wanted numbers.
     depth_discount : array_like of float, optional
         Positive, non-increasing weights of a demand's 1st, 2nd, ... provider (e.g. ``[1, 0.8, 0.6]``);
-        the solver maximises the discounted sum, so breadth comes before depth.
+        the solver maximises the discounted sum, so breadth comes before depth. When every demand
+        wants at most one provider (or all weights are equal) the discount only scales the objective
+        and the pairs are those of the undiscounted problem.
 
     Returns
     -------

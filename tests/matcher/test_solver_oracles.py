@@ -114,3 +114,37 @@ def test_matches_highs_without_floors(seed: int) -> None:
         problem["locked"],
     )
     assert result.objective == pytest.approx(value, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_discount_is_irrelevant_when_each_demand_wants_one(seed: int) -> None:
+    """With one provider per demand the discount scales every pair alike: same pairs, same optimum."""
+    affinity, problem = _random_instance(200 + seed)
+    wanted = np.ones(affinity.shape[0], np.int64)
+    problem = {**problem, "max_per_demand": wanted, "min_per_demand": None}
+    problem["locked"] = problem["locked"][np.unique(problem["locked"][:, 0], return_index=True)[1]]
+    plain = assign(affinity, **problem)
+    discount = np.array([0.9, 0.8, 0.6]) if seed % 2 else np.array([1.0, 0.8, 0.6])
+    discounted = assign(affinity, **problem, depth_discount=discount)
+    _, value = milp_optimum(
+        affinity, problem["capacity"], wanted, np.zeros_like(wanted), problem["forbidden"], problem["locked"]
+    )
+    assert discounted.pairs.tolist() == plain.pairs.tolist()
+    assert discounted.objective == pytest.approx(value, rel=1e-9)
+    violation = certificate_violation(discounted, affinity, **problem, depth_discount=discount)
+    assert violation <= discounted.certificate.tolerance
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_constant_discount_matches_highs(seed: int) -> None:
+    """A discount weighing every depth alike leaves the undiscounted optimum, with a certificate for it."""
+    affinity, problem = _random_instance(300 + seed)
+    problem = {**problem, "min_per_demand": None}
+    result = assign(affinity, **problem, depth_discount=[0.5, 0.5, 0.5])
+    wanted = problem["max_per_demand"]
+    _, value = milp_optimum(
+        affinity, problem["capacity"], wanted, np.zeros_like(wanted), problem["forbidden"], problem["locked"]
+    )
+    assert result.objective == pytest.approx(value, rel=1e-9)
+    violation = certificate_violation(result, affinity, **problem, depth_discount=[0.5, 0.5, 0.5])
+    assert violation <= result.certificate.tolerance
