@@ -2,14 +2,16 @@
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import pytest
 from sqlalchemy import Connection, TextClause, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine
@@ -135,11 +137,24 @@ def _kill_inside_the_save_transaction(db: Factory, database_url: str, round_id: 
         engine.dispose()
 
 
+def _sqlite_round_status(database_url: str, round_id: int) -> str:
+    # A plain read in WAL mode: the service's sessions take SQLite's write lock at BEGIN, and polling
+    # with them would starve the very worker the test waits for.
+    path = make_url(database_url).database
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        row = connection.execute("SELECT status FROM match_rounds WHERE id = ?", (round_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
 def _kill_while_running(db: Factory, database_url: str, round_id: int) -> None:
     """SQLite: kill the worker as soon as its round runs (the stages after tokenize take a few
-    milliseconds here, too short a window to aim at; PostgreSQL kills inside the save transaction)."""
+    hundred milliseconds here, too short a window to aim at; PostgreSQL kills inside the save transaction)."""
     with _worker(database_url) as worker:
-        _wait_for(lambda: _round_state(db, round_id)[0] == RoundStatus.RUNNING, what="the round to run")
+        _wait_for(
+            lambda: _sqlite_round_status(database_url, round_id) == RoundStatus.RUNNING.value,
+            timeout=180,
+            what="the round to run",
+        )
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
 
