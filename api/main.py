@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from api.auth.tokens import resolve_secret
@@ -76,8 +75,3 @@ def _add_service_routes(app: FastAPI) -> None:
         with app.state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        """Until the staff pages exist, the API description is the front page."""
-        return RedirectResponse("/docs")
