@@ -66,16 +66,25 @@ def submit(
     demand.dedup_key = unclaimed_dedup_key(session, payload.org_name, payload.title, payload.description)
     admit_to_campaign(session, demand)
     try:
-        with session.begin_nested():
-            session.add(demand)
-            session.flush()
+        _insert(session, demand)
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer with its demand.
         earlier = repository.by_idempotency_key(session, idempotency_key) if idempotency_key else None
-        if earlier is None:
+        if earlier is not None:
+            return _replay(earlier, fingerprint, secret)
+        if demand.dedup_key is None:
             raise
-        return _replay(earlier, fingerprint, secret)
+        # A concurrent identical submission took the dedup key first; like a later one, this one is
+        # still accepted and the key stays with the first.
+        demand.dedup_key = None
+        _insert(session, demand)
     return Submission(demand, receipt_token(secret, demand.id, demand.receipt_salt), replayed=False)
+
+
+def _insert(session: Session, demand: Demand) -> None:
+    with session.begin_nested():
+        session.add(demand)
+        session.flush()
 
 
 def _new_demand(payload: DemandCreate, idempotency_key: str | None, fingerprint: str) -> Demand:

@@ -250,6 +250,27 @@ def test_concurrent_retries_create_one_demand(db: sessionmaker[Session]) -> None
     assert _count(db) == 1
 
 
+def test_identical_submissions_racing_without_a_key_are_all_accepted(db: sessionmaker[Session]) -> None:
+    payload = DemandCreate.model_validate(demand_payload())
+    ids: list[int] = []
+
+    def again() -> None:
+        with db.begin() as session:
+            ids.append(submit(session, payload=payload, secret=b"k", idempotency_key=None).demand.id)
+
+    with db.begin() as first_session:
+        ids.append(submit(first_session, payload=payload, secret=b"k", idempotency_key=None).demand.id)
+        racer = threading.Thread(target=again)
+        racer.start()
+        racer.join(timeout=0.5)  # on PostgreSQL the second insert waits on the first's dedup key
+    racer.join(timeout=10)
+    assert len(set(ids)) == 2
+    with db() as session:
+        keys = session.scalars(select(Demand.dedup_key).order_by(Demand.id)).all()
+    assert keys[0] is not None
+    assert keys[1] is None
+
+
 def test_a_retry_racing_an_uncommitted_first_attempt_gets_its_demand(db: sessionmaker[Session]) -> None:
     payload = DemandCreate.model_validate(demand_payload())
     results: list[int] = []
