@@ -3,7 +3,9 @@
 One pipeline for the service and for ``huiqi evaluate``: texts are tokenized field by field
 (``tokenize_corpus``; the service stores these tokens at intake), weighted bags are vectorized, and
 providers are scored by one of three aggregations of their documents, optionally fused with a
-discriminative model learned from the providers' documents (``RankingConfig.classifier_weight``).
+discriminative model learned from the providers' documents (``RankingConfig.classifier_weight``): by
+default a linear SVM on character n-grams of the normalised texts (``features.characters``, texts kept
+by ``character_texts``), or a ridge model on the word and character vectors of the cosine.
 
 Fused scores are not cosines: per demand, the cosine scores and the classifier scores are each
 standardised over the providers (z-scores), mixed, and mapped into (0, 1) by the logistic function, so
@@ -12,7 +14,7 @@ they stay positive and keep the order of the mix. A demand without any known ter
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from features.characters import CharacterSvm, character_text
 from features.classifier import ProviderClassifier
 from features.profiles import DEMAND, PROVIDER, TokenizedProfile
 from features.tokenize import Tokenizer
@@ -29,12 +32,15 @@ from matcher.errors import MatcherError
 from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
 
 __all__ = [
+    "CharacterTexts",
     "LabelledDemand",
     "ProviderDocument",
     "RankingConfig",
     "TokenizedProvider",
+    "character_texts",
     "config_for_scale",
     "evaluate",
+    "fuse",
     "rank",
     "score_tokens",
     "tokenize_corpus",
@@ -74,6 +80,14 @@ class TokenizedProvider:
 
 
 @dataclass(frozen=True)
+class CharacterTexts:
+    """Normalised texts for the character model: each provider's documents, and each demand's text."""
+
+    providers: list[list[str]]
+    demands: list[str]
+
+
+@dataclass(frozen=True)
 class RankingConfig:
     """How texts become scores; the defaults were chosen on the csl-dev tuning split.
 
@@ -97,12 +111,19 @@ class RankingConfig:
         Documents averaged by the ``nearest`` aggregation.
     title_only : bool
         Use only the demand's title (an ablation).
+    classifier : {"character_svm", "ridge"}
+        The discriminative model fused with the cosine: a linear SVM per provider on character
+        1-2-grams of the normalised texts (``features.characters``; needs ``CharacterTexts``), or a
+        one-vs-rest ridge model per provider on the cosine's word and character vectors
+        (``features.classifier``).
     classifier_weight : float
-        Share, in [0, 1], of a one-vs-rest ridge model per provider (``features.classifier``) fused with
-        the cosine ranking; 0 ranks by cosine alone. Needs the providers' documents as examples and
-        dense coefficients (providers x features): for up to a few thousand providers.
+        Share, in [0, 1], of that model in the fused ranking; 0 ranks by cosine alone. Either model
+        needs the providers' documents as examples and dense coefficients (providers x features): for
+        up to a few thousand providers.
     classifier_alpha : float
-        L2 penalty of that model.
+        L2 penalty of the ridge model.
+    svm_c : float
+        Inverse L2 penalty of the character SVM.
     n_jobs : int
         Processes for tokenizing large batches.
     max_df : float
@@ -118,8 +139,10 @@ class RankingConfig:
     idf_corpus: Literal["providers", "all"] = "providers"
     nearest_m: int = 10
     title_only: bool = False
+    classifier: Literal["character_svm", "ridge"] = "character_svm"
     classifier_weight: float = 0.5
     classifier_alpha: float = 3.0
+    svm_c: float = 0.3
     n_jobs: int = 2
     max_df: float = 1.0
 
@@ -130,6 +153,8 @@ class RankingConfig:
             raise MatcherError(f"unknown aggregation {self.aggregation!r}")
         if self.idf_corpus not in ("providers", "all"):
             raise MatcherError(f"unknown idf_corpus {self.idf_corpus!r}")
+        if self.classifier not in ("character_svm", "ridge"):
+            raise MatcherError(f"unknown classifier {self.classifier!r}")
 
 
 # Above this many providers the ridge model's dense coefficients (providers x features) and the dense
@@ -204,6 +229,38 @@ def tokenize_corpus(
     return provider_ids, list(providers.values()), profiles
 
 
+def character_texts(
+    documents: Sequence[ProviderDocument], demands: Sequence[LabelledDemand], config: RankingConfig
+) -> CharacterTexts:
+    """Normalise the texts the character model reads, once (the service keeps them beside the tokens).
+
+    Parameters
+    ----------
+    documents : sequence of ProviderDocument
+        Provider documents; providers in the order of their first document, as ``tokenize_corpus``.
+    demands : sequence of LabelledDemand
+        The demands.
+    config : RankingConfig
+        ``title_only`` leaves out the description.
+
+    Returns
+    -------
+    CharacterTexts
+        Each provider's normalised documents, and per demand its title twice (the title's field weight
+        in ``features.profiles.DEMAND``) then its description, one per line.
+    """
+    grouped: dict[str, list[str]] = {}
+    for document in documents:
+        grouped.setdefault(document.provider_id, []).append(character_text(document.text))
+    texts = [_demand_character_text(d, config.title_only) for d in demands]
+    return CharacterTexts(list(grouped.values()), texts)
+
+
+def _demand_character_text(demand: LabelledDemand, title_only: bool) -> str:
+    title = character_text(demand.title)
+    return "\n".join([title, title] if title_only else [title, title, character_text(demand.description)])
+
+
 def _document_bags(
     providers: Sequence[TokenizedProvider], with_name: bool = True
 ) -> tuple[list[Bag], npt.NDArray[np.int64]]:
@@ -237,6 +294,7 @@ def score_tokens(
     demands: Sequence[TokenizedProfile],
     config: RankingConfig,
     k: int | None = None,
+    texts: CharacterTexts | None = None,
 ) -> sp.csr_matrix:
     """Score every demand against every provider from stored tokens; keep the ``k`` best per demand.
 
@@ -250,6 +308,9 @@ def score_tokens(
         The ranking.
     k : int, optional
         Providers kept per demand; all of them by default.
+    texts : CharacterTexts, optional
+        Normalised texts of the same providers and demands (``character_texts``); required when the
+        ranking fuses the character SVM (``classifier="character_svm"``, ``classifier_weight > 0``).
 
     Returns
     -------
@@ -272,14 +333,58 @@ def score_tokens(
     vectorizer.fit(profile_bags if config.idf_corpus == "providers" else doc_bags + demand_bags)
     queries = vectorizer.transform(demand_bags)
     doc_vectors = vectorizer.transform(doc_bags) if config.aggregation != "profile" else None
-    if config.classifier_weight == 0:
+    scorer = _classifier_scores(providers, vectorizer, queries, config, texts)
+    if scorer is None:
         return _cosine_top_k(queries, vectorizer, profile_bags, doc_vectors, owner, config, keep)
+    cosines = _cosine_top_k(queries, vectorizer, profile_bags, doc_vectors, owner, config, n)
+    return _fuse_blocks(cosines, np.diff(queries.indptr) == 0, scorer, config.classifier_weight, keep)
+
+
+BlockScores = Callable[[int, int], FloatArray]
+"""Classifier scores of the demands ``start:stop`` against every provider."""
+
+
+def _classifier_scores(
+    providers: Sequence[TokenizedProvider],
+    vectorizer: TfidfVectorizer,
+    queries: sp.csr_matrix,
+    config: RankingConfig,
+    texts: CharacterTexts | None,
+) -> BlockScores | None:
+    """The fitted classifier of ``config`` as block scores; None when the ranking is the cosine alone."""
+    if config.classifier_weight == 0:
+        return None
+    if config.classifier == "ridge":
+        return _ridge_scores(providers, vectorizer, queries, config)
+    if texts is None or len(texts.providers) != len(providers) or len(texts.demands) != queries.shape[0]:
+        raise MatcherError(
+            "the character SVM needs the normalised texts of the same providers and demands "
+            "(matcher.ranking.character_texts)"
+        )
+    return _character_scores(texts, config)
+
+
+def _ridge_scores(
+    providers: Sequence[TokenizedProvider],
+    vectorizer: TfidfVectorizer,
+    queries: sp.csr_matrix,
+    config: RankingConfig,
+) -> BlockScores:
     # The name is the same in all of a provider's documents: as a feature it would only be memorised.
     examples, example_owner = _document_bags(providers, with_name=False)
     classifier = ProviderClassifier(alpha=config.classifier_alpha)
-    classifier.fit(vectorizer.transform(examples), example_owner, n)
-    cosines = _cosine_top_k(queries, vectorizer, profile_bags, doc_vectors, owner, config, n)
-    return fuse(cosines, queries, classifier, config.classifier_weight, keep)
+    classifier.fit(vectorizer.transform(examples), example_owner, len(providers))
+    return lambda start, stop: classifier.decision_function(queries[start:stop])
+
+
+def _character_scores(texts: CharacterTexts, config: RankingConfig) -> BlockScores | None:
+    """The character SVM's block scores; None (cosine alone) unless two providers have documents."""
+    owner = np.fromiter((p for p, docs in enumerate(texts.providers) for _ in docs), dtype=np.int64)
+    if np.unique(owner).size < 2:
+        return None
+    documents = [text for docs in texts.providers for text in docs]
+    model = CharacterSvm(c=config.svm_c).fit(documents, owner, len(texts.providers))
+    return lambda start, stop: model.decision_function(texts.demands[start:stop])
 
 
 def _cosine_top_k(
@@ -315,7 +420,7 @@ def fuse(
     classifier_weight: float,
     k: int,
 ) -> sp.csr_matrix:
-    """Mix per-demand standardised cosine and classifier scores; keep the ``k`` best per demand.
+    """Mix per-demand standardised cosine and ridge scores; keep the ``k`` best per demand.
 
     Parameters
     ----------
@@ -336,15 +441,30 @@ def fuse(
         ``logistic((1 - w) z(cosine) + w z(classifier))``; rows of demands without a known term are
         empty.
     """
-    matrix, rows = sp.csr_matrix(cosines), sp.csr_matrix(queries)
+    rows = sp.csr_matrix(queries)
+    empty = np.diff(rows.indptr) == 0
+    return _fuse_blocks(
+        cosines,
+        empty,
+        lambda start, stop: classifier.decision_function(rows[start:stop]),
+        classifier_weight,
+        k,
+    )
+
+
+def _fuse_blocks(
+    cosines: sp.spmatrix, empty: npt.NDArray[np.bool_], scores: BlockScores, weight: float, k: int
+) -> sp.csr_matrix:
+    """``fuse`` over blocks of demands, with classifier scores from ``scores(start, stop)``."""
+    matrix = sp.csr_matrix(cosines)
     chunk = max(1, _FUSED_BLOCK_CELLS // max(matrix.shape[1], 1))
     blocks = []
     for start in range(0, matrix.shape[0], chunk):
-        part = rows[start : start + chunk]
-        mixed = (1.0 - classifier_weight) * _standardise(matrix[start : start + chunk].toarray())
-        mixed += classifier_weight * _standardise(classifier.decision_function(part))
+        stop = min(start + chunk, matrix.shape[0])
+        mixed = (1.0 - weight) * _standardise(matrix[start:stop].toarray())
+        mixed += weight * _standardise(scores(start, stop))
         fused = (1.0 / (1.0 + np.exp(-mixed))).astype(np.float32)
-        fused[np.diff(part.indptr) == 0] = 0.0
+        fused[empty[start:stop]] = 0.0
         blocks.append(top_k_dense(fused, k))
     if not blocks:
         return sp.csr_matrix(matrix.shape, dtype=np.float32)
@@ -371,7 +491,12 @@ def rank(
     provider_ids : list of str
     """
     provider_ids, providers, profiles = tokenize_corpus(documents, demands, config)
-    return score_tokens(providers, profiles, config), provider_ids
+    texts = character_texts(documents, demands, config) if _needs_texts(config) else None
+    return score_tokens(providers, profiles, config, texts=texts), provider_ids
+
+
+def _needs_texts(config: RankingConfig) -> bool:
+    return config.classifier == "character_svm" and config.classifier_weight > 0
 
 
 def evaluate(

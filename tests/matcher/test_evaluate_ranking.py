@@ -7,10 +7,12 @@ import pytest
 
 from matcher.errors import MatcherError
 from matcher.ranking import (
+    CharacterTexts,
     LabelledDemand,
     ProviderDocument,
     RankingConfig,
     TokenizedProvider,
+    character_texts,
     config_for_scale,
     evaluate,
     rank,
@@ -33,6 +35,7 @@ DEMANDS = [
 ]
 COSINE = RankingConfig(classifier_weight=0.0, n_jobs=1)
 FUSED = RankingConfig(n_jobs=1)
+RIDGE = RankingConfig(classifier="ridge", n_jobs=1)
 
 
 def test_tokenize_corpus_groups_documents_by_provider_in_first_seen_order() -> None:
@@ -45,7 +48,9 @@ def test_tokenize_corpus_groups_documents_by_provider_in_first_seen_order() -> N
     assert all(set(p) == {"title"} for p in titles_only)
 
 
-@pytest.mark.parametrize("config", [COSINE, FUSED, replace(COSINE, aggregation="nearest", nearest_m=2)])
+@pytest.mark.parametrize(
+    "config", [COSINE, FUSED, RIDGE, replace(COSINE, aggregation="nearest", nearest_m=2)]
+)
 def test_each_demand_ranks_its_provider_first(config: RankingConfig) -> None:
     scores, ids = rank(DOCUMENTS, DEMANDS, config)
     dense = scores.toarray()
@@ -54,12 +59,41 @@ def test_each_demand_ranks_its_provider_first(config: RankingConfig) -> None:
     assert (scores.data > 0).all()
 
 
-def test_fused_scores_lie_in_the_unit_interval_and_respect_k() -> None:
-    _, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, FUSED)
-    scores = score_tokens(providers, profiles, FUSED, k=2)
+@pytest.mark.parametrize("config", [FUSED, RIDGE])
+def test_fused_scores_lie_in_the_unit_interval_and_respect_k(config: RankingConfig) -> None:
+    _, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, config)
+    texts = character_texts(DOCUMENTS, DEMANDS, config)
+    scores = score_tokens(providers, profiles, config, k=2, texts=texts)
     assert scores.getnnz(axis=1).tolist() == [2, 2, 2, 0]
     assert (scores.data > 0).all()
     assert (scores.data < 1).all()
+
+
+def test_character_texts_are_normalised_and_weigh_the_title_twice() -> None:
+    documents = [*DOCUMENTS, ProviderDocument("crop", "中国作物学会", "雜交水稻ＡＢＣ")]
+    texts = character_texts(documents, DEMANDS[:2], FUSED)
+    assert [len(docs) for docs in texts.providers] == [2, 3, 1]
+    assert texts.providers[1][2] == "杂交水稻abc"  # traditional to simplified, full width to lower ascii
+    assert texts.demands[1] == "水稻高产栽培\n水稻高产栽培\n选育抗病品种"
+    assert character_texts(documents, DEMANDS[:1], replace(FUSED, title_only=True)).demands == [
+        "锂电池正极材料改性\n锂电池正极材料改性"
+    ]
+
+
+def test_character_model_needs_the_texts_of_the_same_corpus() -> None:
+    _, providers, profiles = tokenize_corpus(DOCUMENTS, DEMANDS, FUSED)
+    with pytest.raises(MatcherError, match="character_texts"):
+        score_tokens(providers, profiles, FUSED)
+    short = CharacterTexts([["锂电池"]], ["锂电池"] * len(DEMANDS))
+    with pytest.raises(MatcherError, match="same providers and demands"):
+        score_tokens(providers, profiles, FUSED, texts=short)
+
+
+def test_character_model_with_one_provider_of_documents_ranks_by_cosine() -> None:
+    providers = [TokenizedProvider(["化学"], [["锂电池", "正极"]]), TokenizedProvider(["水稻"], [])]
+    texts = CharacterTexts([["锂电池正极"], []], ["水稻"])
+    fused = score_tokens(providers, [{"title": ["水稻"]}], FUSED, texts=texts).toarray()
+    np.testing.assert_array_equal(fused, score_tokens(providers, [{"title": ["水稻"]}], COSINE).toarray())
 
 
 def test_config_for_scale_drops_the_dense_parts_for_many_providers() -> None:
