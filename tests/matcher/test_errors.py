@@ -206,7 +206,7 @@ def test_every_error_is_a_value_error_and_each_subclass_is_exercised() -> None:
 def test_solver_error_signals_a_defect_not_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(matcher.solver, "_MAX_ROUNDS", 0)
     with pytest.raises(SolverError, match="did not settle within 0 rounds"):
-        assign(AFFINITY, CAPACITY, max_per_demand=2)
+        assign(AFFINITY, CAPACITY, max_per_demand=2, min_per_demand=1)  # floors take the pricing loop
 
 
 def test_valid_edge_cases_do_not_raise() -> None:

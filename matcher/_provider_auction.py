@@ -1,0 +1,258 @@
+"""A vectorised auction in which providers bid for demands: near-optimal pairs and dual prices.
+
+With mixed wanted numbers the demands want more providers than there is capacity, so a demand-side
+auction must raise prices until the marginal demands drop out (thousands of rounds). Turned around,
+the scarce side bids: provider ``j`` fills its ``capacity[j]`` units with distinct demands (so a pair
+is never taken twice), demand ``i`` keeps the ``wanted[i]`` highest bids, and its price is the lowest
+bid it keeps once it is full (0 before). A provider with ``f`` free units bids for its ``f`` most
+profitable demands (affinity minus price) above ``eps``, each raised by the gap to its next option
+plus ``eps`` (Jacobi bidding: all waiting providers bid at once). One phase from zero prices; a
+demand's copies never fall vacant, so the result satisfies eps-complementary slackness.
+
+Each round looks only at each bidder's best ``f + 1`` options: the bidders' candidate lists are laid
+out as padded rows (grouped by length so the padding stays below half) and ``argpartition`` picks
+them, instead of sorting every candidate of every bidder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ProviderAuction", "provider_auction"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def _starts(counts: IntArray) -> IntArray:
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated index ranges and, for each index, the number of its range."""
+    lens = stops - starts
+    seg = np.repeat(np.arange(lens.shape[0]), lens)
+    idx = np.arange(seg.shape[0]) - np.repeat(np.cumsum(lens) - lens, lens) + starts[seg]
+    return idx, seg
+
+
+@dataclass(frozen=True, eq=False)
+class _Bids:
+    pairs: IntArray
+    amounts: FloatArray
+
+
+@dataclass(eq=False)
+class ProviderAuction:
+    """Candidate pairs grouped by provider, who holds what, and the prices of demand copies.
+
+    Attributes
+    ----------
+    held : ndarray of bool
+        Chosen pairs, in the order given to :meth:`start`.
+    demand_price : ndarray of float
+        Lowest kept bid of each full demand, 0 for a demand with a free copy.
+    """
+
+    order: IntArray  # position of each provider-sorted pair in the caller's order
+    provider: IntArray
+    demand: IntArray
+    vals: FloatArray
+    starts: IntArray
+    capacity: IntArray
+    count: IntArray  # units held per provider
+    held_sorted: BoolArray
+    usable: BoolArray  # pairs whose demand wants someone
+    copy_start: IntArray
+    copy_pair: IntArray  # provider-sorted pair holding each demand copy, -1 when vacant
+    copy_price: FloatArray
+    price: FloatArray  # per demand
+
+    @classmethod
+    def start(
+        cls, rows: IntArray, cols: IntArray, vals: FloatArray, wanted: IntArray, capacity: IntArray
+    ) -> ProviderAuction:
+        """Empty assignment and zero prices for the candidate pairs ``(rows[k], cols[k])``.
+
+        Parameters
+        ----------
+        rows, cols : ndarray of int
+            Demand and provider of each candidate pair (no pair listed twice).
+        vals : ndarray of float
+            Affinity of each pair.
+        wanted, capacity : ndarray of int
+            Most providers per demand, most demands per provider.
+
+        Returns
+        -------
+        ProviderAuction
+            The state before the first bid.
+        """
+        order = np.argsort(cols, kind="stable")
+        copy_start = _starts(wanted)
+        total = int(copy_start[-1])
+        return cls(
+            order,
+            cols[order],
+            rows[order],
+            vals[order],
+            np.searchsorted(cols[order], np.arange(capacity.shape[0] + 1)),
+            capacity,
+            np.zeros(capacity.shape[0], np.int64),
+            np.zeros(rows.shape[0], bool),
+            wanted[rows[order]] > 0,
+            copy_start,
+            np.full(total, -1, np.int64),
+            np.zeros(total),
+            np.zeros(wanted.shape[0]),
+        )
+
+    @property
+    def held(self) -> BoolArray:
+        out = np.zeros(self.held_sorted.shape[0], bool)
+        out[self.order] = self.held_sorted
+        return out
+
+    @property
+    def demand_price(self) -> FloatArray:
+        return self.price
+
+    def provider_price(self) -> FloatArray:
+        """Per provider: 0 with a free unit, else the best profit of a demand it does not hold (>= 0)."""
+        profit = np.where(self.held_sorted, -np.inf, self.vals - self.price[self.demand])
+        best = np.zeros(self.capacity.shape[0])
+        nonempty = np.flatnonzero(self.starts[1:] > self.starts[:-1])
+        if nonempty.size:
+            best[nonempty] = np.maximum(np.maximum.reduceat(profit, self.starts[nonempty]), 0.0)
+        return np.where(self.count < self.capacity, 0.0, best)
+
+    def run(self, eps: float, max_rounds: int = 1_000_000) -> bool:
+        """Bid until no provider with a free unit finds a demand worth more than ``eps`` (in place).
+
+        Parameters
+        ----------
+        eps : float
+            Bid increment; the result is eps-optimal per unit.
+        max_rounds : int, default 1,000,000
+            Jacobi rounds allowed.
+
+        Returns
+        -------
+        bool
+            False when ``max_rounds`` ran out first.
+        """
+        waiting = np.flatnonzero(self.count < self.capacity)
+        for _ in range(max_rounds):
+            if waiting.size == 0:
+                return True
+            bids = self._bids(waiting, eps)
+            if bids.pairs.size == 0:
+                return True
+            displaced = self._settle(bids)
+            waiting = np.union1d(np.unique(self.provider[bids.pairs]), displaced)
+            waiting = waiting[self.count[waiting] < self.capacity[waiting]]
+        return False
+
+    def _bids(self, bidders: IntArray, eps: float) -> _Bids:
+        """Bids of every bidder, its candidate lists grouped by length into padded rows."""
+        length = self.starts[bidders + 1] - self.starts[bidders]
+        bidders, length = bidders[length > 0], length[length > 0]
+        group = np.ceil(np.log2(length)).astype(np.int64)
+        parts = [_Bids(np.zeros(0, np.int64), np.zeros(0))]
+        parts += [self._group_bids(bidders[group == g], eps) for g in np.unique(group)]
+        return _Bids(np.concatenate([p.pairs for p in parts]), np.concatenate([p.amounts for p in parts]))
+
+    def _group_bids(self, bidders: IntArray, eps: float) -> _Bids:
+        first = self.starts[bidders]
+        length = self.starts[bidders + 1] - first
+        width = int(length.max(initial=0))
+        free = self.capacity[bidders] - self.count[bidders]
+        cells = first[:, None] + np.arange(width)[None, :]
+        inside = np.arange(width)[None, :] < length[:, None]
+        cells = np.where(inside, cells, 0)
+        profit = np.where(
+            inside & self.usable[cells] & ~self.held_sorted[cells],
+            self.vals[cells] - self.price[self.demand[cells]],
+            -np.inf,
+        )
+        top = min(int(free.max()), width - 1)
+        if top < width - 1:
+            part = np.argpartition(-profit, top, axis=1)[:, : top + 1]
+        else:
+            part = np.broadcast_to(np.arange(width), profit.shape)
+        best = np.take_along_axis(profit, part, axis=1)
+        ranked = np.argsort(-best, axis=1)
+        part, best = np.take_along_axis(part, ranked, axis=1), np.take_along_axis(best, ranked, axis=1)
+        row = np.arange(bidders.shape[0])
+        runner_up = np.where(free < best.shape[1], best[row, np.minimum(free, best.shape[1] - 1)], 0.0)
+        runner_up = np.maximum(runner_up, 0.0)
+        take = (np.arange(best.shape[1])[None, :] < free[:, None]) & (best > eps)
+        r, c = np.nonzero(take)
+        pairs = cells[r, part[r, c]]
+        amounts = self.price[self.demand[pairs]] + best[r, c] - runner_up[r] + eps
+        return _Bids(pairs, amounts)
+
+    def _settle(self, bids: _Bids) -> IntArray:
+        """Each demand keeps its ``wanted`` highest prices among its copies and the new bids.
+
+        Returns the providers that lost a unit to a higher bid (one entry per lost unit).
+        """
+        demands = np.unique(self.demand[bids.pairs])
+        cidx, cseg = _ranges(self.copy_start[demands], self.copy_start[demands + 1])
+        seg = np.concatenate([cseg, np.searchsorted(demands, self.demand[bids.pairs])])
+        value = np.concatenate([self.copy_price[cidx], bids.amounts])
+        who = np.concatenate([self.copy_pair[cidx], bids.pairs])
+        fresh = np.concatenate([np.zeros(cidx.shape[0], bool), np.ones(bids.pairs.shape[0], bool)])
+        order = np.lexsort((-value, seg))
+        seg, value, who, fresh = seg[order], value[order], who[order], fresh[order]
+        rank = np.arange(seg.shape[0]) - np.searchsorted(seg, seg)
+        keep = rank < (self.copy_start[demands + 1] - self.copy_start[demands])[seg]
+        lost = who[~keep & ~fresh & (who >= 0)]
+        gained = who[keep & fresh]
+        self.held_sorted[lost] = False
+        self.held_sorted[gained] = True
+        np.subtract.at(self.count, self.provider[lost], 1)
+        np.add.at(self.count, self.provider[gained], 1)
+        self.copy_price[cidx] = value[keep]  # cidx is in demand order, as is the kept block
+        self.copy_pair[cidx] = who[keep]
+        full = np.minimum.reduceat(np.where(who[keep] >= 0, value[keep], -np.inf), _group_firsts(seg[keep]))
+        self.price[demands] = np.maximum(full, 0.0)
+        return np.asarray(self.provider[lost], np.int64)
+
+
+def _group_firsts(sorted_seg: IntArray) -> IntArray:
+    return np.flatnonzero(np.concatenate([[True], sorted_seg[1:] != sorted_seg[:-1]]))
+
+
+def provider_auction(
+    rows: IntArray, cols: IntArray, vals: FloatArray, wanted: IntArray, capacity: IntArray, eps: float
+) -> tuple[BoolArray, FloatArray]:
+    """Run the provider-side auction to an eps-optimal assignment; return it with node potentials.
+
+    Parameters
+    ----------
+    rows, cols : ndarray of int
+        Demand and provider of each candidate pair (no pair listed twice).
+    vals : ndarray of float
+        Affinity of each pair (>= 0).
+    wanted, capacity : ndarray of int
+        Most providers per demand, most demands per provider.
+    eps : float
+        Bid increment (> 0).
+
+    Returns
+    -------
+    held : ndarray of bool
+        The pairs chosen, in the given order.
+    potentials : ndarray of float, shape (n_demands + n_providers,)
+        Potentials of the demand nodes, then of the provider nodes, of the flow network
+        ``root -> demand -> provider -> root`` (cost ``-affinity`` on pair arcs): a demand's price,
+        then minus a provider's price. They are eps-optimal for ``held``.
+    """
+    state = ProviderAuction.start(rows, cols, vals, wanted, capacity)
+    state.run(eps)
+    return state.held, np.concatenate([state.demand_price, -state.provider_price()])
