@@ -1,22 +1,128 @@
-"""The ``huiqi`` command line (typer). Each domain contributes its own sub-command group."""
+"""The ``huiqi`` command line (typer). Each domain contributes its own sub-command group.
+
+The groups are imported only when their command runs: importing all of them (the ranking pulls in
+scikit-learn, the service FastAPI) made even ``huiqi --help`` take seconds.
+"""
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 import typer
+import typer._click as click  # typer vendors click: its groups take these classes, not click's
+from typer.core import TyperCommand, TyperGroup
 
-from api.auth.cli import app as staff_app
-from api.db.cli import app as db_app
-from api.evaluate_cli import evaluate_command
-from api.exports.cli import export_demands_command
-from api.imports.cli import app as import_app
-from api.matching.cli import app as round_app
-from api.programmes.cli import campaign_app, report_app
-from api.providers.cli import export_app
-from api.reports.cli import report_period_command, report_round_command
-from api.security.backup import register_backup_commands
-from api.serve import demo_app, serve
-from api.worker import worker_command
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where a command lives and its one-line help for the listing."""
+
+    load: Callable[[], click.Command]
+    help: str
+
+
+def _group(module: str, attr: str) -> Callable[[], click.Command]:
+    # get_group, not get_command: a group holding one command stays a group (`huiqi import demands`).
+    return lambda: typer.main.get_group(getattr(importlib.import_module(module), attr))
+
+
+def _single(module: str, attr: str, name: str) -> Callable[[], click.Command]:
+    def load() -> click.Command:
+        single = typer.Typer(pretty_exceptions_enable=False)
+        single.command(name)(getattr(importlib.import_module(module), attr))
+        return typer.main.get_command(single)
+
+    return load
+
+
+def _db_group() -> click.Command:
+    from api.db.cli import app as db_app
+    from api.security.backup import register_backup_commands
+
+    register_backup_commands(db_app)
+    return typer.main.get_group(db_app)
+
+
+def _export_group() -> click.Command:
+    from api.exports.cli import export_demands_command
+    from api.providers.cli import export_app
+
+    export_app.command("demands")(export_demands_command)
+    return typer.main.get_group(export_app)
+
+
+def _report_group() -> click.Command:
+    from api.programmes.cli import report_app
+    from api.reports.cli import report_period_command, report_round_command
+
+    report_app.command("round")(report_round_command)
+    report_app.command("period")(report_period_command)
+    return typer.main.get_group(report_app)
+
+
+_COMMANDS: dict[str, _Entry] = {
+    "serve": _Entry(
+        _single("api.serve", "serve", "serve"),
+        "Run the HTTP service on the configured database (run `huiqi db upgrade` first).",
+    ),
+    "evaluate": _Entry(
+        _single("api.evaluate_cli", "evaluate_command", "evaluate"),
+        "Measure ranking quality on labelled demands (acc@1, hit@5, MRR, macro acc@1, 95% intervals).",
+    ),
+    "worker": _Entry(
+        _single("api.worker", "worker_command", "worker"),
+        "Run matching rounds queued through the API (a process separate from the API server).",
+    ),
+    "db": _Entry(_db_group, "数据库结构迁移（Alembic）、备份与恢复。"),
+    "staff": _Entry(_group("api.auth.cli", "app"), "工作人员账号与访问令牌。"),
+    "demo": _Entry(_group("api.serve", "demo_app"), "演示：建库、载入演示数据并启动服务。"),
+    "export": _Entry(_export_group, "导出数据。"),
+    "import": _Entry(_group("api.imports.cli", "app"), "导入数据。"),
+    "round": _Entry(_group("api.matching.cli", "app"), "匹配轮次：在本进程中运行一轮匹配。"),
+    "campaign": _Entry(
+        _group("api.programmes.cli", "campaign_app"), "技术需求征集活动：发起、查看进度、截止。"
+    ),
+    "report": _Entry(_report_group, "附件2/附件3 季度与年度报告，轮次与期间报告。"),
+}
+
+
+@cache
+def _load(name: str) -> click.Command:
+    # Every mapper must be known before the first query: a worker that imported only the matching
+    # models could not resolve demands.campaign_id -> campaigns.
+    importlib.import_module("api.models")
+    command = _COMMANDS[name].load()
+    command.name = name
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """Lists the commands from the table above and imports one only when it is asked for."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        if self._listing:  # the help page needs names and one-line help only
+            return TyperCommand(cmd_name, help=_COMMANDS[cmd_name].help)
+        return _load(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="huiqi",
+    cls=_LazyGroup,
     help="会企 Huiqi: 技术需求征集、学会/专家匹配与会企协作管理。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -26,20 +132,3 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """Huiqi command line."""
-
-
-app.add_typer(db_app, name="db")
-register_backup_commands(db_app)
-app.add_typer(staff_app, name="staff")
-app.add_typer(demo_app, name="demo")
-app.command("serve")(serve)
-app.command("evaluate")(evaluate_command)
-app.add_typer(export_app, name="export")
-export_app.command("demands")(export_demands_command)
-app.add_typer(import_app, name="import")
-app.add_typer(round_app, name="round")
-app.command("worker")(worker_command)
-app.add_typer(campaign_app, name="campaign")
-app.add_typer(report_app, name="report")
-report_app.command("round")(report_round_command)
-report_app.command("period")(report_period_command)
