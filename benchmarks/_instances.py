@@ -4,15 +4,25 @@ N demands, M = N / 5 providers, capacity 1 + Poisson(4.5) capped at 20 (total ab
 providers contend), k candidates per demand, wanted number 1 or mixed {1: 80 %, 2: 15 %, 3: 5 %}.
 Affinities: ``uniform`` in [0, 1); ``tied`` on a grid of 5 values; ``tfidf``: cosines of sublinear
 TF-IDF vectors from a topic model with a few hot topics, so most values sit near 0.02 and a few real
-matches exceed 0.1.
+matches exceed 0.1. ``real``: the service's own cosine scores on real technology-market texts
+(``make_real_instance``), the profile on which a price war once cost the auction 38-60 s per solve.
 """
 
 from __future__ import annotations
 
+import csv
+import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
+
+from features.profiles import DEMAND, PROVIDER
+from features.tokenize import Tokenizer
+from features.vectorize import TfidfVectorizer
+from matcher.candidates import top_k
 
 
 @dataclass(frozen=True)
@@ -76,3 +86,52 @@ def make_instance(n: int, k: int, wanted: str, values: str, seed: int = 0) -> In
     rows = np.repeat(np.arange(n), k)
     affinity = sp.csr_array((data, (rows, cols.ravel())), shape=(n, m))
     return Instance(f"n{n}-k{k}-{wanted}-{values}", affinity, capacity, want)
+
+
+# ------------------------------------------------------------------------------------------------
+# "real": the service's own scores on real technology-market texts
+# ------------------------------------------------------------------------------------------------
+
+MARKET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "zj-tech-market"
+REAL_DEMANDS, REAL_PROVIDERS, REAL_K, REAL_CAPACITY = 5_000, 2_000, 20, 3
+
+
+def _tsv(name: str) -> list[dict[str, str]]:
+    with (MARKET / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def _real_texts() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Demand and provider records built as ``benchmarks/test_round.py`` builds its round."""
+    demands, achievements = _tsv("demands.tsv"), _tsv("achievements.tsv")
+    demand_records = []
+    for i in range(REAL_DEMANDS):
+        row, other = demands[i % len(demands)], demands[(i * 7 + 3) % len(demands)]
+        extra = "" if i < len(demands) else other["description"].split("。")[0]
+        demand_records.append({"title": row["title"][:100], "description": row["description"] + extra})
+    rng = random.Random(7)
+    provider_records = []
+    for i in range(REAL_PROVIDERS):
+        picked = [achievements[i % len(achievements)]] + ([rng.choice(achievements)] if i % 2 else [])
+        text = "。".join(f"{r['title']}：{r['description']}" for r in picked)
+        provider_records.append({"name": f"技术市场服务学会{i:04d}", "text": text})
+    return demand_records, provider_records
+
+
+def make_real_instance() -> Instance:
+    """Top-20 cosines of the service's sublinear TF-IDF (words and character n-grams), capacity 3.
+
+    5,000 demands x 2,000 providers from real texts, tokenized, weighed and vectorized as the
+    service does; the candidate scores are those a matching round hands to the solver.
+    """
+    if not MARKET.is_dir():
+        pytest.skip(f"{MARKET} is absent: the real-score case needs its texts")
+    demand_records, provider_records = _real_texts()
+    tokenize = Tokenizer()
+    demand_bags = [DEMAND.bag(DEMAND.tokenize_fields(r, tokenize)) for r in demand_records]
+    provider_bags = [PROVIDER.bag(PROVIDER.tokenize_fields(r, tokenize)) for r in provider_records]
+    vectorizer = TfidfVectorizer().fit(provider_bags)
+    scores = top_k(vectorizer.transform(demand_bags), vectorizer.transform(provider_bags), REAL_K)
+    affinity = sp.csr_array(scores.astype(np.float64))
+    capacity = np.full(REAL_PROVIDERS, REAL_CAPACITY, np.int64)
+    return Instance("real", affinity, capacity, np.ones(REAL_DEMANDS, np.int64))

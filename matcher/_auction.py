@@ -143,25 +143,31 @@ def _settle(state: AuctionState, pairs: IntArray, amounts: FloatArray) -> IntArr
     return np.asarray(state.rows[lost], np.int64)
 
 
-def _phase(state: AuctionState, eps: float, max_rounds: int) -> None:
+def _phase(state: AuctionState, eps: float, max_scans: float) -> bool:
     waiting = np.flatnonzero(state.count < state.slots)
-    for _ in range(max_rounds):
+    scans = 0
+    while scans <= max_scans:
         if waiting.size == 0:
-            return
+            return True
+        scans += int((state.starts[waiting + 1] - state.starts[waiting]).sum())
         pairs, amounts, _ = _bids(state, waiting, eps)
         if pairs.size == 0:
-            return
+            return True
         displaced = _settle(state, pairs, amounts)
         bidders = np.unique(state.rows[pairs])
         waiting = np.union1d(bidders, displaced)
         waiting = waiting[state.count[waiting] < state.slots[waiting]]
+    return False
 
 
-def auction(state: AuctionState, eps: float, max_rounds: int = 1_000_000) -> None:
+def auction(state: AuctionState, eps: float, max_scans: float = np.inf) -> bool:
     """Bid until no demand with a free slot finds a provider worth more than ``eps`` (in place).
+
+    ``max_scans`` bounds the work: the candidate entries the bidders look at, summed over the rounds.
+    Returns False when the auction stopped there, unfinished (a price war).
 
     One phase at a small ``eps``: epsilon-scaling would shorten price wars, but each new phase
     releases pairs and leaves vacant copies priced above 0, which the exact finish must then undo
     one negative cycle at a time (measured slower on every profile of the benchmark grid).
     """
-    _phase(state, eps, max_rounds)
+    return _phase(state, eps, max_scans)

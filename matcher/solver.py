@@ -74,17 +74,31 @@ BoolArray = NDArray[np.bool_]
 # on costs raised by a tenth of it, so cycles of zero cost (ties) never look negative to rounding.
 _RELATIVE_TOLERANCE = 1e-11
 _EXTRA_CANDIDATES = 4  # restricted problem: wanted + this many best candidates per demand
+# Demands wanting one provider also take their best candidates until these offer this many slots: each
+# pricing round re-solves from scratch, and with so many alternatives one round mostly suffices
+# (5,000 x 2,000 real cosines: 1 solve instead of 5; 10,000 x 2,000 tfidf: 1 instead of 3).
+_SLOT_BUDGET = 64
 _MAX_ROUNDS = 50
 _MAX_CANCELLED = 1_000_000
 _RELAX_CHUNK = 1 << 19  # arcs per label-correcting chunk: bounds the temporaries at large sizes
 # Auction eps relative to the largest affinity. Smaller means more bidding rounds, larger leaves
 # negative cycles for the exact finish; on 10,000 x 2,000 uniform 1e-6 leaves none, 1e-5 one.
 _AUCTION_EPS = 1e-6
-# The auction can serve demands wanting one provider, but it is off by default: on the service's real
-# cosine scores (5,000 x 2,000, k=20, capacity 3) its price wars took 38-60 s per solve where the
-# restricted matching engine took 1.2 s, and on the synthetic grid the two are within 10 % of each other.
-# With mixed wanted numbers its price wars run to thousands of Jacobi rounds (58 s on 10,000 x 2,000).
-_AUCTION_MAX_SLOTS = 0
+# Engine for demands wanting one provider (no floors, no discount), a rule measured on the benchmark
+# grid and on the service's own cosine scores (benchmarks/README.md, "Assignment solver"). The auction
+# wins while its bids settle in a few hundred rounds: scores on a few levels (ties settle at once) and
+# widely spread scores; at 100,000 demands also moderately spread ones, where the matching engine's
+# pricing rounds grow costly. Near-equal scores on hot providers (the service's cosines: a demand's
+# candidates within ~15 % of its best) start a price war (38-60 s against 1.2 s for matching).
+_WANTED_ONE_ENGINE = "auto"  # or "auction" / "matching" (tests force an engine)
+_TIED_SHARE = 0.05  # scores taking at most this share of distinct values are ties
+_AUCTION_SPREAD = 0.8  # median (best - worst candidate) / largest affinity above which the auction runs
+_AUCTION_SPREAD_LARGE = 0.5  # the same from _LARGE_PROBLEM demands on
+_LARGE_PROBLEM = 50_000
+# Guard: once its bidders have looked at this many candidate entries per candidate pair, the auction
+# is in a price war and yields to the matching engine. Measured: uniform 2.1, tied 2.5 (10,000 x 2,000,
+# k = 50), synthetic tfidf 6.6; the service's real cosines pass 49 within 500 rounds and never settle.
+_AUCTION_SCANS = 5.0
 # Bid increment of the provider-side auction (mixed wanted numbers), relative to the largest affinity;
 # the exact finish repairs what a coarser increment leaves (benchmarks/README.md, mixed wanted numbers).
 _PROVIDER_AUCTION_EPS = 1e-6
@@ -859,16 +873,50 @@ def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray,
 
 def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray) -> BoolArray:
     subset = res.active & (prob.rank < res.slots[prob.rows] + _EXTRA_CANDIDATES)
+    if int(res.slots.max(initial=0)) <= 1:
+        subset |= res.active & (_slots_ahead(prob, res) < _SLOT_BUDGET)
     return subset | carried
 
 
-def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolArray, Certificate]:
-    """Auction over every candidate for a near-optimal flow and prices, then cancel what is left."""
+def _slots_ahead(prob: _Problem, res: _Residual) -> IntArray:
+    """Per candidate, the capacity of the providers its demand ranks higher."""
+    capacity = res.capacity[prob.cols]
+    total = np.cumsum(capacity) - capacity
+    starts = np.searchsorted(prob.rows, np.arange(prob.n))
+    return np.asarray(total - total[starts[prob.rows]], np.int64)
+
+
+def _wanted_one_engine(prob: _Problem) -> str:
+    """``"auction"`` or ``"matching"`` for demands wanting one provider (see ``_WANTED_ONE_ENGINE``)."""
+    if _WANTED_ONE_ENGINE != "auto":
+        return _WANTED_ONE_ENGINE
+    if prob.vals.shape[0] == 0:
+        return "matching"
+    sample = prob.vals[:: max(1, prob.vals.shape[0] // 100_000)]  # ties show as well in a sample
+    if np.unique(sample).shape[0] <= _TIED_SHARE * sample.shape[0]:
+        return "auction"
+    starts = np.searchsorted(prob.rows, np.arange(prob.n + 1))
+    several = np.flatnonzero(starts[1:] - starts[:-1] >= 2)
+    spread = (prob.vals[starts[several]] - prob.vals[starts[several + 1] - 1]) / prob.scale
+    median = float(np.median(spread)) if spread.size else 0.0
+    return (
+        "auction"
+        if median >= (_AUCTION_SPREAD_LARGE if prob.n >= _LARGE_PROBLEM else _AUCTION_SPREAD)
+        else "matching"
+    )
+
+
+def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolArray, Certificate] | None:
+    """Auction over every candidate for a near-optimal flow and prices, then cancel what is left.
+
+    None when the auction runs past its work guard (``_AUCTION_SCANS``): the caller solves otherwise.
+    """
     idx = np.flatnonzero(res.active)
     state = AuctionState.start(
         prob.rows[idx], prob.cols[idx], prob.vals[idx], prob.n, res.slots, res.capacity
     )
-    auction(state, prob.scale * _AUCTION_EPS)
+    if not auction(state, prob.scale * _AUCTION_EPS, _AUCTION_SCANS * idx.shape[0]):
+        return None
     net = _network(prob, res, idx)
     flow = _canonical_flow(net, res, state.held)
     load = np.bincount(state.cols[state.held], minlength=prob.m)
@@ -938,8 +986,10 @@ def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
         return chosen, _discounted_certificate(prob, cert)
     res, carried = _residual(prob)
     tol = _RELATIVE_TOLERANCE * prob.scale
-    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= _AUCTION_MAX_SLOTS:
-        return _solve_by_auction(prob, res, tol)
+    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= 1:
+        solved = _solve_by_auction(prob, res, tol) if _wanted_one_engine(prob) == "auction" else None
+        if solved is not None:
+            return solved
     if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) >= 2:
         # Mixed wanted numbers: providers (the scarce side) bid, then the exact finish from their prices.
         idx = np.flatnonzero(res.active)
