@@ -23,6 +23,9 @@ from numpy.typing import NDArray
 
 __all__ = ["ProviderAuction", "provider_auction"]
 
+# Below this many waiting providers a round bids one provider at a time (see _sequential_round).
+_SEQUENTIAL_BELOW = 64
+
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -149,6 +152,9 @@ class ProviderAuction:
         for _ in range(max_rounds):
             if waiting.size == 0:
                 return True
+            if waiting.size <= _SEQUENTIAL_BELOW:
+                waiting = self._sequential_round(waiting.tolist(), eps)
+                continue
             bids = self._bids(waiting, eps)
             if bids.pairs.size == 0:
                 return True
@@ -156,6 +162,60 @@ class ProviderAuction:
             waiting = np.union1d(np.unique(self.provider[bids.pairs]), displaced)
             waiting = waiting[self.count[waiting] < self.capacity[waiting]]
         return False
+
+    def _sequential_round(self, bidders: list[int], eps: float) -> IntArray:
+        """Bidders one after another, each seeing the prices the previous ones set (Gauss-Seidel).
+
+        The last rounds of an auction are price wars among a handful of providers, where the fixed
+        cost of a vectorised round dominates; here each bid is settled at once. Returns the providers
+        that still have a free unit and bid or lost a unit in this round.
+        """
+        again: set[int] = set()
+        for j in bidders:
+            for pair, amount in self._bids_of(j, eps):
+                loser = self._settle_one(pair, amount)
+                again.add(j)
+                if loser >= 0:
+                    again.add(loser)
+        out = np.fromiter(sorted(again), np.int64, len(again))
+        return out[self.count[out] < self.capacity[out]]
+
+    def _bids_of(self, j: int, eps: float) -> list[tuple[int, float]]:
+        """One provider's bids: its ``free`` best demands above ``eps``, each at the runner-up margin."""
+        first, stop = int(self.starts[j]), int(self.starts[j + 1])
+        free = int(self.capacity[j] - self.count[j])
+        if free <= 0 or stop == first:
+            return []
+        span = slice(first, stop)
+        profit = self.vals[span] - self.price[self.demand[span]]
+        profit[self.held_sorted[span] | ~self.usable[span]] = -np.inf
+        top = (
+            np.argpartition(-profit, free)[: free + 1] if stop - first > free + 1 else np.arange(stop - first)
+        )
+        top = top[np.argsort(-profit[top])]
+        runner_up = max(float(profit[top[free]]), 0.0) if top.shape[0] > free else 0.0
+        return [
+            (first + int(t), float(self.price[self.demand[first + t]] + profit[t] - runner_up + eps))
+            for t in top[:free]
+            if profit[t] > eps
+        ]
+
+    def _settle_one(self, pair: int, amount: float) -> int:
+        """The bid takes the demand's cheapest copy; returns the provider it displaced, or -1."""
+        i = int(self.demand[pair])
+        lo, hi = int(self.copy_start[i]), int(self.copy_start[i + 1])
+        copy = lo + int(np.argmin(self.copy_price[lo:hi]))
+        old = int(self.copy_pair[copy])
+        loser = -1
+        if old >= 0:
+            self.held_sorted[old] = False
+            loser = int(self.provider[old])
+            self.count[loser] -= 1
+        self.copy_pair[copy], self.copy_price[copy] = pair, amount
+        self.held_sorted[pair] = True
+        self.count[self.provider[pair]] += 1
+        self.price[i] = float(self.copy_price[lo:hi].min()) if (self.copy_pair[lo:hi] >= 0).all() else 0.0
+        return loser
 
     def _bids(self, bidders: IntArray, eps: float) -> _Bids:
         """Bids of every bidder, its candidate lists grouped by length into padded rows."""
