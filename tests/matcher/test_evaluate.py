@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from matcher.errors import ShapeMismatchError
-from matcher.evaluate import gold_ranks, metrics_from_ranks
+from matcher.evaluate import gold_ranks, metrics_from_ranks, paired_difference
 
 
 def test_gold_ranks_take_the_best_gold_and_count_ties_against_it() -> None:
@@ -58,3 +58,20 @@ def test_errors() -> None:
         metrics_from_ranks([], [])
     with pytest.raises(ShapeMismatchError):
         metrics_from_ranks([1, 2], [0])
+
+
+def test_paired_difference_by_hand_and_its_interval() -> None:
+    a = np.array([1, 2, 1, 6, 3] * 40, dtype=float)
+    b = np.array([1, 1, 1, 1, 3] * 40, dtype=float)
+    delta = paired_difference(a, b, n_resamples=300)
+    assert delta["acc_at_1"].value == pytest.approx(0.4)
+    assert delta["hit_at_5"].value == pytest.approx(0.2)
+    assert delta["mrr"].value == pytest.approx((1 / 2 + 5 / 6) / 5)
+    assert 0 < delta["acc_at_1"].interval.low <= 0.4 <= delta["acc_at_1"].interval.high
+    same = paired_difference(a, a, n_resamples=50)["mrr"]
+    assert (same.value, same.interval.low, same.interval.high) == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_refuses_unequal_ranks() -> None:
+    with pytest.raises(ShapeMismatchError, match="two equal"):
+        paired_difference([1, 2], [1, 2, 3])
