@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -192,13 +192,13 @@ def field_name(loc: Sequence[int | str]) -> str:
     return name or "body"
 
 
-def _label(field: str) -> str:
+def _label(field: str, labels: Mapping[str, str]) -> str:
     base = field.split("[", 1)[0].split(".", 1)[0]
-    return FIELD_LABELS.get(base, field)
+    return labels.get(base) or FIELD_LABELS.get(base, field)
 
 
-def _message(code: str, field: str, context: Mapping[str, Any]) -> str:
-    values = {"label": _label(field), "field": field, "min": "", "max": "", **context}
+def _message(code: str, field: str, context: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    values = {"label": _label(field, labels), "field": field, "min": "", "max": "", **context}
     values.setdefault("value", context.get("input", ""))
     values.setdefault("expected", "")
     values.setdefault("choices", _choices(str(context.get("expected", ""))))
@@ -211,7 +211,7 @@ def _message(code: str, field: str, context: Mapping[str, Any]) -> str:
 
 def field_error(field: str, code: str, **context: Any) -> FieldError:
     """A field error with the Chinese message of ``code``."""
-    return FieldError(field=field, code=code, message=_message(code, field, context))
+    return FieldError(field=field, code=code, message=_message(code, field, context, {}))
 
 
 def _choices(expected: str) -> str:
@@ -230,8 +230,11 @@ def _range_context(kind: str, ctx: Mapping[str, Any]) -> dict[str, Any]:
     return {key: next(iter(ctx.values()), "")} if key else {}
 
 
-def translate(error: ErrorDetails) -> FieldError:
-    """Turn one pydantic error into a field error with our code and a Chinese message."""
+def translate(error: ErrorDetails, labels: Mapping[str, str] | None = None) -> FieldError:
+    """Turn one pydantic error into a field error with our code and a Chinese message.
+
+    ``labels`` name the fields of the model that failed; names it lacks take the shared labels.
+    """
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     loc = error["loc"]
@@ -246,7 +249,7 @@ def translate(error: ErrorDetails) -> FieldError:
     ctx.setdefault("expected", _EXPECTED_TYPES.get(kind, ""))
     ctx |= _range_context(kind, error.get("ctx") or {})
     ctx["input"] = _short_input(error.get("input"))
-    return FieldError(field=field, code=code, message=_message(code, field, ctx))
+    return FieldError(field=field, code=code, message=_message(code, field, ctx, labels or {}))
 
 
 def _short_input(value: Any) -> str:
@@ -254,11 +257,13 @@ def _short_input(value: Any) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def translate_all(errors: Sequence[ErrorDetails]) -> list[FieldError]:
+def translate_all(
+    errors: Sequence[ErrorDetails], labels: Mapping[str, str] | None = None
+) -> list[FieldError]:
     """Translate every pydantic error, keeping one entry per (field, code)."""
     seen: dict[tuple[str, str], FieldError] = {}
     for error in errors:
-        item = translate(error)
+        item = translate(error, labels)
         seen.setdefault((item.field, item.code), item)
     return list(seen.values())
 
@@ -267,11 +272,25 @@ def _body(detail: str, code: str, errors: Sequence[FieldError] = ()) -> dict[str
     return {"detail": detail, "code": code, "errors": [asdict(error) for error in errors]}
 
 
-def _as_huiqi_error(exc: Exception) -> HuiqiError:
+def model_labels(model: Any) -> dict[str, str]:
+    """The labels a pydantic model gives its own fields (``Field(title=...)``)."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return {}
+    return {name: field.title for name, field in model.model_fields.items() if field.title}
+
+
+def _body_labels(request: Request) -> dict[str, str]:
+    # The same field name means different things in different bodies (an activity's title is not a
+    # demand's 技术需求名称): the route's body model names its own fields first.
+    body = getattr(request.scope.get("route"), "body_field", None)
+    return model_labels(body.field_info.annotation) if body is not None else {}
+
+
+def _as_huiqi_error(exc: Exception, labels: Mapping[str, str] | None = None) -> HuiqiError:
     if isinstance(exc, HuiqiError):
         return exc
     if isinstance(exc, RequestValidationError | ValidationError):
-        return RequestInvalidError(errors=translate_all(exc.errors()))
+        return RequestInvalidError(errors=translate_all(exc.errors(), labels))
     if isinstance(exc, StarletteHTTPException):
         return _from_http_exception(exc)
     return _from_table(exc)
@@ -301,17 +320,17 @@ def _from_table(exc: Exception) -> HuiqiError:
     return error
 
 
-def error_response(exc: Exception) -> JSONResponse:
+def error_response(exc: Exception, labels: Mapping[str, str] | None = None) -> JSONResponse:
     """The HTTP answer for any handled exception, in the one body shape."""
-    error = _as_huiqi_error(exc)
+    error = _as_huiqi_error(exc, labels)
     return JSONResponse(
         _body(error.detail, error.code, error.errors), status_code=error.status_code, headers=error.headers
     )
 
 
-async def handle_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     """The single exception handler of the application."""
-    return error_response(exc)
+    return error_response(exc, _body_labels(request))
 
 
 def install_error_handlers(app: FastAPI) -> None:

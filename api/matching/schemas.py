@@ -27,29 +27,39 @@ class RoundScope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    demand_ids: list[int] | None = Field(None, description="只匹配这些需求；不填则按状态等条件筛选")
+    demand_ids: list[int] | None = Field(
+        None, title="需求范围", description="只匹配这些需求；不填则按状态等条件筛选"
+    )
     statuses: list[DemandStatus] = Field(
-        default_factory=lambda: [DemandStatus.PUBLISHED], description="需求状态，默认只含已发布（审核通过）"
+        default_factory=lambda: [DemandStatus.PUBLISHED],
+        title="需求状态",
+        description="需求状态，默认只含已发布（审核通过）",
     )
-    region: str | None = Field(None, pattern=r"^\d{2,12}$", description="行政区划代码前缀")
-    industry: str | None = Field(None, max_length=5, description="行业代码前缀")
-    level: Level = Field("society", description="匹配对象：学会、分支机构或专家")
-    provider_ids: list[int] | None = Field(None, description="只在这些服务方中匹配")
+    region: str | None = Field(None, pattern=r"^\d{2,12}$", title="地区代码", description="行政区划代码前缀")
+    industry: str | None = Field(None, max_length=5, title="行业代码", description="行业代码前缀")
+    level: Level = Field("society", title="匹配对象", description="匹配对象：学会、分支机构或专家")
+    provider_ids: list[int] | None = Field(None, title="服务方范围", description="只在这些服务方中匹配")
     capacities: dict[int, int] = Field(
-        default_factory=dict, description="本轮容量：服务方 id -> 最多对接需求数"
+        default_factory=dict, title="本轮容量", description="本轮容量：服务方 id -> 最多对接需求数"
     )
-    wanted: int = Field(1, ge=1, le=10, description="每个需求希望对接的服务方数")
-    wanted_per_demand: dict[int, int] = Field(default_factory=dict, description="个别需求的对接数")
+    wanted: int = Field(1, ge=1, le=10, title="每个需求的对接数", description="每个需求希望对接的服务方数")
+    wanted_per_demand: dict[int, int] = Field(
+        default_factory=dict, title="个别需求的对接数", description="个别需求的对接数"
+    )
     depth_discount: list[float] | None = Field(
-        default_factory=lambda: [1.0, 0.8, 0.6], description="同一需求第 1、2、3… 个服务方的权重"
+        default_factory=lambda: [1.0, 0.8, 0.6],
+        title="对接顺位权重",
+        description="同一需求第 1、2、3… 个服务方的权重",
     )
-    candidates: int = Field(20, ge=1, le=500, description="每个需求的候选服务方数（不足时按对偶价格扩大）")
-    min_score: float = Field(0.02, ge=0, le=1, description="低于此相似度的服务方不作候选")
-    forbidden: list[PairRef] = Field(default_factory=list, description="本轮禁止的配对")
-    locked: list[PairRef] = Field(default_factory=list, description="本轮必须保留的配对")
-    preference_bonus: float = Field(0.05, ge=0, le=1, description="企业指定服务方的加分")
+    candidates: int = Field(
+        20, ge=1, le=500, title="候选数", description="每个需求的候选服务方数（不足时按对偶价格扩大）"
+    )
+    min_score: float = Field(0.02, ge=0, le=1, title="最低相似度", description="低于此相似度的服务方不作候选")
+    forbidden: list[PairRef] = Field(default_factory=list, title="禁止的配对", description="本轮禁止的配对")
+    locked: list[PairRef] = Field(default_factory=list, title="锁定的配对", description="本轮必须保留的配对")
+    preference_bonus: float = Field(0.05, ge=0, le=1, title="意向加分", description="企业指定服务方的加分")
     stability_bonus: float = Field(
-        0.02, ge=0, le=1, description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
+        0.02, ge=0, le=1, title="稳定加分", description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
     )
 
     @field_validator("capacities", "wanted_per_demand")

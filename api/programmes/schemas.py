@@ -88,8 +88,8 @@ class ProgrammeCreate(_Input):
     """A new programme."""
 
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,29}$", description="英文小写代码，如 jqgc")]
-    name: Annotated[str, Field(min_length=1, max_length=50)]
-    description: OptionalText = None
+    name: Annotated[str, Field(min_length=1, max_length=50, title="行动名称")]
+    description: OptionalText = Field(default=None, title="行动说明")
 
 
 class ProgrammeOut(_Output):
@@ -236,10 +236,10 @@ class Dashboard(BaseModel):
 class ReportingUnitCreate(_Input):
     """Register a unit that files 附件2/3: a society (by id) or a county 科协 (by region code)."""
 
-    kind: ReporterKind
+    kind: ReporterKind = Field(title="单位类型")
     society_id: Annotated[int, Field(ge=1)] | None = None
     region_code: OptionalRegion = None
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(default=None, title="单位名称")
 
 
 class ReportingUnitOut(_Output):
@@ -254,14 +254,16 @@ class ReportingUnitOut(_Output):
 
 
 class _UnitFields(_Input):
-    kind: UnitKind
-    level: UnitLevel
+    kind: UnitKind = Field(title="服务站类型")
+    level: UnitLevel = Field(title="服务站级别")
     established_on: date
-    name: Annotated[str, Field(min_length=1, max_length=150)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=150)] | None = Field(default=None, title="服务站名称")
     programme: Annotated[str, Field(min_length=1, max_length=30)] | None = None
     reporting_unit_id: Annotated[int, Field(ge=1)] | None = None
-    lock_provider: bool = Field(default=False, description="在以后的匹配轮次中锁定该企业与依托方的配对")
-    notes: OptionalText = None
+    lock_provider: bool = Field(
+        default=False, title="锁定配对", description="在以后的匹配轮次中锁定该企业与依托方的配对"
+    )
+    notes: OptionalText = Field(default=None, title="备注")
 
 
 class StandingUnitCreate(_UnitFields):
@@ -283,9 +285,9 @@ class StandingUnitFromPairing(_UnitFields):
 class StandingUnitPatch(_Input):
     """Change a standing unit's status, lock or notes."""
 
-    status: UnitStatus | None = None
-    lock_provider: bool | None = None
-    notes: OptionalText = None
+    status: UnitStatus | None = Field(default=None, title="服务站状态")
+    lock_provider: bool | None = Field(default=None, title="锁定配对")
+    notes: OptionalText = Field(default=None, title="备注")
 
 
 class StandingUnitOut(_Output):
@@ -314,8 +316,8 @@ class StandingUnitOut(_Output):
 class ActivityCreate(_Input):
     """Log an activity; counts and amounts feed the 主要成效 column of the reports."""
 
-    kind: ActivityKind
-    title: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: ActivityKind = Field(title="活动类型")
+    title: Annotated[str, Field(min_length=1, max_length=100, title="活动名称")]
     content: Annotated[str, Field(min_length=1, max_length=3000)]
     outcomes: OptionalText = None
     publicity: OptionalText = None

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from api.db.models import DemandStatus, StaffUser
 from api.deps import SessionDep
-from api.errors import HuiqiError, RequestInvalidError, translate_all
+from api.errors import HuiqiError, RequestInvalidError, model_labels, translate_all
 from api.matching import review, service
 from api.matching.models import AgreementType, MatchRound, PairingStatus, RoundStatus
 from api.matching.schemas import MatchList, PairingTransition, RoundScope
@@ -110,7 +110,8 @@ def start_round(request: Request, session: SessionDep, staff: WebStaffDep, form:
     try:
         scope = RoundScope.model_validate(_scope_input(values))
     except ValidationError as error:
-        errors = {e.field.split("[", 1)[0].split(".", 1)[0]: e.message for e in translate_all(error.errors())}
+        translated = translate_all(error.errors(), model_labels(RoundScope))
+        errors = {e.field.split("[", 1)[0].split(".", 1)[0]: e.message for e in translated}
         return _rounds_page(request, session, values, errors, 422)
     except ValueError as error:
         return _rounds_page(request, session, values, {"capacities": str(error)}, 422)

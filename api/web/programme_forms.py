@@ -1,6 +1,7 @@
 """What the programme pages share: Chinese labels of the programme enums and the reading of their forms."""
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 from pydantic import ValidationError
@@ -67,10 +68,16 @@ def split_list(text: str) -> list[str]:
     return [item for item in _SEPARATORS.split(text) if item]
 
 
-def field_errors(error: ValidationError | HuiqiError, fallback: str = "form") -> dict[str, str]:
-    """Messages by form field (``regions[2]`` is shown at ``regions``); others under ``fallback``."""
+def field_errors(
+    error: ValidationError | HuiqiError, fallback: str = "form", labels: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Messages by form field (``regions[2]`` is shown at ``regions``); others under ``fallback``.
+
+    ``labels`` name the fields of the form's model where the shared labels mean something else.
+    """
     if isinstance(error, ValidationError):
-        return {_base(item.field): item.message for item in reversed(translate_all(error.errors()))}
+        items = translate_all(error.errors(), labels)
+        return {_base(item.field): item.message for item in reversed(items)}
     if isinstance(error, RequestInvalidError) and error.errors:
         return {_base(item.field): item.message for item in reversed(error.errors)}
     return {fallback: error.detail}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Demand
 from api.deps import SessionDep
-from api.errors import HuiqiError
+from api.errors import HuiqiError, model_labels
 from api.matching.models import Pairing
 from api.matching.review import get_pairing
 from api.programmes import campaigns, repository, units
@@ -105,7 +105,14 @@ def register_from_pairing(
             unit = units.create_unit_from_pairing(session, payload=payload, staff=staff)
     except (ValidationError, HuiqiError) as error:
         code = error.status_code if isinstance(error, HuiqiError) else 422
-        return _new_page(request, session, pairing, values, field_errors(error), code)
+        return _new_page(
+            request,
+            session,
+            pairing,
+            values,
+            field_errors(error, labels=model_labels(StandingUnitFromPairing)),
+            code,
+        )
     return redirect(f"/standing-units/{unit.id}", f"已登记“{unit.name}”。")
 
 
@@ -157,6 +164,8 @@ def add_activity(
             activity = units.log_activity(session, payload=payload, standing_unit_id=unit_id, staff=staff)
     except (ValidationError, HuiqiError) as error:
         code = error.status_code if isinstance(error, HuiqiError) else 422
-        return _unit_page(request, session, unit_id, values, field_errors(error), code)
+        return _unit_page(
+            request, session, unit_id, values, field_errors(error, labels=model_labels(ActivityCreate)), code
+        )
     notice = f"已记录活动“{activity.title}”，计入附件{activity.report_table}。"
     return redirect(f"/standing-units/{unit_id}#activity-{activity.id}", notice)

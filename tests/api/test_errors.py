@@ -7,7 +7,16 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from api.demands.schemas import DemandCreate
-from api.errors import ERROR_TABLE, ErrorSpec, HuiqiError, error_response, field_name, translate_all
+from api.errors import (
+    ERROR_TABLE,
+    ErrorSpec,
+    HuiqiError,
+    error_response,
+    field_name,
+    model_labels,
+    translate_all,
+)
+from api.programmes.schemas import ActivityCreate
 from api.validation import MESSAGES
 
 CONTEXT_FIELDS = {
@@ -85,3 +94,20 @@ def test_validation_errors_outside_requests_translate_too() -> None:
         "description": "required",
         "mobile": "contact_phone_required",
     }
+
+
+def _blank_title_message(labels: dict[str, str] | None) -> str:
+    with pytest.raises(ValidationError) as caught:
+        ActivityCreate.model_validate(
+            {"kind": "visit", "title": "", "content": "走访", "occurred_on": "2026-07-01"}
+        )
+    return next(
+        item.message for item in translate_all(caught.value.errors(), labels) if item.field == "title"
+    )
+
+
+def test_a_model_names_its_own_fields_where_a_shared_label_means_something_else() -> None:
+    assert "技术需求名称" in _blank_title_message(None)  # the shared label of `title` is the demand's
+    own = _blank_title_message(model_labels(ActivityCreate))
+    assert "活动名称" in own
+    assert "技术需求名称" not in own

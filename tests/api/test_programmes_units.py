@@ -142,3 +142,15 @@ def test_expert_workstation_registered_directly_reports_through_the_county(
     unknown = client.post("/api/v1/standing-units", json=body | {"provider_id": 999}, headers=staff_headers)
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "provider_id"
+
+
+def test_an_activity_with_a_blank_title_is_told_about_its_own_title(
+    client: TestClient, staff_headers: dict[str, str], setting: Setting
+) -> None:
+    body = {"kind": "visit", "title": " ", "content": "走访", "occurred_on": "2026-07-01"}
+    body["reporting_unit_id"] = setting.society_unit
+    response = client.post("/api/v1/activities", json=body, headers=staff_headers)
+    assert response.status_code == 422, response.text
+    errors = {item["field"]: item["message"] for item in response.json()["errors"]}
+    assert "活动名称" in errors["title"]
+    assert "技术需求名称" not in errors["title"]
