@@ -166,11 +166,24 @@ def _canonical_pairs(affinity: Any) -> tuple[int, int, IntArray, IntArray, Float
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     vals = coo.data.astype(np.float64)
     _check_values(rows, cols, vals)
-    order = np.argsort(-vals, kind="stable")
-    order = order[np.argsort(rows[order], kind="stable")]
+    order = _by_demand_best_first(rows, vals)
     rows, cols, vals = rows[order], cols[order], vals[order]
-    _reject_duplicate_pairs(rows, cols, m, "affinity", InvalidAffinityError)
+    if not (affinity.format in ("csr", "csc") and affinity.has_canonical_format):  # else none is repeated
+        _reject_duplicate_pairs(rows, cols, m, "affinity", InvalidAffinityError)
     return n, m, rows, cols, vals
+
+
+def _by_demand_best_first(rows: IntArray, vals: FloatArray) -> IntArray:
+    """Order grouping entries by demand, larger affinities first within a demand.
+
+    One sort on a float key, the demand plus a fraction in [0, 1/2] that falls as the affinity rises
+    (two stable sorts cost three times as much). Affinities closer than the key's resolution (1e-11
+    relative at 100,000 demands) may come out in either order: within-demand order only guides the
+    restricted problem and the engine choice, never the answer.
+    """
+    top = float(vals.max(initial=0.0))
+    fraction = 0.5 - 0.5 * vals / top if top > 0 else np.zeros_like(vals)
+    return np.asarray(np.argsort(rows + fraction), np.int64)
 
 
 def _reject_duplicate_pairs(
