@@ -95,6 +95,15 @@ def _bids(state: AuctionState, bidders: IntArray, eps: float) -> tuple[IntArray,
     if idx.shape[0] == 0:
         return idx, np.zeros(0), bidders
     profit = np.where(state.held[idx], -np.inf, state.vals[idx] - state.price[state.cols[idx]])
+    if (state.count[bidders] + 1 == state.slots[bidders]).all():
+        return _single_bids(state, bidders, idx, seg, profit, eps)
+    return _sorted_bids(state, bidders, idx, seg, profit, eps)
+
+
+def _sorted_bids(
+    state: AuctionState, bidders: IntArray, idx: IntArray, seg: IntArray, profit: FloatArray, eps: float
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """``_bids`` for any number of free slots: each bidder's options sorted by profit."""
     order = np.lexsort((-profit, seg))
     idx, seg, profit = idx[order], seg[order], profit[order]
     first = np.searchsorted(seg, np.arange(bidders.shape[0]))
@@ -107,6 +116,32 @@ def _bids(state: AuctionState, bidders: IntArray, eps: float) -> tuple[IntArray,
     pairs = idx[take]
     amounts = state.price[state.cols[pairs]] + profit[take] - runner_up[seg[take]] + eps
     idle = bidders[np.bincount(seg[take], minlength=bidders.shape[0]) == 0]
+    return pairs, amounts, idle
+
+
+def _single_bids(
+    state: AuctionState, bidders: IntArray, idx: IntArray, seg: IntArray, profit: FloatArray, eps: float
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """``_bids`` when every bidder has one free slot: best and second-best profit by segment maxima.
+
+    The same bids as sorting every bidder's options (the first of tied best options wins), without the
+    sort, which dominated the auction's time.
+    """
+    lens = np.bincount(seg, minlength=bidders.shape[0])
+    starts = np.cumsum(lens) - lens
+    best, second = np.full(lens.shape[0], -np.inf), np.full(lens.shape[0], -np.inf)
+    some = np.flatnonzero(lens > 0)
+    best[some] = np.maximum.reduceat(profit, starts[some])
+    tops = np.flatnonzero(profit == best[seg])
+    tops = tops[np.concatenate([[True], seg[tops[1:]] != seg[tops[:-1]]])] if tops.size else tops
+    profit = profit.copy()
+    profit[tops] = -np.inf
+    second[some] = np.maximum.reduceat(profit, starts[some])
+    top_seg = seg[tops]
+    take = best[top_seg] > eps
+    pairs, won = idx[tops[take]], top_seg[take]
+    amounts = state.price[state.cols[pairs]] + best[won] - np.maximum(second[won], 0.0) + eps
+    idle = bidders[np.bincount(won, minlength=bidders.shape[0]) == 0]
     return pairs, amounts, idle
 
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 import matcher.solver as solver
 from matcher import assign, certificate_violation
-from matcher._auction import AuctionState, auction
+from matcher._auction import AuctionState, _ranges, _single_bids, _sorted_bids, auction
 from tests.matcher.oracles import brute_force, milp_optimum
 
 ENGINES = ["auction", "matching"]
@@ -209,3 +209,26 @@ def test_engines_agree_on_a_mid_sized_instance(engine: str) -> None:
             "locked": np.zeros((0, 2), np.int64),
         },
     )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_single_slot_bids_equal_the_sorted_bids(seed: int) -> None:
+    """The sort-free bids of one-slot bidders are exactly those of sorting their options."""
+    rng = np.random.default_rng(seed)
+    n, m = 60, 12
+    affinity = sp.random_array((n, m), density=0.4, rng=rng, format="csr")
+    if seed % 2:
+        affinity.data = np.round(affinity.data * 3) / 3  # tied options
+    coo = sp.coo_array(affinity)
+    state = AuctionState.start(
+        coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, n, np.ones(n, np.int64), np.full(m, 2)
+    )
+    state.price[:] = rng.random(m) * 0.3
+    state.held[rng.random(coo.nnz) < 0.1] = True  # options a bidder holds are skipped
+    bidders = np.flatnonzero(rng.random(n) < 0.6)
+    idx, seg = _ranges(state.starts[bidders], state.starts[bidders + 1])
+    profit = np.where(state.held[idx], -np.inf, state.vals[idx] - state.price[state.cols[idx]])
+    single = _single_bids(state, bidders, idx, seg, profit, 1e-3)
+    ordered = _sorted_bids(state, bidders, idx, seg, profit, 1e-3)
+    for ours, reference in zip(single, ordered, strict=True):
+        np.testing.assert_array_equal(ours, reference)
