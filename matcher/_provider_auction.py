@@ -25,6 +25,9 @@ __all__ = ["ProviderAuction", "provider_auction"]
 
 # Below this many waiting providers a round bids one provider at a time (see _sequential_round).
 _SEQUENTIAL_BELOW = 64
+# A price war grows the increment tenfold after this many bids per unit of capacity, at most this much.
+_BIDS_PER_UNIT = 8.0
+_COARSEST_FACTOR = 100.0
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -133,52 +136,65 @@ class ProviderAuction:
             best[nonempty] = np.maximum(np.maximum.reduceat(profit, self.starts[nonempty]), 0.0)
         return np.where(self.count < self.capacity, 0.0, best)
 
-    def run(self, eps: float, max_rounds: int = 1_000_000) -> bool:
-        """Bid until no provider with a free unit finds a demand worth more than ``eps`` (in place).
+    def run(self, eps: float, coarsest: float | None = None, bids_per_level: int | None = None) -> float:
+        """Bid until no provider with a free unit finds a demand worth more than the increment (in place).
+
+        A price war (many providers chasing the same few demands by tiny steps, as on real cosine
+        scores) can take millions of bids at a fine increment. After ``bids_per_level`` bids the
+        increment grows tenfold, up to ``coarsest``: the answer is then only ``coarsest``-optimal
+        and the exact finish has more to repair, but the bidding ends.
 
         Parameters
         ----------
         eps : float
-            Bid increment; the result is eps-optimal per unit.
-        max_rounds : int, default 1,000,000
-            Jacobi rounds allowed.
+            First bid increment (> 0).
+        coarsest : float, optional
+            Largest increment (default ``eps``: never grows).
+        bids_per_level : int, optional
+            Bids allowed at each increment before it grows (default: unbounded).
 
         Returns
         -------
-        bool
-            False when ``max_rounds`` ran out first.
+        float
+            The increment in force at the end: the result is optimal within it per unit.
         """
-        waiting = np.flatnonzero(self.count < self.capacity)
-        for _ in range(max_rounds):
-            if waiting.size == 0:
-                return True
+        coarsest = eps if coarsest is None else max(coarsest, eps)
+        budget = bids_per_level if bids_per_level is not None else np.iinfo(np.int64).max
+        waiting, spent = np.flatnonzero(self.count < self.capacity), 0
+        while waiting.size:
+            if spent > budget and eps < coarsest:
+                eps, spent = min(eps * 10, coarsest), 0
             if waiting.size <= _SEQUENTIAL_BELOW:
-                waiting = self._sequential_round(waiting.tolist(), eps)
+                waiting, made = self._sequential_round(waiting.tolist(), eps)
+                spent += made
                 continue
             bids = self._bids(waiting, eps)
             if bids.pairs.size == 0:
-                return True
+                break
+            spent += bids.pairs.size
             displaced = self._settle(bids)
             waiting = np.union1d(np.unique(self.provider[bids.pairs]), displaced)
             waiting = waiting[self.count[waiting] < self.capacity[waiting]]
-        return False
+        return eps
 
-    def _sequential_round(self, bidders: list[int], eps: float) -> IntArray:
+    def _sequential_round(self, bidders: list[int], eps: float) -> tuple[IntArray, int]:
         """Bidders one after another, each seeing the prices the previous ones set (Gauss-Seidel).
 
         The last rounds of an auction are price wars among a handful of providers, where the fixed
         cost of a vectorised round dominates; here each bid is settled at once. Returns the providers
-        that still have a free unit and bid or lost a unit in this round.
+        that still have a free unit and bid or lost a unit in this round, and the number of bids.
         """
         again: set[int] = set()
+        made = 0
         for j in bidders:
             for pair, amount in self._bids_of(j, eps):
                 loser = self._settle_one(pair, amount)
+                made += 1
                 again.add(j)
                 if loser >= 0:
                     again.add(loser)
         out = np.fromiter(sorted(again), np.int64, len(again))
-        return out[self.count[out] < self.capacity[out]]
+        return out[self.count[out] < self.capacity[out]], made
 
     def _bids_of(self, j: int, eps: float) -> list[tuple[int, float]]:
         """One provider's bids: its ``free`` best demands above ``eps``, each at the runner-up margin."""
@@ -289,7 +305,14 @@ def _group_firsts(sorted_seg: IntArray) -> IntArray:
 
 
 def provider_auction(
-    rows: IntArray, cols: IntArray, vals: FloatArray, wanted: IntArray, capacity: IntArray, eps: float
+    rows: IntArray,
+    cols: IntArray,
+    vals: FloatArray,
+    wanted: IntArray,
+    capacity: IntArray,
+    eps: float,
+    coarsest: float | None = None,
+    bids_per_unit: float | None = None,
 ) -> tuple[BoolArray, FloatArray]:
     """Run the provider-side auction to an eps-optimal assignment; return it with node potentials.
 
@@ -302,7 +325,12 @@ def provider_auction(
     wanted, capacity : ndarray of int
         Most providers per demand, most demands per provider.
     eps : float
-        Bid increment (> 0).
+        First bid increment (> 0).
+    coarsest : float, optional
+        Largest increment a price war may push it to (default ``_COARSEST_FACTOR * eps``).
+    bids_per_unit : float, optional
+        Bids allowed per unit of capacity at each increment before it grows tenfold
+        (default ``_BIDS_PER_UNIT``).
 
     Returns
     -------
@@ -314,5 +342,8 @@ def provider_auction(
         then minus a provider's price. They are eps-optimal for ``held``.
     """
     state = ProviderAuction.start(rows, cols, vals, wanted, capacity)
-    state.run(eps)
+    coarsest = _COARSEST_FACTOR * eps if coarsest is None else coarsest
+    units = int(np.minimum(capacity, np.bincount(cols, minlength=capacity.shape[0])).sum())
+    per_unit = _BIDS_PER_UNIT if bids_per_unit is None else bids_per_unit
+    state.run(eps, coarsest, int(per_unit * max(units, 1)))
     return state.held, np.concatenate([state.demand_price, -state.provider_price()])

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import matcher._provider_auction
 import matcher.solver
 from matcher import assign, certificate_violation
 from matcher._provider_auction import ProviderAuction, provider_auction
@@ -169,3 +170,30 @@ def test_auction_is_feasible_and_eps_optimal(
     margin = vals - demand_price[rows] - provider_price[cols]
     open_pair = ~held & (wanted[rows] > 0) & (capacity[cols] > 0)
     assert float(margin[open_pair].max(initial=-np.inf)) <= eps + 1e-12
+
+
+def test_a_price_war_grows_the_increment_and_ends() -> None:
+    """Ten providers of one unit each chase five demands of near-equal value: the war escalates."""
+    rng = np.random.default_rng(5)
+    rows, cols = (g.ravel().astype(np.int64) for g in np.meshgrid(np.arange(5), np.arange(10), indexing="ij"))
+    vals = 0.5 + rng.random(rows.shape[0]) * 1e-3
+    wanted, capacity = np.ones(5, np.int64), np.ones(10, np.int64)
+    fine = ProviderAuction.start(rows, cols, vals, wanted, capacity)
+    assert fine.run(1e-9) == 1e-9
+    state = ProviderAuction.start(rows, cols, vals, wanted, capacity)
+    final = state.run(1e-9, coarsest=1e-5, bids_per_level=20)
+    assert final == pytest.approx(1e-5)
+    assert int(state.held.sum()) == 5
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_escalated_auction_is_finished_exactly(
+    seed: int, served: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matcher._provider_auction, "_BIDS_PER_UNIT", 0.05)
+    monkeypatch.setattr(matcher.solver, "_PROVIDER_AUCTION_EPS", 1e-9)
+    affinity, problem = _random_mixed(70 + seed, ties=seed == 0)
+    result = assign(affinity, **problem)
+    assert served == [1]
+    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
