@@ -203,6 +203,8 @@ def auction(state: AuctionState, eps: float, max_scans: float = np.inf) -> bool:
 
     One phase at a small ``eps``: epsilon-scaling would shorten price wars, but each new phase
     releases pairs and leaves vacant copies priced above 0, which the exact finish must then undo
-    one negative cycle at a time (measured slower on every profile of the benchmark grid).
+    one negative cycle at a time (measured slower on every profile of the benchmark grid). Scaling with
+    reverse bids by vacant copies (their prices fall back to 0 each phase) keeps the prices consistent,
+    but on near-equal scores the Jacobi rounds per phase still grow as 1 / eps (measured slower too).
     """
     return _phase(state, eps, max_scans)

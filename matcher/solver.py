@@ -15,7 +15,9 @@ alike (always so when every demand wants at most one provider) only scales the o
 
 How it is solved, in numpy and scipy.
 
-Demands wanting one provider each (no floors, no discount), over every candidate at once:
+Demands wanting one provider each (no floors, no discount): a measured rule (``_wanted_one_engine``:
+ties, spread of each demand's scores, size) picks the auction below or the restricted problem after it;
+an auction that runs into a price war (its work guard) hands over to the restricted problem.
 
 a. A vectorised Jacobi auction (``matcher._auction``) finds an eps-optimal assignment and prices.
 b. The prices, turned into node potentials, are relaxed by label correcting in the residual network
