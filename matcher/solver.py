@@ -88,15 +88,15 @@ _RELAX_CHUNK = 1 << 19  # arcs per label-correcting chunk: bounds the temporarie
 _AUCTION_EPS = 1e-6
 # Engine for demands wanting one provider (no floors, no discount), a rule measured on the benchmark
 # grid and on the service's own cosine scores (benchmarks/README.md, "Assignment solver"). The auction
-# wins while its bids settle in a few hundred rounds: scores on a few levels (ties settle at once) and
-# widely spread scores; at 100,000 demands also moderately spread ones, where the matching engine's
-# pricing rounds grow costly. Near-equal scores on hot providers (the service's cosines: a demand's
-# candidates within ~15 % of its best) start a price war (38-60 s against 1.2 s for matching).
+# wins while its bids settle in a few hundred rounds: scores on a few levels (ties settle at once),
+# widely spread scores, and any scores at 100,000 demands, where LAPJVsp grows superlinearly
+# (tfidf: auction 7.3 s, matching 66.5 s, OR-Tools 7.5 s). Near-equal scores on hot providers (the
+# service's cosines: a demand's candidates within ~15 % of its best) start a price war (38-60 s
+# against 1.2 s for matching); below _LARGE_PROBLEM they go to matching, above it the guard catches them.
 _WANTED_ONE_ENGINE = "auto"  # or "auction" / "matching" (tests force an engine)
 _TIED_SHARE = 0.05  # scores taking at most this share of distinct values are ties
 _AUCTION_SPREAD = 0.8  # median (best - worst candidate) / largest affinity above which the auction runs
-_AUCTION_SPREAD_LARGE = 0.5  # the same from _LARGE_PROBLEM demands on
-_LARGE_PROBLEM = 50_000
+_LARGE_PROBLEM = 50_000  # demands from which the auction always runs first
 # Guard: once its bidders have looked at this many candidate entries per candidate pair, the auction
 # is in a price war and yields to the matching engine. Measured: uniform 2.1, tied 2.5 (10,000 x 2,000,
 # k = 50), synthetic tfidf 6.6; the service's real cosines pass 49 within 500 rounds and never settle.
@@ -906,6 +906,8 @@ def _wanted_one_engine(prob: _Problem) -> str:
     """``"auction"`` or ``"matching"`` for demands wanting one provider (see ``_WANTED_ONE_ENGINE``)."""
     if _WANTED_ONE_ENGINE != "auto":
         return _WANTED_ONE_ENGINE
+    if prob.n >= _LARGE_PROBLEM:
+        return "auction"
     if prob.vals.shape[0] == 0:
         return "matching"
     sample = prob.vals[:: max(1, prob.vals.shape[0] // 100_000)]  # ties show as well in a sample
@@ -915,11 +917,7 @@ def _wanted_one_engine(prob: _Problem) -> str:
     several = np.flatnonzero(starts[1:] - starts[:-1] >= 2)
     spread = (prob.vals[starts[several]] - prob.vals[starts[several + 1] - 1]) / prob.scale
     median = float(np.median(spread)) if spread.size else 0.0
-    return (
-        "auction"
-        if median >= (_AUCTION_SPREAD_LARGE if prob.n >= _LARGE_PROBLEM else _AUCTION_SPREAD)
-        else "matching"
-    )
+    return "auction" if median >= _AUCTION_SPREAD else "matching"
 
 
 def _solve_by_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolArray, Certificate] | None:

@@ -168,10 +168,10 @@ def test_dispatch_sends_tied_and_widely_spread_scores_to_the_auction() -> None:
     assert solver._wanted_one_engine(_prob(tied, capacity)) == "auction"
 
 
-def test_dispatch_threshold_is_lower_for_large_problems() -> None:
+def test_dispatch_runs_the_auction_first_on_large_problems() -> None:
     rng = np.random.default_rng(6)
     affinity = sp.random_array((400, 80), density=0.2, rng=rng, format="csr")
-    affinity.data = 0.4 + 0.6 * affinity.data  # best - worst candidate about 0.6 of the largest score
+    affinity.data = 0.9 + 0.1 * affinity.data  # near-equal scores: matching, unless the problem is large
     prob = _prob(affinity, np.full(80, 6))
     assert solver._wanted_one_engine(prob) == "matching"
     with pytest.MonkeyPatch.context() as patch:
