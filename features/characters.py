@@ -1,18 +1,20 @@
 """Provider scores from character n-grams of the whole text: a linear SVM per provider.
 
 The word tokens lose what the segmenter and the stopword list drop: single characters outside
-``features.tokenize.SIGNAL_CHARS`` (肝, 肺, 菌 ...) and every character pair that straddles two words
+``features.tokenize.SIGNAL_CHARS`` (肝, 肺, 病 ...) and every character pair that straddles two words
 (纳米|材料 gives 米材). Character 1-2-grams of the normalised text keep both, without a dictionary. On
-those n-grams a one-vs-rest linear SVM (squared hinge, classes weighted by their number of documents)
-learns which n-grams set each provider apart, from the providers' own documents.
+those n-grams a one-vs-rest linear SVM (squared hinge, classes weighted inversely to their number of
+documents) learns which n-grams set each provider apart, from the providers' own documents.
 
-The texts are normalised once at intake (``character_text``), like the word tokens. The coefficients
-are dense (providers x n-grams, float32): 67 disciplines x 129,000 n-grams of csl-dev take 35 MB, so the
-model is meant for up to about a thousand providers (``matcher.ranking.config_for_scale``).
+The texts are normalised once (``character_text``), as the word tokens are tokenized once at intake.
+The coefficients are dense (n-grams x providers, float32, stored as ``weights_``): 67 disciplines x
+129,000 n-grams of csl-dev take 35 MB, 1,000 providers about 760 MB, so the model is meant for up to
+about a thousand providers (``matcher.ranking.config_for_scale``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Self
 
@@ -90,8 +92,14 @@ class CharacterSvm(BaseEstimator):  # type: ignore[misc]
             analyzer="char", ngram_range=tuple(self.ngram_range), sublinear_tf=True, dtype=np.float32
         ).fit(joined)
         model = LinearSVC(C=self.c, class_weight="balanced")
-        model.fit(self.vectorizer_.transform(documents), owners)
-        self.coef_, self.intercept_ = self._full_coefficients(model, n_providers)
+        with warnings.catch_warnings():
+            # One document per provider is a normal profile (a society's scope), not a labelling mistake.
+            warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
+            model.fit(self.vectorizer_.transform(documents), owners)
+        coef, self.intercept_ = self._full_coefficients(model, n_providers)
+        # Features x providers in C order: a sparse row times it reads each used n-gram's weights in one
+        # run (the transpose of providers x features would be copied whole at every call).
+        self.weights_: FloatArray = np.ascontiguousarray(coef.T)
         return self
 
     def _check(self, documents: Sequence[str], owner: npt.ArrayLike, n_providers: int) -> IntArray:
@@ -130,12 +138,12 @@ class CharacterSvm(BaseEstimator):  # type: ignore[misc]
         -------
         ndarray of float32, shape (len(texts), n_providers)
         """
-        check_is_fitted(self, "coef_")
+        check_is_fitted(self, "weights_")
         vectors = self.vectorizer_.transform(list(texts))
-        return np.asarray(vectors @ self.coef_.T + self.intercept_, dtype=np.float32)
+        return np.asarray(vectors @ self.weights_ + self.intercept_, dtype=np.float32)
 
     @property
     def n_bytes(self) -> int:
         """Memory of the fitted coefficients."""
-        check_is_fitted(self, "coef_")
-        return int(self.coef_.nbytes + self.intercept_.nbytes)
+        check_is_fitted(self, "weights_")
+        return int(self.weights_.nbytes + self.intercept_.nbytes)

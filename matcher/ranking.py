@@ -5,7 +5,8 @@ One pipeline for the service and for ``huiqi evaluate``: texts are tokenized fie
 providers are scored by one of three aggregations of their documents, optionally fused with a
 discriminative model learned from the providers' documents (``RankingConfig.classifier_weight``): by
 default a linear SVM on character n-grams of the normalised texts (``features.characters``, texts kept
-by ``character_texts``), or a ridge model on the word and character vectors of the cosine.
+by ``character_texts``), or a ridge model on the word and character vectors of the cosine. (The
+service's provider index, ``api.matching.engine``, fuses the ridge model: it ranks from stored tokens.)
 
 Fused scores are not cosines: per demand, the cosine scores and the classifier scores are each
 standardised over the providers (z-scores), mixed, and mapped into (0, 1) by the logistic function, so
@@ -157,7 +158,7 @@ class RankingConfig:
             raise MatcherError(f"unknown classifier {self.classifier!r}")
 
 
-# Above this many providers the ridge model's dense coefficients (providers x features) and the dense
+# Above this many providers the classifiers' dense coefficients (providers x features) and the dense
 # fused blocks cost too much memory, and character unigrams too much time (see ``config_for_scale``).
 LARGE_SCALE_PROVIDERS = 1_000
 
@@ -166,10 +167,12 @@ def config_for_scale(n_providers: int, base: RankingConfig | None = None) -> Ran
     """The ranking to use against ``n_providers`` providers.
 
     Up to ``LARGE_SCALE_PROVIDERS`` the chosen ranking (``base``, by default ``RankingConfig()``). Above,
-    the cosine alone (no ridge model) over words and character bigrams: character unigrams appear in
+    the cosine alone (no classifier) over words and character bigrams: character unigrams appear in
     most providers, and the candidate product costs, summed over features, demand postings x provider
     postings, so at 100,000 x 20,000 they made it 4.4 times dearer. On the csl-dev tuning split this
-    cosine scores acc@1 0.591 against 0.595 with unigrams (benchmarks/README.md).
+    cosine scores acc@1 0.591 against 0.595 with unigrams (benchmarks/README.md). The character SVM
+    of 1,000 providers already holds 756 MB of coefficients, takes 80-88 CPU-seconds to fit on 5,867
+    documents and peaks at 3.2 GiB during the fit.
 
     Parameters
     ----------

@@ -32,7 +32,8 @@ def test_provider_without_documents_scores_below_every_learned_one() -> None:
     model = CharacterSvm().fit(TEXTS, OWNER, 4)
     scores = model.decision_function(TEXTS)
     assert (scores[:, 3] < scores[:, :3].min(axis=1)).all()
-    assert model.n_bytes == model.coef_.nbytes + model.intercept_.nbytes
+    assert model.n_bytes == model.weights_.nbytes + model.intercept_.nbytes
+    assert model.weights_.shape == (len(model.vectorizer_.vocabulary_), 4)
 
 
 def test_two_providers_get_the_two_sides_of_one_hyperplane() -> None:
