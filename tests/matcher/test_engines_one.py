@@ -232,3 +232,22 @@ def test_single_slot_bids_equal_the_sorted_bids(seed: int) -> None:
     ordered = _sorted_bids(state, bidders, idx, seg, profit, 1e-3)
     for ours, reference in zip(single, ordered, strict=True):
         np.testing.assert_array_equal(ours, reference)
+
+
+def test_dispatch_sends_moderately_spread_scores_to_the_auction_when_candidates_are_few() -> None:
+    rng = np.random.default_rng(8)
+    many = sp.random_array((300, 200), density=0.2, rng=rng, format="csr")  # 40 candidates per demand
+    many.data = 0.3 + 0.7 * many.data  # best - worst candidate about 0.65 of the largest score
+    few = many[:, :100]  # about 20 candidates per demand, the same spread of scores
+    capacity = np.full(200, 2)
+    assert solver._wanted_one_engine(_prob(many, capacity)) == "matching"
+    assert solver._wanted_one_engine(_prob(few, capacity[:100])) == "auction"
+    scaled = many * 10  # the rule does not depend on the unit of the scores
+    assert solver._wanted_one_engine(_prob(scaled, capacity)) == "matching"
+    assert solver._wanted_one_engine(_prob(few * 10, capacity[:100])) == "auction"
+
+
+def test_dispatch_on_zero_scores_only() -> None:
+    affinity = sp.csr_array((np.zeros(3), ([0, 1, 2], [0, 0, 1])), shape=(3, 2))
+    assert solver._wanted_one_engine(_prob(affinity, np.ones(2))) == "matching"
+    assert assign(affinity, np.ones(2)).objective == 0.0
