@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 __all__ = ["ProviderAuction", "provider_auction"]
 
 # Below this many waiting providers a round bids one provider at a time (see _sequential_round).
-_SEQUENTIAL_BELOW = 64
+_SEQUENTIAL_BELOW = 16
 # A bid first reads a provider's capacity + 1 + this many best candidates (see ProviderAuction._bids).
 _WINDOW_SLACK = 32
 # A price war grows the increment tenfold after this many bids per unit of capacity, at most this much.
