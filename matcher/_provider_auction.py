@@ -175,7 +175,9 @@ class ProviderAuction:
                 break
             spent += bids.pairs.size
             displaced = self._settle(bids)
-            waiting = np.union1d(np.unique(self.provider[bids.pairs]), displaced)
+            waiting = _distinct(
+                np.concatenate([self.provider[bids.pairs], displaced]), self.capacity.shape[0]
+            )
             waiting = waiting[self.count[waiting] < self.capacity[waiting]]
         return eps
 
@@ -308,7 +310,7 @@ class ProviderAuction:
 
         Returns the providers that lost a unit to a higher bid (one entry per lost unit).
         """
-        demands = np.unique(self.demand[bids.pairs])
+        demands = _distinct(self.demand[bids.pairs], self.price.shape[0])
         cidx, cseg = _ranges(self.copy_start[demands], self.copy_start[demands + 1])
         seg = np.concatenate([cseg, np.searchsorted(demands, self.demand[bids.pairs])])
         value = np.concatenate([self.copy_price[cidx], bids.amounts])
@@ -329,6 +331,13 @@ class ProviderAuction:
         full = np.minimum.reduceat(np.where(who[keep] >= 0, value[keep], -np.inf), _group_firsts(seg[keep]))
         self.price[demands] = np.maximum(full, 0.0)
         return np.asarray(self.provider[lost], np.int64)
+
+
+def _distinct(ids: IntArray, size: int) -> IntArray:
+    """Sorted distinct values of ``ids`` (all in ``range(size)``): a mask beats hashing at this size."""
+    seen = np.zeros(size, bool)
+    seen[ids] = True
+    return np.flatnonzero(seen)
 
 
 def _by_provider_best_first(cols: IntArray, vals: FloatArray, m: int) -> IntArray:
