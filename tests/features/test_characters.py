@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from features.characters import CharacterSvm, character_text
+from tests.features.conftest import read_tsv
 
 TEXTS = [
     "锂电池正极材料的合成与表征",
@@ -55,3 +56,16 @@ def test_two_providers_get_the_two_sides_of_one_hyperplane() -> None:
 def test_bad_inputs_are_refused(owner: list[int], n_providers: int, c: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CharacterSvm(c=c).fit(TEXTS, owner, n_providers)
+
+
+def test_real_abstracts_of_distinct_disciplines_are_told_apart() -> None:
+    """Six csl-dev disciplines far apart: held-out abstracts land on their own discipline."""
+    rows = read_tsv("csl-dev/fewclue_csldcp_labeled.tsv")
+    wanted = ["水产", "天文学", "口腔医学", "计算机科学与技术", "农业工程", "体育学"]
+    by_label = {label: [r["abstract"] for r in rows if r["discipline"] == label] for label in wanted}
+    train = [(i, text) for i, label in enumerate(wanted) for text in by_label[label][:12]]
+    held_out = [(i, text) for i, label in enumerate(wanted) for text in by_label[label][12:20]]
+    model = CharacterSvm().fit([character_text(t) for _, t in train], [i for i, _ in train], len(wanted))
+    scores = model.decision_function([character_text(t) for _, t in held_out])
+    accuracy = float(np.mean(scores.argmax(axis=1) == [i for i, _ in held_out]))
+    assert accuracy >= 0.75  # chance is 1 in 6

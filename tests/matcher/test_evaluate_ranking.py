@@ -130,3 +130,13 @@ def test_bad_configurations_and_inputs_are_refused() -> None:
     unknown = [LabelledDemand("d", "水稻", "", frozenset({"nobody"}))]
     with pytest.raises(MatcherError, match="nobody"):
         evaluate(DOCUMENTS, unknown, COSINE)
+
+
+@pytest.mark.parametrize("config", [FUSED, RIDGE])
+def test_a_demand_scores_the_same_alone_and_in_a_batch(config: RankingConfig) -> None:
+    """The ranking serves one demand at a time: nothing learned from the other demands of a batch."""
+    batch, _ = rank(DOCUMENTS, DEMANDS, config)
+    for row, demand in enumerate(DEMANDS):
+        alone, _ = rank(DOCUMENTS, [demand], config)
+        # float32 products summed in another order differ in the last digits, nothing more
+        np.testing.assert_allclose(alone.toarray()[0], batch.toarray()[row], atol=1e-5)
