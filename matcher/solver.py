@@ -723,7 +723,9 @@ def _bellman_ford(n_nodes: int, tail: IntArray, head: IntArray, cost: FloatArray
             return dist
         targets, values = head[arcs][better], reach[better]
         np.minimum.at(dist, targets, values)
-        moved = np.unique(targets)
+        flagged = np.zeros(n_nodes, bool)  # the improved nodes, sorted, without np.unique's sort
+        flagged[targets] = True
+        moved = np.flatnonzero(flagged)
     raise SolverError("the restricted solution is not optimal: its residual network has a negative cycle")
 
 
