@@ -1,11 +1,15 @@
 """The numeric half of matching, free of the database: provider index, demand vectors, scores, reasons.
 
-The ranking is the one ``matcher.ranking`` chose on the csl-dev tuning split (``RankingConfig``
-defaults): words plus character 1-2-grams of the words, idf learned from the provider profiles, each
+The ranking is ``matcher.ranking``'s, with the ``RankingConfig`` defaults chosen on the csl-dev tuning
+split: words plus character 1-2-grams of the words, idf learned from the provider profiles, each
 provider one bag of terms (its name plus all its documents), and for levels of up to
-``CLASSIFIER_MAX_PROVIDERS`` providers the cosine fused half and half with a one-vs-rest ridge model
-fitted on the providers' documents (``features.classifier``). Larger levels rank by cosine alone: the
-ridge model of 2,000 providers takes about 100 s to fit and 320 MB of dense coefficients.
+``CLASSIFIER_MAX_PROVIDERS`` providers the cosine fused half and half with a linear SVM per provider on
+character 1-2-grams of the normalised texts (``features.characters``). The cosine reads the terms
+stored at intake; the SVM reads the text itself, normalised when the index or the demand vectors are
+built (``demand_record``, ``demand_character_text``): no segmentation, so it costs little. A demand
+vector holds the cosine's features, then the SVM's n-grams. Larger levels, and levels whose SVM would
+hold more than ``CHARACTER_MAX_COEFFICIENTS`` coefficients, rank by cosine alone.
+``RankingConfig(classifier="ridge")`` fuses the earlier ridge model instead (``features.classifier``).
 
 Fused scores are not cosines (see ``matcher.ranking.fuse``). Which providers are candidates at all
 is decided by a similarity of its own: the cosine without single-character n-grams must reach the
@@ -24,8 +28,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
 
 from api.providers.profiles import ProviderProfile
+from features.characters import CharacterSvm, character_text
 from features.classifier import ProviderClassifier
 from features.profiles import DEMAND, PROVIDER
 from features.tokenize import Tokenizer
@@ -36,12 +42,21 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
 DemandTokens = dict[str, list[str]]
+DemandRecord = Mapping[str, str | None]
 # Demand fields tokenized at intake, in the order of the demand profile spec.
 DEMAND_FIELDS = tuple(spec.name for spec in DEMAND.fields)
 REASONS_PER_PAIR = 5
 RANKING = RankingConfig()
-# Above this many providers a level ranks by cosine alone (ridge fit time and dense coefficients).
+# Above this many providers a level ranks by cosine alone (classifier fit time and dense coefficients).
 CLASSIFIER_MAX_PROVIDERS = 600
+# The character SVM is fitted only while providers x distinct n-grams stay within this many coefficients:
+# its fit holds them as float64 beside a float32 copy. 300 providers x 198,000 n-grams (5,867 csl-dev
+# abstracts) peak at 1.16 GiB resident and fit in 34 CPU-s; 600 x 198,000 peak at 2.07 GiB. The 209 demo
+# societies have 19,000 n-grams (4 million coefficients).
+CHARACTER_MAX_COEFFICIENTS = 60_000_000
+# Demand fields the character SVM reads after the title (twice) and the description: the other intake
+# fields, which the word profile reads too.
+CHARACTER_EXTRA_FIELDS = tuple(name for name in DEMAND_FIELDS if name not in ("title", "description"))
 # Dense demand x provider score blocks hold at most this many cells.
 BLOCK_CELLS = 1 << 22
 # Words that every technology text uses: true shared terms, but they tell staff nothing.
@@ -107,7 +122,8 @@ class ProviderIndex:
     word_names: npt.NDArray[np.object_] | None = None
     # Features x providers, so a demand row times it is one sparse product.
     matrix_t: sp.csr_matrix | None = None
-    # Ridge coefficients as features x providers (C order) and intercepts; None: cosine only.
+    # Coefficients of the fused model as features x providers (C order) and intercepts; None: cosine only.
+    # Ridge: over the cosine's features. Character SVM: over the n-grams of ``characters``.
     coef_t: Float32Array | None = None
     intercept: Float32Array | None = None
     classifier_weight: float = 0.0
@@ -117,6 +133,13 @@ class ProviderIndex:
     # decides candidacy. One shared character (子 in 量子 and 高分子) is no reason to propose a provider.
     gate: sp.csr_matrix | None = None
     gate_t: sp.csr_matrix | None = None
+    # The character SVM's n-gram vectorizer; demand vectors then carry its n-grams after the cosine's.
+    characters: CharacterVectorizer | None = None
+
+    @property
+    def width(self) -> int:
+        """Number of the cosine's features (the leading columns of a demand vector)."""
+        return int(self.matrix.shape[1])
 
     @property
     def n_words(self) -> int:
@@ -125,7 +148,7 @@ class ProviderIndex:
 
     @property
     def fused(self) -> bool:
-        """Whether scores fuse the cosine with the ridge model."""
+        """Whether scores fuse the cosine with a classifier (ridge or character SVM)."""
         return self.coef_t is not None and self.classifier_weight > 0
 
 
@@ -165,7 +188,7 @@ def build_index(
     n_jobs: int = 1,
     config: RankingConfig = RANKING,
 ) -> ProviderIndex:
-    """Fit the vectorizer on the providers' bags and vectorize them; fit the ridge model on small levels."""
+    """Fit the vectorizer on the providers' bags and vectorize them; fit the classifier on small levels."""
     providers = provider_terms(profiles, n_jobs=n_jobs)
     bags = [_profile_bag(p) for p in providers]
     vectorizer = TfidfVectorizer(
@@ -176,7 +199,7 @@ def build_index(
     matrix = sp.csr_matrix(vectorizer.transform(bags)) if bags else sp.csr_matrix((0, 1), dtype=np.float32)
     ids = np.array([p.id for p in profiles], dtype=np.int64)
     n_words = len(vectorizer.word_vocabulary_)
-    coef_t, intercept = _ridge(vectorizer, providers, config)
+    coef_t, intercept, characters = _classifier(vectorizer, profiles, providers, config)
     return ProviderIndex(
         level=level,
         ids=ids,
@@ -195,6 +218,7 @@ def build_index(
         informative=_informative(vectorizer, matrix[:, :n_words]),
         gate=(gate := sp.csr_matrix(matrix @ sp.diags(_multi_char_columns(vectorizer)))),
         gate_t=sp.csr_matrix(gate.T),
+        characters=characters,
     )
 
 
@@ -204,13 +228,61 @@ def _multi_char_columns(vectorizer: TfidfVectorizer) -> Float32Array:
     return np.fromiter((not (n.startswith("#") and len(n) == 2) for n in names), np.float32, names.size)
 
 
+Classifier = tuple[Float32Array | None, Float32Array | None, CharacterVectorizer | None]
+
+
+def _classifier(
+    vectorizer: TfidfVectorizer,
+    profiles: Sequence[ProviderProfile],
+    providers: Sequence[ProviderTerms],
+    config: RankingConfig,
+) -> Classifier:
+    """Coefficients (features x providers), intercepts and n-gram vectorizer of the model fused on this level.
+
+    None of them when the level ranks by cosine alone: ``classifier_weight`` 0, fewer than two providers,
+    or more than ``CLASSIFIER_MAX_PROVIDERS``.
+    """
+    if config.classifier_weight == 0 or not 2 <= len(providers) <= CLASSIFIER_MAX_PROVIDERS:
+        return None, None, None
+    if config.classifier == "ridge":
+        return (*_ridge(vectorizer, providers, config), None)
+    return _character_svm(profiles, config)
+
+
+def _character_svm(profiles: Sequence[ProviderProfile], config: RankingConfig) -> Classifier:
+    """The character SVM on the providers' normalised documents (as ``matcher.ranking`` fits it).
+
+    Like ``matcher.ranking``, a level where fewer than two providers have documents ranks by cosine; so
+    does a level whose coefficients would exceed ``CHARACTER_MAX_COEFFICIENTS``.
+    """
+    owner = np.fromiter((row for row, p in enumerate(profiles) for _ in p.documents), np.int64)
+    if np.unique(owner).size < 2:
+        return None, None, None
+    documents = [character_text(document) for profile in profiles for document in profile.documents]
+    if len(profiles) * distinct_ngrams(documents) > CHARACTER_MAX_COEFFICIENTS:
+        return None, None, None
+    model = CharacterSvm(c=config.svm_c).fit(documents, owner, len(profiles))
+    return model.weights_, model.intercept_, model.vectorizer_
+
+
+def distinct_ngrams(documents: Sequence[str]) -> int:
+    """Distinct character 1- and 2-grams of the documents: the rows of the character SVM's coefficients.
+
+    (The SVM's vocabulary also holds the pairs across the line breaks that join a provider's
+    documents, 2-3 % more on the demo societies; this count leaves them out.)
+    """
+    grams: set[str] = set()
+    for text in documents:
+        grams.update(text)
+        grams.update(map(str.__add__, text, text[1:]))
+    return len(grams)
+
+
 def _ridge(
     vectorizer: TfidfVectorizer, providers: Sequence[ProviderTerms], config: RankingConfig
-) -> tuple[Float32Array | None, Float32Array | None]:
+) -> tuple[Float32Array, Float32Array]:
     """Ridge coefficients (features x providers) learned from the documents without the names."""
     n = len(providers)
-    if config.classifier_weight == 0 or not 2 <= n <= CLASSIFIER_MAX_PROVIDERS:
-        return None, None
     owner = [row for row, p in enumerate(providers) for _ in p.documents or [[]]]
     examples = [PROVIDER.bag({"text": doc}) for p in providers for doc in p.documents or [[]]]
     model = ProviderClassifier(alpha=config.classifier_alpha)
@@ -227,20 +299,60 @@ def _informative(vectorizer: TfidfVectorizer, words: sp.csr_matrix) -> npt.NDArr
     return np.asarray((used_by <= limit) & ~generic, dtype=bool)
 
 
-def demand_vectors(index: ProviderIndex, profiles: Sequence[Mapping[str, Sequence[str]]]) -> sp.csr_matrix:
-    """L2-normalised demand vectors in the index's feature space."""
+def demand_character_text(record: DemandRecord) -> str:
+    """The text the character SVM reads: the normalised title twice (its field weight), then the description.
+
+    The same text as ``matcher.ranking.character_texts`` makes of a demand's title and description; the
+    other intake fields (keywords, main business, company profile) follow, one per line, when present.
+    """
+    title = character_text(record.get("title") or "")
+    lines = [title, title, character_text(record.get("description") or "")]
+    lines += [character_text(text) for name in CHARACTER_EXTRA_FIELDS if (text := record.get(name))]
+    return "\n".join(lines)
+
+
+def demand_vectors(
+    index: ProviderIndex,
+    profiles: Sequence[Mapping[str, Sequence[str]]],
+    records: Sequence[DemandRecord] | None = None,
+) -> sp.csr_matrix:
+    """L2-normalised demand vectors in the index's feature space (then its character n-grams, if any).
+
+    ``records`` (``demand_record`` of each demand) are read only when the index fuses the character SVM,
+    which needs the text itself: the n-grams of the normalised fields, not the stored terms.
+    """
     if len(profiles) == 1:
-        return demand_vector(index, profiles[0])
+        return demand_vector(index, profiles[0], records[0] if records else None)
     bags = [DEMAND.bag(profile) for profile in profiles]
-    return sp.csr_matrix(index.vectorizer.transform(bags)) if bags else sp.csr_matrix((0, 1))
+    cosine = sp.csr_matrix(index.vectorizer.transform(bags)) if bags else sp.csr_matrix((0, index.width))
+    return _with_characters(index, cosine, records)
 
 
-def demand_vector(index: ProviderIndex, profile: Mapping[str, Sequence[str]]) -> sp.csr_matrix:
-    """One demand's vector, equal to ``vectorizer.transform`` but weighing by ``idf[indices]``.
+def _with_characters(
+    index: ProviderIndex, cosine: sp.csr_matrix, records: Sequence[DemandRecord] | None
+) -> sp.csr_matrix:
+    """The cosine's vectors followed by the character SVM's n-gram vectors (unchanged without the SVM)."""
+    if index.characters is None:
+        return cosine
+    if records is None or len(records) != cosine.shape[0]:
+        raise ValueError("the character SVM needs the text fields of every demand (engine.demand_record)")
+    grams = index.characters.transform([demand_character_text(record) for record in records])
+    return sp.csr_matrix(sp.hstack([cosine, grams], format="csr"), dtype=np.float32)
+
+
+def demand_vector(
+    index: ProviderIndex, profile: Mapping[str, Sequence[str]], record: DemandRecord | None = None
+) -> sp.csr_matrix:
+    """One demand's vector, equal to ``demand_vectors`` but weighing the cosine's block by ``idf[indices]``.
 
     The vectorizer multiplies by ``sp.diags(idf)``, which builds a features x features matrix per call
-    (about 14 ms for one demand); scaling the few stored counts costs microseconds.
+    (about 14 ms for one demand); scaling the few stored counts costs microseconds. ``record`` is needed
+    when the index fuses the character SVM.
     """
+    return _with_characters(index, _cosine_vector(index, profile), None if record is None else [record])
+
+
+def _cosine_vector(index: ProviderIndex, profile: Mapping[str, Sequence[str]]) -> sp.csr_matrix:
     vectorizer, bag = index.vectorizer, DEMAND.bag(profile)
     words = _weighted_block(bag, vectorizer.word_vocabulary_, vectorizer.word_idf_, vectorizer, None)
     if not vectorizer.char_vocabulary_:
@@ -288,27 +400,39 @@ def score_block(index: ProviderIndex, vectors: sp.csr_matrix) -> tuple[Float32Ar
     fusion is ``matcher.ranking.fuse`` without its top-k: per row, cosines and ridge scores are
     standardised over the providers, mixed and mapped into (0, 1); a row without any term scores 0.
     """
-    left = sp.csr_matrix(vectors, dtype=np.float32)
+    rows = sp.csr_matrix(vectors, dtype=np.float32)
+    left = _cosine_columns(index, rows)
     gate_t = index.gate_t if index.gate_t is not None else sp.csr_matrix(index.matrix.T)
     right = index.matrix_t if index.matrix_t is not None else sp.csr_matrix(index.matrix.T)
     gates = np.asarray((left @ gate_t).toarray(), dtype=np.float32)
     cosines = np.asarray((left @ right).toarray(), dtype=np.float32)
     if not index.fused:
         return gates, cosines
-    assert index.coef_t is not None
-    assert index.intercept is not None
-    raw = np.asarray(left @ index.coef_t, dtype=np.float32) + index.intercept
     weight = index.classifier_weight
-    mixed = (1.0 - weight) * _standardise(cosines) + weight * _standardise(raw)
+    mixed = (1.0 - weight) * _standardise(cosines) + weight * _standardise(_classifier_scores(index, rows))
     fused = (1.0 / (1.0 + np.exp(-mixed))).astype(np.float32)
+    # As in matcher.ranking, a demand without any known term scores nothing, whatever its characters say.
     fused[np.diff(left.indptr) == 0] = 0.0
     return gates, fused
+
+
+def _cosine_columns(index: ProviderIndex, vectors: sp.csr_matrix) -> sp.csr_matrix:
+    """The cosine's columns of demand vectors (without the character SVM's n-grams)."""
+    return vectors if vectors.shape[1] == index.width else sp.csr_matrix(vectors[:, : index.width])
+
+
+def _classifier_scores(index: ProviderIndex, vectors: sp.csr_matrix) -> Float32Array:
+    """Raw classifier scores (rows x providers): the SVM reads the n-gram columns, ridge the cosine's."""
+    assert index.coef_t is not None
+    assert index.intercept is not None
+    features = vectors[:, index.width :] if index.characters is not None else _cosine_columns(index, vectors)
+    return np.asarray(features @ index.coef_t, dtype=np.float32) + index.intercept
 
 
 def gate_of_pairs(demands: sp.csr_matrix, index: ProviderIndex, rows: IntArray, cols: IntArray) -> FloatArray:
     """The gate similarity (cosine without single characters) of each (demand row, provider row) pair."""
     gate = index.gate if index.gate is not None else index.matrix
-    products = sp.csr_matrix(demands)[rows].multiply(gate[cols])
+    products = _cosine_columns(index, sp.csr_matrix(demands)[rows]).multiply(gate[cols])
     return np.asarray(products.sum(axis=1), dtype=np.float64).ravel()
 
 

@@ -81,6 +81,7 @@ class RoundRun:
     counts: dict[str, Any] = field(default_factory=dict)
     demand_ids: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     profiles: list[engine.DemandTokens] = field(default_factory=list)
+    records: list[engine.DemandRecord] = field(default_factory=list)  # text fields, for the character SVM
     index: engine.ProviderIndex | None = None
     vectors: sp.csr_matrix | None = None
     problem: Problem | None = None
@@ -169,6 +170,7 @@ def stage_tokenize(factory: sessionmaker[Session], run: RoundRun) -> None:
             profiles[i] = tokens
     run.demand_ids = np.array([d.id for d in demands], dtype=np.int64)
     run.profiles = [p or {} for p in profiles]
+    run.records = [engine.demand_record(d) for d in demands]
     run.counts.update(demands=len(demands), tokenized_now=len(missing))
 
 
@@ -178,7 +180,7 @@ def stage_vectorize(factory: sessionmaker[Session], run: RoundRun) -> None:
         run.index = provider_index(session, run.scope.level, n_jobs=2)
     if run.scope.provider_ids is not None:
         run.index = _restrict(run.index, run.scope.provider_ids)
-    run.vectors = engine.demand_vectors(run.index, run.profiles)
+    run.vectors = engine.demand_vectors(run.index, run.profiles, run.records)
     run.counts.update(providers=int(run.index.ids.size))
 
 

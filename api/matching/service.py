@@ -74,7 +74,7 @@ def match_list(session: Session, *, demand_id: int, level: str, limit: int) -> M
         return MatchList(demand_id=demand_id, level=level, current_round_id=None, items=[])
     capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
     profile = demand_profile(demand)
-    vector = engine.demand_vector(index, profile)
+    vector = engine.demand_vector(index, profile, engine.demand_record(demand))
     cols, scores = engine.rank_demand(index, vector, k=limit)
     explained = engine.reasons(vector, [profile], index, np.zeros(cols.size, np.int64), cols)
     notes = demand_constraints(session, demand_id, level)
