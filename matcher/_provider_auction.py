@@ -71,6 +71,8 @@ class ProviderAuction:
     demand: IntArray
     vals: FloatArray
     starts: IntArray
+    window: IntArray  # per provider: how many candidates lead its list, best ones (see _windows)
+    beyond: FloatArray  # per provider: best affinity after the window (-inf if none)
     capacity: IntArray
     count: IntArray  # units held per provider
     held_sorted: BoolArray
@@ -100,7 +102,8 @@ class ProviderAuction:
         ProviderAuction
             The state before the first bid.
         """
-        order = _by_provider_best_first(cols, vals, capacity.shape[0])
+        order, starts = _by_provider(cols, capacity.shape[0])
+        window, beyond = _windows(order, starts, vals, capacity)
         copy_start = _starts(wanted)
         total = int(copy_start[-1])
         return cls(
@@ -108,7 +111,9 @@ class ProviderAuction:
             cols[order],
             rows[order],
             vals[order],
-            np.searchsorted(cols[order], np.arange(capacity.shape[0] + 1)),
+            starts,
+            window,
+            beyond,
             capacity,
             np.zeros(capacity.shape[0], np.int64),
             np.zeros(rows.shape[0], bool),
@@ -206,7 +211,7 @@ class ProviderAuction:
         free = int(self.capacity[j] - self.count[j])
         if free <= 0 or stop == first:
             return []
-        window = min(stop, first + int(self.capacity[j]) + 1 + _WINDOW_SLACK)
+        window = first + int(self.window[j])
         bids = self._span_bids(first, window, free, eps)
         return bids if bids is not None else self._span_bids(first, stop, free, eps) or []
 
@@ -220,8 +225,8 @@ class ProviderAuction:
         top = np.argpartition(-profit, free)[: free + 1] if size > free + 1 else np.arange(size)
         top = top[np.argsort(-profit[top])]
         runner_up = max(float(profit[top[free]]), 0.0) if top.shape[0] > free else 0.0
-        end = int(self.starts[self.provider[first] + 1])
-        if stop < end and float(self.vals[stop]) > runner_up:
+        j = int(self.provider[first])
+        if stop < int(self.starts[j + 1]) and float(self.beyond[j]) > runner_up:
             return None
         return [
             (first + int(t), float(self.price[self.demand[first + t]] + profit[t] - runner_up + eps))
@@ -255,7 +260,7 @@ class ProviderAuction:
         """
         length = self.starts[bidders + 1] - self.starts[bidders]
         bidders, length = bidders[length > 0], length[length > 0]
-        window = np.minimum(length, self.capacity[bidders] + 1 + _WINDOW_SLACK)
+        window = self.window[bidders]
         first, unsure = self._grouped_bids(bidders, window, eps)
         full, _ = self._grouped_bids(bidders[unsure], length[unsure], eps)
         return _Bids(np.concatenate([first.pairs, full.pairs]), np.concatenate([first.amounts, full.amounts]))
@@ -297,7 +302,7 @@ class ProviderAuction:
         kth = np.where(free < best.shape[1], best[row, np.minimum(free, best.shape[1] - 1)], -np.inf)
         runner_up = np.maximum(kth, 0.0)
         stop = self.starts[bidders + 1]
-        beyond = np.where(first + length < stop, self.vals[np.minimum(first + length, stop - 1)], -np.inf)
+        beyond = np.where(first + length < stop, self.beyond[bidders], -np.inf)
         unsure = beyond > runner_up
         take = (np.arange(best.shape[1])[None, :] < free[:, None]) & (best > eps) & ~unsure[:, None]
         r, c = np.nonzero(take)
@@ -340,13 +345,52 @@ def _distinct(ids: IntArray, size: int) -> IntArray:
     return np.flatnonzero(seen)
 
 
-def _by_provider_best_first(cols: IntArray, vals: FloatArray, m: int) -> IntArray:
-    """Order of the pairs by provider, best affinity first within a provider (ties in any order)."""
-    by_value = np.argsort(-vals)
-    keys = cols[by_value]
-    if m <= np.iinfo(np.int16).max:
-        keys = keys.astype(np.int16)  # numpy sorts 16-bit keys stably by radix: 2x faster than lexsort
-    return np.asarray(by_value[np.argsort(keys, kind="stable")], np.int64)
+def _by_provider(cols: IntArray, m: int) -> tuple[IntArray, IntArray]:
+    """Order of the pairs grouped by provider, and where each provider's group starts."""
+    keys = cols.astype(np.int16) if m <= np.iinfo(np.int16).max else cols  # 16-bit keys: radix sort
+    order = np.asarray(np.argsort(keys, kind="stable"), np.int64)
+    return order, np.searchsorted(cols[order], np.arange(m + 1))
+
+
+def _windows(
+    order: IntArray, starts: IntArray, vals: FloatArray, capacity: IntArray
+) -> tuple[IntArray, FloatArray]:
+    """Move each provider's ``capacity + 1 + _WINDOW_SLACK`` best candidates to the head of its group,
+    best first (``order`` in place); return the window lengths and the best affinity after each window.
+
+    A partition per provider (padded rows grouped by length), not a sort of every candidate.
+    """
+    length = np.diff(starts)
+    window = np.minimum(length, capacity + 1 + _WINDOW_SLACK)
+    beyond = np.full(capacity.shape[0], -np.inf)
+    long = length > window
+    group = np.ceil(np.log2(np.maximum(length, 1))).astype(np.int64)
+    for g in np.unique(group[long]):
+        members = np.flatnonzero(long & (group == g))
+        beyond[members] = _partition_heads(order, starts[members], length[members], window[members], vals)
+    return window, beyond
+
+
+def _partition_heads(
+    order: IntArray, first: IntArray, length: IntArray, window: IntArray, vals: FloatArray
+) -> FloatArray:
+    """For each group ``order[first:first + length]``: its ``window`` best first, sorted; returns the best
+    affinity after the window."""
+    width, top = int(length.max()), int(window.max())
+    row = np.arange(first.shape[0])[:, None]
+    inside = np.arange(width)[None, :] < length[:, None]
+    cells = np.where(inside, first[:, None] + np.arange(width)[None, :], 0)
+    values = np.where(inside, vals[order[cells]], -np.inf)
+    perm = np.argpartition(-values, top - 1, axis=1)
+    head = perm[:, :top]
+    head = np.take_along_axis(head, np.argsort(-values[row, head], axis=1), axis=1)
+    perm = np.concatenate([head, perm[:, top:]], axis=1)
+    ranked = values[row, perm]
+    rest = ranked[:, top:].max(axis=1) if width > top else np.full(first.shape[0], -np.inf)
+    beyond = np.where(window < top, ranked[np.arange(first.shape[0]), np.minimum(window, top - 1)], rest)
+    keep = inside[row, perm]
+    order[cells[inside]] = order[cells[row, perm][keep]]
+    return np.asarray(beyond, np.float64)
 
 
 def _group_firsts(sorted_seg: IntArray) -> IntArray:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import matcher._provider_auction
 import matcher.solver
 from matcher import assign, certificate_violation
-from matcher._provider_auction import ProviderAuction, provider_auction
+from matcher._provider_auction import ProviderAuction, _by_provider, _windows, provider_auction
 from tests.matcher.oracles import brute_force, milp_optimum
 
 
@@ -193,6 +193,65 @@ def test_an_escalated_auction_is_finished_exactly(
     monkeypatch.setattr(matcher._provider_auction, "_BIDS_PER_UNIT", 0.05)
     monkeypatch.setattr(matcher.solver, "_PROVIDER_AUCTION_EPS", 1e-9)
     affinity, problem = _random_mixed(70 + seed, ties=seed == 0)
+    result = assign(affinity, **problem)
+    assert served == [1]
+    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+
+
+def test_windows_hold_each_providers_best_candidates_first() -> None:
+    rng = np.random.default_rng(11)
+    m = 6
+    cols = rng.integers(0, m, 900).astype(np.int64)
+    vals = np.round(rng.random(900), 2)  # ties across the window edge
+    capacity = np.array([0, 1, 3, 5, 8, 2], np.int64)
+    order, starts = _by_provider(cols, m)
+    before = order.copy()
+    window, beyond = _windows(order, starts, vals, capacity)
+    for j in range(m):
+        group = order[starts[j] : starts[j + 1]]
+        assert sorted(group.tolist()) == sorted(before[starts[j] : starts[j + 1]].tolist())
+        head, rest = vals[group[: window[j]]], vals[group[window[j] :]]
+        assert window[j] == min(group.shape[0], capacity[j] + 1 + matcher._provider_auction._WINDOW_SLACK)
+        assert (np.diff(head) <= 0).all()
+        assert beyond[j] == rest.max(initial=-np.inf)
+        assert head.min(initial=np.inf) >= beyond[j]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_providers_with_long_candidate_lists_match_highs(seed: int, served: list[int]) -> None:
+    """Hundreds of candidates per provider: bids are read from the windows, with fallbacks."""
+    rng = np.random.default_rng(400 + seed)
+    n, m = 240, 4
+    affinity = sp.random_array((n, m), density=0.7, rng=rng, format="coo")
+    if seed == 0:
+        affinity.data = np.round(affinity.data * 8) / 8
+    wanted = rng.choice([1, 2, 3], size=n, p=[0.6, 0.25, 0.15])
+    problem = {
+        "capacity": rng.integers(1, 6, m),
+        "max_per_demand": wanted,
+        "forbidden": np.zeros((0, 2), np.int64),
+        "locked": np.zeros((0, 2), np.int64),
+    }
+    result = assign(affinity, **problem)
+    assert served == [1]
+    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bids_past_the_windows_match_highs(seed: int, served: list[int]) -> None:
+    """Every provider ranks the demands alike, so prices climb past the windows and bids read whole lists."""
+    rng = np.random.default_rng(500 + seed)
+    n, m = 70, 40
+    affinity = sp.coo_array(rng.random(n)[:, None] * 0.5 + rng.random((n, m)) * 0.05)
+    wanted = rng.choice([1, 2, 3], size=n, p=[0.5, 0.3, 0.2])
+    problem = {
+        "capacity": rng.integers(1, 4, m),
+        "max_per_demand": wanted,
+        "forbidden": np.zeros((0, 2), np.int64),
+        "locked": np.zeros((0, 2), np.int64),
+    }
     result = assign(affinity, **problem)
     assert served == [1]
     assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)

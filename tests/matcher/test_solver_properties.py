@@ -116,7 +116,9 @@ def test_objective_matches_highs(case: Case) -> None:
         case.kwargs["locked"],
     )
     assert int(np.minimum(result.demand_counts, floors).sum()) == coverage
-    assert abs(result.objective - value) <= 1e-9 * max(1.0, value)
+    assert result.objective >= value - 1e-9 * max(1.0, value)
+    # HiGHS stops a MIP within an absolute gap of 1e-6 (it left a single 6e-8 pair unchosen)
+    assert result.objective <= value + max(1e-9 * value, 1e-6)
 
 
 @settings(max_examples=60, deadline=None)
