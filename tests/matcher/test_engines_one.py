@@ -251,3 +251,13 @@ def test_dispatch_on_zero_scores_only() -> None:
     affinity = sp.csr_array((np.zeros(3), ([0, 1, 2], [0, 0, 1])), shape=(3, 2))
     assert solver._wanted_one_engine(_prob(affinity, np.ones(2))) == "matching"
     assert assign(affinity, np.ones(2)).objective == 0.0
+
+
+@pytest.mark.parametrize(("seed", "eps"), [(s, e) for s in range(4) for e in (0.05, 0.3)])
+def test_a_coarse_forced_auction_is_finished_exactly(seed: int, eps: float) -> None:
+    """A coarse increment leaves negative cycles; the finish must still reach HiGHS' optimum."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(solver, "_WANTED_ONE_ENGINE", "auction")
+        patch.setattr(solver, "_AUCTION_EPS", eps)
+        patch.setattr(solver, "_AUCTION_SCANS", np.inf)  # the finish, not the guard, must do the work
+        _check_against_highs(*_random_one(4200 + seed))
