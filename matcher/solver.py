@@ -896,7 +896,7 @@ def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray,
 
 def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray) -> BoolArray:
     subset = res.active & (prob.rank < res.slots[prob.rows] + _EXTRA_CANDIDATES)
-    if int(res.slots.max(initial=0)) <= 1:
+    if int(res.slots.max(initial=0)) <= 1 and prob.weights is None and res.floors is None:  # matching only
         subset |= res.active & (_slots_ahead(prob, res) < _SLOT_BUDGET)
     return subset | carried
 
