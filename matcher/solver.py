@@ -618,13 +618,37 @@ def _solve_by_matching(net: _Network, res: _Residual) -> BoolArray:
     r, c, w, pair = (np.concatenate([p[k] for p in parts]) for k in range(4))
     shape = (n_demand_rows + multi.shape[0], n_slots + multi.shape[0] + n_demand_rows)
     matched_rows, matched_cols = lapjvsp(sp.csr_array((w, (r, c)), shape=shape))
-    keys = r * shape[1] + c
-    order = np.argsort(keys)
-    arc = order[np.searchsorted(keys, matched_rows * shape[1] + matched_cols, sorter=order)]
-    used = pair[arc][(matched_rows < n_demand_rows) & (pair[arc] >= 0)]
+    if multi.shape[0] == 0:
+        used = _single_pairs(rows, cols, slots_d, slot_start, matched_rows, matched_cols, m)
+    else:
+        keys = r * shape[1] + c
+        order = np.argsort(keys)
+        arc = order[np.searchsorted(keys, matched_rows * shape[1] + matched_cols, sorter=order)]
+        used = pair[arc][(matched_rows < n_demand_rows) & (pair[arc] >= 0)]
     chosen = np.zeros(rows.shape[0], bool)
     chosen[used] = True
     return chosen
+
+
+def _single_pairs(
+    rows: IntArray,
+    cols: IntArray,
+    slots_d: IntArray,
+    slot_start: IntArray,
+    matched_rows: IntArray,
+    matched_cols: IntArray,
+    m: int,
+) -> IntArray:
+    """The pairs a matching of one-slot demand rows chose: row -> demand, slot column -> provider.
+
+    Looks the pairs up among the candidates instead of among the (far more) slot arcs.
+    """
+    real = matched_cols < slot_start[-1]  # the rest are the rows' private dummy columns
+    demand = np.flatnonzero(slots_d)[matched_rows[real]]
+    provider = np.searchsorted(slot_start, matched_cols[real], side="right") - 1
+    keys = rows * max(m, 1) + cols
+    order = np.argsort(keys)
+    return np.asarray(order[np.searchsorted(keys, demand * max(m, 1) + provider, sorter=order)], np.int64)
 
 
 def _to_slots(
