@@ -1,0 +1,147 @@
+"""The service's ranking on the demo data: ridge against the character SVM, through the match list itself.
+
+``huiqi demo load`` (providers and the 333 labelled demands, submitted through intake) fills a fresh
+SQLite database; every demand's society match list (``api.matching.service.match_list``, all 209
+societies, gated as staff see it) is compared with its ``gold_societies``. The same demands are ranked
+with ``engine.RANKING`` (character SVM) and with ``RankingConfig(classifier="ridge")``; the difference
+is paired (both rankings scored on the same resampled demands). Index builds are timed per level, each
+in a fresh process so that its peak resident memory is its own; match-list latency is measured cold
+(the first list builds the society index) and warm.
+
+    .venv/bin/pytest benchmarks/test_engine_svm.py -s
+"""
+
+import functools
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import make_engine, make_session_factory
+from api.db.migrate import upgrade
+from api.db.models import Demand
+from api.demo import DemoContext, run_demo_steps
+from api.matching import engine, index, service
+from api.providers.export import provider_codes
+from matcher.evaluate import gold_ranks, metrics_from_ranks, paired_difference
+from matcher.ranking import RankingConfig
+
+DEMANDS = Path(__file__).resolve().parents[1] / "fixtures" / "demands" / "demo_demands.jsonl"
+RIDGE = RankingConfig(classifier="ridge")
+LEVELS = ("society", "branch", "expert")
+
+
+def _gold_by_title() -> dict[tuple[str, str], list[str]]:
+    records = [json.loads(line) for line in DEMANDS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {(r["org_name"], r["title"]): r["gold_societies"] for r in records}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, str]]:
+    """A session on a fresh database filled by the demo steps, and its URL."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('engine_svm') / 'demo.db'}"
+    upgrade(url)
+    db = make_engine(url)
+    with make_session_factory(db).begin() as session:
+        run_demo_steps(session, DemoContext(secret=b"benchmark", report=print))
+    with make_session_factory(db)() as session:
+        yield session, url
+    db.dispose()
+
+
+def _service_ranks(
+    session: Session, config: RankingConfig, monkeypatch: pytest.MonkeyPatch
+) -> tuple[np.ndarray[Any, Any], list[float]]:
+    """Gold ranks of every labelled demand in its society match list, and each list's latency (s)."""
+    index.clear_cache()
+    monkeypatch.setattr(index, "build_index", functools.partial(engine.build_index, config=config))
+    codes = {code: row_id for row_id, code in provider_codes(session, "society").items()}
+    gold_of = _gold_by_title()
+    demands = list(session.scalars(select(Demand).order_by(Demand.id)))
+    column = {pid: c for c, pid in enumerate(sorted(codes.values()))}
+    rows, gold, seconds = [], [], []
+    for demand in demands:
+        start = time.perf_counter()
+        listed = service.match_list(session, demand_id=demand.id, level="society", limit=len(codes))
+        seconds.append(time.perf_counter() - start)
+        rows.append({column[item.provider_id]: item.score for item in listed.items})
+        gold.append(
+            frozenset(column[codes[c]] for c in gold_of[(demand.org_name, demand.title)] if c in codes)
+        )
+    scores = sp.lil_matrix((len(rows), len(column)), dtype=np.float64)
+    for r, row in enumerate(rows):
+        for c, value in row.items():
+            scores[r, c] = value
+    return gold_ranks(sp.csr_matrix(scores), gold), seconds
+
+
+def test_service_ranking_svm_against_ridge(
+    demo: tuple[Session, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, _ = demo
+    figures = {}
+    for label, config in (("ridge", RIDGE), ("character SVM", engine.RANKING)):
+        ranks, seconds = _service_ranks(session, config, monkeypatch)
+        warm = sorted(seconds[1:])
+        metrics = metrics_from_ranks(ranks, [0] * len(ranks))
+        figures[label] = ranks
+        print(
+            f"\n{label:<14} n={metrics.n} acc@1={metrics.acc_at_1:.3f} hit@5={metrics.hit_at_5:.3f} "
+            f"mrr={metrics.mrr:.3f}; first list (cold index) {seconds[0] * 1000:.0f} ms, warm p50 "
+            f"{statistics.median(warm) * 1000:.1f} ms p95 {warm[int(0.95 * len(warm))] * 1000:.1f} ms"
+        )
+    index.clear_cache()
+    for name, diff in paired_difference(figures["ridge"], figures["character SVM"]).items():
+        print(f"SVM - ridge {name}: {diff.value:+.3f} [{diff.interval.low:+.3f}, {diff.interval.high:+.3f}]")
+    assert len(figures["ridge"]) >= 300
+
+
+_BUILD = """
+import resource, sys, time
+from sqlalchemy.orm import Session
+from api.db import make_engine
+from api.matching import engine
+from api.providers.profiles import load_provider_profiles
+from matcher.ranking import RankingConfig
+config = RankingConfig(classifier=sys.argv[3])
+with Session(make_engine(sys.argv[1])) as session:
+    profiles = load_provider_profiles(session, sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start, cpu = time.perf_counter(), time.process_time()
+built = engine.build_index(sys.argv[2], profiles, config=config)
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+coef = built.coef_t.nbytes if built.coef_t is not None else 0
+print(len(profiles), round(wall, 2), round(cpu, 2), before // 1024, peak // 1024, coef // 2**20)
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_index_build_per_level(demo: tuple[Session, str], level: str) -> None:
+    _, url = demo
+    for classifier in ("ridge", "character_svm"):
+        done = subprocess.run(
+            [sys.executable, "-c", _BUILD, url, level, classifier],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        n, wall, cpu, before, peak, coef = done.stdout.split()
+        print(
+            f"\n{level:<8} {classifier:<14} n={n} build {wall} s wall, {cpu} CPU-s; peak RSS {peak} MB "
+            f"(after loading: {before} MB); coefficients {coef} MB"
+        )
+        assert int(peak) < 2048
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
