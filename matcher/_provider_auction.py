@@ -6,12 +6,18 @@ the scarce side bids: provider ``j`` fills its ``capacity[j]`` units with distin
 is never taken twice), demand ``i`` keeps the ``wanted[i]`` highest bids, and its price is the lowest
 bid it keeps once it is full (0 before). A provider with ``f`` free units bids for its ``f`` most
 profitable demands (affinity minus price) above ``eps``, each raised by the gap to its next option
-plus ``eps`` (Jacobi bidding: all waiting providers bid at once). One phase from zero prices; a
-demand's copies never fall vacant, so the result satisfies eps-complementary slackness.
+plus ``eps`` (Jacobi bidding: all waiting providers bid at once; once few wait, one at a time). One
+phase from zero prices; a demand's copies never fall vacant. At the end no pair left out is worth more
+than ``eps`` above its prices, a demand with a free copy costs 0 and a provider with a free unit
+costs 0. A chosen pair can sit more than ``eps`` below its prices (a provider that lost a demand and
+won it back paid for its other demands against a runner-up that excluded it); the solver's exact
+finish repairs that, and whatever a coarse increment left, before it certifies the answer.
 
-Each round looks only at each bidder's best ``f + 1`` options: the bidders' candidate lists are laid
-out as padded rows (grouped by length so the padding stays below half) and ``argpartition`` picks
-them, instead of sorting every candidate of every bidder.
+Each round looks only at each bidder's best ``f + 1`` options, read from a window of its best
+candidates (moved to the head of its list once, by a partition per provider) or, when the window
+cannot decide, from the whole list; candidate lists are laid out as padded rows (grouped by length so
+the padding stays below half) and ``argpartition`` picks them, instead of sorting every candidate of
+every bidder.
 """
 
 from __future__ import annotations
@@ -126,12 +132,14 @@ class ProviderAuction:
 
     @property
     def held(self) -> BoolArray:
+        """Chosen pairs, in the caller's order."""
         out = np.zeros(self.held_sorted.shape[0], bool)
         out[self.order] = self.held_sorted
         return out
 
     @property
     def demand_price(self) -> FloatArray:
+        """Per demand: the lowest bid it keeps when full, else 0."""
         return self.price
 
     def provider_price(self) -> FloatArray:
@@ -407,7 +415,7 @@ def provider_auction(
     coarsest: float | None = None,
     bids_per_unit: float | None = None,
 ) -> tuple[BoolArray, FloatArray]:
-    """Run the provider-side auction to an eps-optimal assignment; return it with node potentials.
+    """Run the provider-side auction; return the pairs it holds and node potentials for the finish.
 
     Parameters
     ----------
@@ -432,7 +440,8 @@ def provider_auction(
     potentials : ndarray of float, shape (n_demands + n_providers,)
         Potentials of the demand nodes, then of the provider nodes, of the flow network
         ``root -> demand -> provider -> root`` (cost ``-affinity`` on pair arcs): a demand's price,
-        then minus a provider's price. They are eps-optimal for ``held``.
+        then minus a provider's price: a start for the exact finish (see the module docstring for
+        the conditions they meet).
     """
     state = ProviderAuction.start(rows, cols, vals, wanted, capacity)
     coarsest = _COARSEST_FACTOR * eps if coarsest is None else coarsest
