@@ -171,7 +171,7 @@ class ProviderAuction:
         Returns
         -------
         float
-            The increment in force at the end: the result is optimal within it per unit.
+            The increment in force at the end (the open-pair condition holds within it).
         """
         coarsest = eps if coarsest is None else max(coarsest, eps)
         budget = bids_per_level if bids_per_level is not None else np.iinfo(np.int64).max
