@@ -24,7 +24,13 @@ b. The prices, turned into node potentials, are relaxed by label correcting in t
    of that assignment; a cycle among the predecessor arcs is a negative cycle and is cancelled by one
    unit of flow. When labels settle they are feasible potentials: an exact optimality certificate.
 
-Otherwise, on a restricted problem:
+Demands wanting several providers (no floors, no uneven discount): the providers bid for demands
+(``matcher._provider_auction``: the providers are the scarce side, each fills its capacity with
+distinct demands, so no pair is taken twice and nothing is copied), then the same exact finish (b)
+from their prices.
+
+Otherwise (floors, uneven depth discounts), and for the wanted-one calls the rule gives it, on a
+restricted problem:
 
 1. Start from each demand's few best candidates (a restricted problem).
 2. Solve the restricted problem exactly: ``min_weight_full_bipartite_matching`` (LAPJVsp) on a graph
