@@ -129,7 +129,8 @@ print(len(profiles), round(wall, 2), round(cpu, 2), before // 1024, peak // 1024
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_index_build_per_level(demo: tuple[Session, str], level: str) -> None:
-    _, url = demo
+    session, url = demo
+    session.rollback()  # the match lists' session must not hold SQLite's write lock while others read
     for classifier in ("ridge", "character_svm"):
         done = subprocess.run(
             [sys.executable, "-c", _BUILD, url, level, classifier],
