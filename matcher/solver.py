@@ -1032,6 +1032,26 @@ def _discounted_certificate(prob: _Problem, cert: Certificate) -> Certificate:
     )
 
 
+def _solve_by_provider_auction(prob: _Problem, res: _Residual, tol: float) -> tuple[BoolArray, Certificate]:
+    """Mixed wanted numbers: providers (the scarce side) bid, then the exact finish from their prices."""
+    idx = np.flatnonzero(res.active)
+    held, start = provider_auction(
+        prob.rows[idx],
+        prob.cols[idx],
+        prob.vals[idx],
+        res.slots,
+        res.capacity,
+        prob.scale * _PROVIDER_AUCTION_EPS,
+    )
+    net = _network(prob, res, idx)
+    flow, pot = _optimal_flow(
+        net, _canonical_flow(net, res, held), np.concatenate([[0.0, 0.0], start]), tol / 10
+    )
+    chosen = np.zeros(prob.rows.shape[0], bool)
+    chosen[idx] = flow[net.blocks["pair"]] > 0
+    return chosen, _certificate(net, res, prob, pot, tol)
+
+
 def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
     if _uniform_discount(prob):
         chosen, cert = _solve(replace(prob, weights=None))
@@ -1043,23 +1063,7 @@ def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
         if solved is not None:
             return solved
     if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) >= 2:
-        # Mixed wanted numbers: providers (the scarce side) bid, then the exact finish from their prices.
-        idx = np.flatnonzero(res.active)
-        held, start = provider_auction(
-            prob.rows[idx],
-            prob.cols[idx],
-            prob.vals[idx],
-            res.slots,
-            res.capacity,
-            prob.scale * _PROVIDER_AUCTION_EPS,
-        )
-        net = _network(prob, res, idx)
-        flow, pot = _optimal_flow(
-            net, _canonical_flow(net, res, held), np.concatenate([[0.0, 0.0], start]), tol / 10
-        )
-        chosen = np.zeros(prob.rows.shape[0], bool)
-        chosen[idx] = flow[net.blocks["pair"]] > 0
-        return chosen, _certificate(net, res, prob, pot, tol)
+        return _solve_by_provider_auction(prob, res, tol)
     subset = _initial_subset(prob, res, carried)
     use_lp = prob.weights is not None or res.floors is not None
     for _ in range(_MAX_ROUNDS):
