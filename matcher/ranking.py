@@ -6,7 +6,7 @@ providers are scored by one of three aggregations of their documents, optionally
 discriminative model learned from the providers' documents (``RankingConfig.classifier_weight``): by
 default a linear SVM on character n-grams of the normalised texts (``features.characters``, texts kept
 by ``character_texts``), or a ridge model on the word and character vectors of the cosine. (The
-service's provider index, ``api.matching.engine``, fuses the ridge model: it ranks from stored tokens.)
+service's provider index, ``api.matching.engine``, fuses the same character SVM.)
 
 Fused scores are not cosines: per demand, the cosine scores and the classifier scores are each
 standardised over the providers (z-scores), mixed, and mapped into (0, 1) by the logistic function, so
