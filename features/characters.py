@@ -58,11 +58,15 @@ class CharacterSvm(BaseEstimator):  # type: ignore[misc]
         Inverse L2 penalty of the SVM (chosen on the csl-dev tuning split: 0.3).
     ngram_range : tuple of int
         Smallest and largest character n-gram.
+    min_df : int
+        Keep only n-grams found in at least this many providers' documents (1 keeps all): fewer
+        coefficients for levels too large to hold them all.
     """
 
-    def __init__(self, *, c: float = 0.3, ngram_range: tuple[int, int] = (1, 2)) -> None:
+    def __init__(self, *, c: float = 0.3, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1) -> None:
         self.c = c
         self.ngram_range = ngram_range
+        self.min_df = min_df
 
     def fit(self, documents: Sequence[str], owner: npt.ArrayLike, n_providers: int) -> Self:
         """Learn the n-gram idf from the providers' joined documents and one SVM per provider.
@@ -89,7 +93,11 @@ class CharacterSvm(BaseEstimator):  # type: ignore[misc]
         # The idf comes from the provider profiles, as for the word cosine: an n-gram every provider
         # uses weighs little however often it appears.
         self.vectorizer_ = SklearnTfidf(
-            analyzer="char", ngram_range=tuple(self.ngram_range), sublinear_tf=True, dtype=np.float32
+            analyzer="char",
+            ngram_range=tuple(self.ngram_range),
+            sublinear_tf=True,
+            dtype=np.float32,
+            min_df=self.min_df,
         ).fit(joined)
         model = LinearSVC(C=self.c, class_weight="balanced")
         with warnings.catch_warnings():

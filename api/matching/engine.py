@@ -8,7 +8,8 @@ character 1-2-grams of the normalised texts (``features.characters``). The cosin
 stored at intake; the SVM reads the text itself, normalised when the index or the demand vectors are
 built (``demand_record``, ``demand_character_text``): no segmentation, so it costs little. A demand
 vector holds the cosine's features, then the SVM's n-grams. Larger levels, and levels whose SVM would
-hold more than ``CHARACTER_MAX_COEFFICIENTS`` coefficients, rank by cosine alone.
+hold more than ``CHARACTER_MAX_COEFFICIENTS`` coefficients even with only the n-grams that two
+providers share (``character_min_df``), rank by cosine alone.
 ``RankingConfig(classifier="ridge")`` fuses the earlier ridge model instead (``features.classifier``).
 
 Fused scores are not cosines (see ``matcher.ranking.fuse``). Which providers are candidates at all
@@ -20,6 +21,7 @@ provisional match lists and every round alike, so a demand scores the same in bo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -49,10 +51,10 @@ REASONS_PER_PAIR = 5
 RANKING = RankingConfig()
 # Above this many providers a level ranks by cosine alone (classifier fit time and dense coefficients).
 CLASSIFIER_MAX_PROVIDERS = 600
-# The character SVM is fitted only while providers x distinct n-grams stay within this many coefficients:
-# its fit holds them as float64 beside a float32 copy. 300 providers x 198,000 n-grams (5,867 csl-dev
-# abstracts) peak at 1.16 GiB resident and fit in 34 CPU-s; 600 x 198,000 peak at 2.07 GiB. The 209 demo
-# societies have 19,000 n-grams (4 million coefficients).
+# The character SVM holds at most this many coefficients (providers x n-grams); its fit holds them as
+# float64 beside a float32 copy. 5,867 csl-dev abstracts over 300 providers (198,000 n-grams) peak at
+# 1.16 GiB resident; over 600, 2.07 GiB, and 987 MB with the 81,000 n-grams of at least two providers.
+# The 209 demo societies have 19,000 n-grams (4 million coefficients).
 CHARACTER_MAX_COEFFICIENTS = 60_000_000
 # Demand fields the character SVM reads after the title (twice) and the description: the other intake
 # fields, which the word profile reads too.
@@ -253,29 +255,50 @@ def _character_svm(profiles: Sequence[ProviderProfile], config: RankingConfig) -
     """The character SVM on the providers' normalised documents (as ``matcher.ranking`` fits it).
 
     Like ``matcher.ranking``, a level where fewer than two providers have documents ranks by cosine; so
-    does a level whose coefficients would exceed ``CHARACTER_MAX_COEFFICIENTS``.
+    does a level too large for ``CHARACTER_MAX_COEFFICIENTS`` (see ``character_min_df``).
     """
     owner = np.fromiter((row for row, p in enumerate(profiles) for _ in p.documents), np.int64)
     if np.unique(owner).size < 2:
         return None, None, None
-    documents = [character_text(document) for profile in profiles for document in profile.documents]
-    if len(profiles) * distinct_ngrams(documents) > CHARACTER_MAX_COEFFICIENTS:
+    texts = [[character_text(document) for document in profile.documents] for profile in profiles]
+    min_df = character_min_df(texts)
+    if min_df is None:
         return None, None, None
-    model = CharacterSvm(c=config.svm_c).fit(documents, owner, len(profiles))
+    model = CharacterSvm(c=config.svm_c, min_df=min_df)
+    model.fit([text for own in texts for text in own], owner, len(profiles))
     return model.weights_, model.intercept_, model.vectorizer_
 
 
-def distinct_ngrams(documents: Sequence[str]) -> int:
-    """Distinct character 1- and 2-grams of the documents: the rows of the character SVM's coefficients.
+def character_min_df(texts: Sequence[Sequence[str]]) -> int | None:
+    """How many providers an n-gram needs to be kept so that the SVM's coefficients fit the budget.
 
-    (The SVM's vocabulary also holds the pairs across the line breaks that join a provider's
-    documents, 2-3 % more on the demo societies; this count leaves them out.)
+    1 (every n-gram) while providers x distinct character 1-2-grams stay within
+    ``CHARACTER_MAX_COEFFICIENTS``; else 2 (n-grams of at least two providers: on csl-dev -0.007 acc@1
+    on the report split, 0.634 to 0.627) when those fit; None when neither fits. (The SVM's vocabulary
+    also holds the pairs across the line breaks that join a provider's documents, 2-3 % more on the
+    demo societies; these counts leave them out.)
+
+    Parameters
+    ----------
+    texts : sequence of sequence of str
+        Each provider's normalised documents.
+
+    Returns
+    -------
+    int or None
+        The ``min_df`` of ``CharacterSvm``, or None: rank by cosine alone.
     """
-    grams: set[str] = set()
-    for text in documents:
-        grams.update(text)
-        grams.update(map(str.__add__, text, text[1:]))
-    return len(grams)
+    providers_of: Counter[str] = Counter()
+    for documents in texts:
+        grams: set[str] = set()
+        for text in documents:
+            grams.update(text)
+            grams.update(map(str.__add__, text, text[1:]))
+        providers_of.update(grams)
+    for min_df in (1, 2):
+        if len(texts) * sum(count >= min_df for count in providers_of.values()) <= CHARACTER_MAX_COEFFICIENTS:
+            return min_df
+    return None
 
 
 def _ridge(

@@ -129,18 +129,40 @@ def test_a_large_level_ranks_by_cosine_alone() -> None:
     np.testing.assert_allclose(engine.score_block(index, vectors)[1], (vectors @ index.matrix.T).toarray())
 
 
+def _texts() -> list[list[str]]:
+    return [[character_text(t) for t in p.documents] for p in _profiles()]
+
+
+def _ngram_counts() -> tuple[int, int]:
+    """Distinct n-grams of the test providers, and those of at least two of them."""
+    own = [{t[i : i + n] for t in docs for n in (1, 2) for i in range(len(t) - n + 1)} for docs in _texts()]
+    every = set().union(*own)
+    return len(every), sum(sum(g in o for o in own) >= 2 for g in every)
+
+
+def test_a_level_too_large_for_every_ngram_keeps_those_of_two_providers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    every, shared = _ngram_counts()
+    assert shared < every
+    monkeypatch.setattr(engine, "CHARACTER_MAX_COEFFICIENTS", len(TEXTS) * every)
+    assert engine.character_min_df(_texts()) == 1
+    monkeypatch.setattr(engine, "CHARACTER_MAX_COEFFICIENTS", len(TEXTS) * every - 1)
+    assert engine.character_min_df(_texts()) == 2
+    index = engine.build_index("society", _profiles())
+    assert index.fused
+    assert index.characters is not None
+    assert len(index.characters.vocabulary_) < every
+    assert index.characters.min_df == 2
+
+
 def test_too_many_coefficients_rank_by_cosine_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    documents = [character_text(t) for p in _profiles() for t in p.documents]
-    monkeypatch.setattr(engine, "CHARACTER_MAX_COEFFICIENTS", len(TEXTS) * engine.distinct_ngrams(documents))
-    assert engine.build_index("society", _profiles()).fused
-    monkeypatch.setattr(engine, "CHARACTER_MAX_COEFFICIENTS", engine.CHARACTER_MAX_COEFFICIENTS - 1)
+    _, shared = _ngram_counts()
+    monkeypatch.setattr(engine, "CHARACTER_MAX_COEFFICIENTS", len(TEXTS) * shared - 1)
+    assert engine.character_min_df(_texts()) is None
     index = engine.build_index("society", _profiles())
     assert not index.fused
     assert index.characters is None
-
-
-def test_distinct_ngrams_counts_characters_and_pairs() -> None:
-    assert engine.distinct_ngrams(["材料", "材料学", ""]) == 5  # 材 料 学 材料 料学
 
 
 def test_one_shared_character_makes_no_candidate(index: engine.ProviderIndex) -> None:
