@@ -109,7 +109,7 @@ def stored_tokens(value: object) -> DemandTokens | None:
 
 @dataclass(frozen=True, eq=False)
 class ProviderIndex:
-    """Provider vectors of one level with the vectorizer (and ridge model) that made them."""
+    """Provider vectors of one level with the vectorizer and classifier (SVM or ridge) that made them."""
 
     level: str
     ids: IntArray
@@ -417,10 +417,10 @@ def _row(values: Mapping[int, float], width: int, dtype: Any) -> sp.csr_matrix:
 
 
 def score_block(index: ProviderIndex, vectors: sp.csr_matrix) -> tuple[Float32Array, Float32Array]:
-    """Dense gate similarities and ranking scores (fused when the index has a ridge model) of some rows.
+    """Dense gate similarities and ranking scores (fused when the index has a classifier) of some rows.
 
     The gate similarity is the cosine without single-character n-grams (``ProviderIndex.gate``). The
-    fusion is ``matcher.ranking.fuse`` without its top-k: per row, cosines and ridge scores are
+    fusion is ``matcher.ranking.fuse`` without its top-k: per row, cosines and classifier scores are
     standardised over the providers, mixed and mapped into (0, 1); a row without any term scores 0.
     """
     rows = sp.csr_matrix(vectors, dtype=np.float32)
