@@ -850,7 +850,7 @@ def _pred_cycles(graph: _ResidualGraph, pred: IntArray) -> list[IntArray]:
 
     Each node has at most one predecessor, so the strong components of more than one node in the
     predecessor graph are exactly its cycles; scipy finds them in one pass over the nodes instead of a
-    walk in Python (N = 10,000, k = 20, mixed: 1.7 ms -> 0.3 ms per label-correcting pass).
+    walk in Python (N = 10,000, k = 20, mixed: 1.4 ms -> 0.3 ms per label-correcting pass).
     """
     count, component = connected_components(_parent_graph(graph, pred), directed=True, connection="strong")
     if count == pred.shape[0]:
