@@ -34,9 +34,8 @@ restricted problem:
 
 1. Start from each demand's few best candidates (a restricted problem).
 2. Solve the restricted problem exactly: ``min_weight_full_bipartite_matching`` (LAPJVsp) on a graph
-   with one column per provider *slot* and, for demands wanting several providers, a two-node gadget
-   per pair so a provider can never take the same demand twice; HiGHS (``linprog``) when floors or a
-   depth discount are given.
+   with one row per demand and one column per provider *slot* (demands wanting one provider); HiGHS
+   (``linprog``) when floors or a depth discount are given.
 3. Price the solution: node potentials are shortest-path distances in the residual network
    (``bellman_ford``). They are dual prices satisfying complementary slackness on the restricted
    problem.
@@ -586,13 +585,11 @@ def _canonical_flow(net: _Network, res: _Residual, chosen: BoolArray) -> IntArra
 
 
 def _solve_by_matching(net: _Network, res: _Residual) -> BoolArray:
-    """Exact b-matching via LAPJVsp: provider slots as columns, a gadget per pair of a multi-slot demand.
+    """Exact b-matching of one-slot demands via LAPJVsp: a row per demand, a column per provider slot.
 
-    A demand wanting one provider is one row with arcs to every slot of its candidate providers. A
-    demand wanting r >= 2 has r slot rows, and each of its pairs p gets a column e1_p (reachable from
-    the slot rows) and a row e2_p matched either to e1_p (pair unused) or to a slot of the provider
-    (pair used). e1_p takes at most one slot row, so no pair is used twice. Every demand row has a
-    private dummy column, so a full matching always exists; costs are shifted to stay > 0.
+    A demand row has arcs to every slot of its candidate providers and a private dummy column, so a
+    full matching always exists; costs are shifted to stay > 0. Demands wanting several providers
+    never come here (the provider-side auction or HiGHS serves them), so no pair can be taken twice.
     """
     rows, cols, vals = net.pair_rows, net.pair_cols, net.pair_vals
     n, m = net.n_demands, net.n_providers
@@ -601,38 +598,19 @@ def _solve_by_matching(net: _Network, res: _Residual) -> BoolArray:
     slots_p = np.minimum(res.capacity, np.bincount(cols, minlength=m))
     slot_start = np.concatenate([[0], np.cumsum(slots_p)])
     slots_d = np.minimum(res.slots, np.bincount(rows, minlength=n))
+    if int(slots_d.max(initial=0)) > 1:
+        raise SolverError("the matching engine serves demands wanting one provider only")
     row_start = np.concatenate([[0], np.cumsum(slots_d)])
     n_slots, n_demand_rows = int(slot_start[-1]), int(row_start[-1])
-    single = np.flatnonzero(slots_d[rows] == 1)
-    multi = np.flatnonzero(slots_d[rows] >= 2)
     shift = float(vals.max()) + 1.0
-    e1, e2 = n_slots + np.arange(multi.shape[0]), n_demand_rows + np.arange(multi.shape[0])
-    parts = [
-        _to_slots(row_start[rows[single]], cols[single], slot_start, slots_p, shift - vals[single], single),
-        _from_slots(row_start[rows[multi]], slots_d[rows[multi]], e1, shift - vals[multi], multi),
-        (e2, e1, np.full(multi.shape[0], shift), np.full(multi.shape[0], -1)),
-        _to_slots(
-            e2, cols[multi], slot_start, slots_p, np.full(multi.shape[0], shift), np.full(multi.shape[0], -1)
-        ),
-        (
-            np.arange(n_demand_rows),
-            n_slots + multi.shape[0] + np.arange(n_demand_rows),
-            np.full(n_demand_rows, shift),
-            np.full(n_demand_rows, -1),
-        ),
-    ]
-    r, c, w, pair = (np.concatenate([p[k] for p in parts]) for k in range(4))
-    shape = (n_demand_rows + multi.shape[0], n_slots + multi.shape[0] + n_demand_rows)
-    matched_rows, matched_cols = lapjvsp(sp.csr_array((w, (r, c)), shape=shape))
-    if multi.shape[0] == 0:
-        used = _single_pairs(rows, cols, slots_d, slot_start, matched_rows, matched_cols, m)
-    else:
-        keys = r * shape[1] + c
-        order = np.argsort(keys)
-        arc = order[np.searchsorted(keys, matched_rows * shape[1] + matched_cols, sorter=order)]
-        used = pair[arc][(matched_rows < n_demand_rows) & (pair[arc] >= 0)]
+    to_slots = _to_slots(row_start[rows], cols, slot_start, slots_p, shift - vals)
+    dummies = np.arange(n_demand_rows), n_slots + np.arange(n_demand_rows), np.full(n_demand_rows, shift)
+    r, c, w = (np.concatenate([to_slots[k], dummies[k]]) for k in range(3))
+    matched_rows, matched_cols = lapjvsp(
+        sp.csr_array((w, (r, c)), shape=(n_demand_rows, n_slots + n_demand_rows))
+    )
     chosen = np.zeros(rows.shape[0], bool)
-    chosen[used] = True
+    chosen[_single_pairs(rows, cols, slots_d, slot_start, matched_rows, matched_cols, m)] = True
     return chosen
 
 
@@ -663,8 +641,7 @@ def _to_slots(
     slot_start: IntArray,
     slots_p: IntArray,
     weight: FloatArray,
-    pair: IntArray,
-) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+) -> tuple[IntArray, IntArray, FloatArray]:
     """Arcs from each row to every slot of its provider."""
     reps = slots_p[providers]
     offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
@@ -672,20 +649,6 @@ def _to_slots(
         np.repeat(from_rows, reps),
         np.repeat(slot_start[providers], reps) + offset,
         np.repeat(weight, reps),
-        np.repeat(pair, reps),
-    )
-
-
-def _from_slots(
-    first_row: IntArray, n_rows: IntArray, to_cols: IntArray, weight: FloatArray, pair: IntArray
-) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
-    """Arcs from every slot row of a demand to one column."""
-    offset = np.arange(int(n_rows.sum())) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    return (
-        np.repeat(first_row, n_rows) + offset,
-        np.repeat(to_cols, n_rows),
-        np.repeat(weight, n_rows),
-        np.repeat(pair, n_rows),
     )
 
 
