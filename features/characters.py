@@ -49,6 +49,55 @@ def character_text(text: str) -> str:
     return normalize(text)
 
 
+def demand_text(title: str, description: str | None, extra: Sequence[str] = ()) -> str:
+    """The text the character model reads of a demand, one normalised field per line.
+
+    The title comes twice (its field weight in ``features.profiles.DEMAND``), then the description
+    (left out when None), then any ``extra`` fields.
+
+    Parameters
+    ----------
+    title : str
+        Raw title.
+    description : str or None
+        Raw description; None leaves its line out (a title-only ablation).
+    extra : sequence of str
+        Further raw fields, in order.
+
+    Returns
+    -------
+    str
+    """
+    normal_title = character_text(title)
+    lines = [normal_title, normal_title]
+    lines += [character_text(text) for text in ([] if description is None else [description]) + list(extra)]
+    return "\n".join(lines)
+
+
+def fit_providers(texts: Sequence[Sequence[str]], *, c: float, min_df: int = 1) -> CharacterSvm | None:
+    """The SVM fitted on each provider's normalised documents; None unless two providers have some.
+
+    Parameters
+    ----------
+    texts : sequence of sequence of str
+        Each provider's normalised documents (``character_text``), in provider column order.
+    c : float
+        Inverse L2 penalty.
+    min_df : int
+        See ``CharacterSvm``.
+
+    Returns
+    -------
+    CharacterSvm or None
+        None: too few providers with documents to learn anything that sets one apart.
+    """
+    owner = np.fromiter((p for p, documents in enumerate(texts) for _ in documents), dtype=np.int64)
+    if np.unique(owner).size < 2:
+        return None
+    documents = [text for own in texts for text in own]
+    return CharacterSvm(c=c, min_df=min_df).fit(documents, owner, len(texts))
+
+
 class CharacterSvm(BaseEstimator):  # type: ignore[misc]
     """One-vs-rest linear SVM per provider on TF-IDF character n-grams (scikit-learn conventions).
 

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from features.characters import CharacterSvm, character_text
+from features.characters import character_text, demand_text, fit_providers
 from features.classifier import ProviderClassifier
 from features.profiles import DEMAND, PROVIDER, TokenizedProfile
 from features.tokenize import Tokenizer
@@ -260,8 +260,7 @@ def character_texts(
 
 
 def _demand_character_text(demand: LabelledDemand, title_only: bool) -> str:
-    title = character_text(demand.title)
-    return "\n".join([title, title] if title_only else [title, title, character_text(demand.description)])
+    return demand_text(demand.title, None if title_only else demand.description)
 
 
 def _document_bags(
@@ -382,11 +381,9 @@ def _ridge_scores(
 
 def _character_scores(texts: CharacterTexts, config: RankingConfig) -> BlockScores | None:
     """The character SVM's block scores; None (cosine alone) unless two providers have documents."""
-    owner = np.fromiter((p for p, docs in enumerate(texts.providers) for _ in docs), dtype=np.int64)
-    if np.unique(owner).size < 2:
+    model = fit_providers(texts.providers, c=config.svm_c)
+    if model is None:
         return None
-    documents = [text for docs in texts.providers for text in docs]
-    model = CharacterSvm(c=config.svm_c).fit(documents, owner, len(texts.providers))
     return lambda start, stop: model.decision_function(texts.demands[start:stop])
 
 

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
 
 from api.providers.profiles import ProviderProfile
-from features.characters import CharacterSvm, character_text
+from features.characters import character_text, demand_text, fit_providers
 from features.classifier import ProviderClassifier
 from features.profiles import DEMAND, PROVIDER
 from features.tokenize import Tokenizer
@@ -257,15 +257,11 @@ def _character_svm(profiles: Sequence[ProviderProfile], config: RankingConfig) -
     Like ``matcher.ranking``, a level where fewer than two providers have documents ranks by cosine; so
     does a level too large for ``CHARACTER_MAX_COEFFICIENTS`` (see ``character_min_df``).
     """
-    owner = np.fromiter((row for row, p in enumerate(profiles) for _ in p.documents), np.int64)
-    if np.unique(owner).size < 2:
-        return None, None, None
     texts = [[character_text(document) for document in profile.documents] for profile in profiles]
     min_df = character_min_df(texts)
-    if min_df is None:
+    model = None if min_df is None else fit_providers(texts, c=config.svm_c, min_df=min_df)
+    if model is None:
         return None, None, None
-    model = CharacterSvm(c=config.svm_c, min_df=min_df)
-    model.fit([text for own in texts for text in own], owner, len(profiles))
     return model.weights_, model.intercept_, model.vectorizer_
 
 
@@ -328,10 +324,8 @@ def demand_character_text(record: DemandRecord) -> str:
     The same text as ``matcher.ranking.character_texts`` makes of a demand's title and description; the
     other intake fields (keywords, main business, company profile) follow, one per line, when present.
     """
-    title = character_text(record.get("title") or "")
-    lines = [title, title, character_text(record.get("description") or "")]
-    lines += [character_text(text) for name in CHARACTER_EXTRA_FIELDS if (text := record.get(name))]
-    return "\n".join(lines)
+    extra = [text for name in CHARACTER_EXTRA_FIELDS if (text := record.get(name))]
+    return demand_text(record.get("title") or "", record.get("description") or "", extra)
 
 
 def demand_vectors(
