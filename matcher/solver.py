@@ -893,9 +893,9 @@ def _certificate(net: _Network, res: _Residual, prob: _Problem, pot: FloatArray,
 # --------------------------------------------------------------------------------------------
 
 
-def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray) -> BoolArray:
+def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray, *, matching: bool) -> BoolArray:
     subset = res.active & (prob.rank < res.slots[prob.rows] + _EXTRA_CANDIDATES)
-    if int(res.slots.max(initial=0)) <= 1 and prob.weights is None and res.floors is None:  # matching only
+    if matching:  # HiGHS keeps the smaller problem
         subset |= res.active & (_slots_ahead(prob, res) < _SLOT_BUDGET)
     return subset | carried
 
@@ -1027,14 +1027,15 @@ def _solve(prob: _Problem) -> tuple[BoolArray, Certificate]:
         return chosen, _discounted_certificate(prob, cert)
     res, carried = _residual(prob)
     tol = _RELATIVE_TOLERANCE * prob.scale
-    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) <= 1:
-        solved = _solve_by_auction(prob, res, tol) if _wanted_one_engine(prob) == "auction" else None
+    use_lp = prob.weights is not None or res.floors is not None
+    if not use_lp and int(res.slots.max(initial=0)) >= 2:
+        return _solve_by_provider_auction(prob, res, tol)
+    if not use_lp and _wanted_one_engine(prob) == "auction":
+        solved = _solve_by_auction(prob, res, tol)
         if solved is not None:
             return solved
-    if prob.weights is None and res.floors is None and int(res.slots.max(initial=0)) >= 2:
-        return _solve_by_provider_auction(prob, res, tol)
-    subset = _initial_subset(prob, res, carried)
-    use_lp = prob.weights is not None or res.floors is not None
+    # From here: the restricted problem, by HiGHS (floors, discounts) or LAPJVsp (one-slot demands).
+    subset = _initial_subset(prob, res, carried, matching=not use_lp)
     for _ in range(_MAX_ROUNDS):
         idx = np.flatnonzero(subset)
         net = _network(prob, res, idx)

@@ -189,7 +189,7 @@ def test_restricted_problem_takes_candidates_until_the_slot_budget() -> None:
     capacity = np.where(np.arange(m) < 10, 10, 1)  # 10 providers x 10 slots, then single slots
     prob = _prob(affinity, capacity)
     res, carried = solver._residual(prob)
-    subset = solver._initial_subset(prob, res, carried)
+    subset = solver._initial_subset(prob, res, carried, matching=True)
     assert np.bincount(prob.rows[subset], minlength=n).tolist() == [7, 7, 7]  # 6 x 10 slots < 64 <= 7 x 10
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(solver, "_WANTED_ONE_ENGINE", "matching")
