@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from matcher._auction import _ranges
+
 __all__ = ["ProviderAuction", "provider_auction"]
 
 # Below this many waiting providers a round bids one provider at a time (see _sequential_round).
@@ -44,14 +46,6 @@ BoolArray = NDArray[np.bool_]
 
 def _starts(counts: IntArray) -> IntArray:
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-
-def _ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
-    """Concatenated index ranges and, for each index, the number of its range."""
-    lens = stops - starts
-    seg = np.repeat(np.arange(lens.shape[0]), lens)
-    idx = np.arange(seg.shape[0]) - np.repeat(np.cumsum(lens) - lens, lens) + starts[seg]
-    return idx, seg
 
 
 @dataclass(frozen=True, eq=False)
