@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from functools import cache
 
 import numpy as np
@@ -84,3 +85,13 @@ def milp_optimum(
         options=options,
     )
     return coverage, -second.fun
+
+
+def milp_value(affinity: sp.coo_array, problem: Mapping[str, np.ndarray]) -> float:
+    """HiGHS optimum of a problem without floors, given as ``assign``'s keyword arguments."""
+    wanted = np.asarray(problem["max_per_demand"])
+    zero_floors = np.zeros(affinity.shape[0], np.int64)
+    _, value = milp_optimum(
+        affinity, problem["capacity"], wanted, zero_floors, problem["forbidden"], problem["locked"]
+    )
+    return value

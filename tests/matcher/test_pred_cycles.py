@@ -10,7 +10,7 @@ import pytest
 
 import matcher.solver as solver
 from matcher import assign, certificate_violation
-from tests.matcher.oracles import milp_optimum
+from tests.matcher.oracles import milp_value
 from tests.matcher.test_primal_dual_mixed import _random_mixed
 
 
@@ -77,13 +77,5 @@ def test_the_finish_cancels_the_cycles_found_and_reaches_the_optimum(
     affinity, problem = _random_mixed(70 + seed, ties=False)
     result = assign(affinity, **problem)
     assert sum(found) > 0
-    _, value = milp_optimum(
-        affinity,
-        problem["capacity"],
-        problem["max_per_demand"],
-        np.zeros(affinity.shape[0], np.int64),
-        problem["forbidden"],
-        problem["locked"],
-    )
-    assert result.objective == pytest.approx(value, rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance

@@ -15,7 +15,7 @@ import matcher._provider_auction
 import matcher.solver
 from matcher import assign, certificate_violation
 from matcher._provider_auction import ProviderAuction, _by_provider, _windows, provider_auction
-from tests.matcher.oracles import brute_force, milp_optimum
+from tests.matcher.oracles import brute_force, milp_value
 
 
 @pytest.fixture
@@ -87,20 +87,12 @@ def _random_mixed(seed: int, ties: bool) -> tuple[sp.coo_array, dict[str, np.nda
     }
 
 
-def _highs_value(affinity: sp.coo_array, problem: dict[str, np.ndarray]) -> float:
-    wanted = problem["max_per_demand"]
-    _, value = milp_optimum(
-        affinity, problem["capacity"], wanted, np.zeros_like(wanted), problem["forbidden"], problem["locked"]
-    )
-    return value
-
-
 @pytest.mark.parametrize("seed", range(10))
 def test_random_instances_match_highs(seed: int, served: list[int]) -> None:
     affinity, problem = _random_mixed(seed, ties=seed % 3 == 0)
     result = assign(affinity, **problem)
     assert served == [1]
-    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
     keys = result.pairs[:, 0] * affinity.shape[1] + result.pairs[:, 1]
     assert np.unique(keys).shape[0] == keys.shape[0]
@@ -117,7 +109,7 @@ def test_a_coarse_bid_increment_is_finished_exactly(
     affinity, problem = _random_mixed(50 + seed, ties=False)
     result = assign(affinity, **problem)
     assert served == [1]
-    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
 
 
@@ -195,7 +187,7 @@ def test_an_escalated_auction_is_finished_exactly(
     affinity, problem = _random_mixed(70 + seed, ties=seed == 0)
     result = assign(affinity, **problem)
     assert served == [1]
-    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
 
 
@@ -235,7 +227,7 @@ def test_providers_with_long_candidate_lists_match_highs(seed: int, served: list
     }
     result = assign(affinity, **problem)
     assert served == [1]
-    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
 
 
@@ -254,5 +246,5 @@ def test_bids_past_the_windows_match_highs(seed: int, served: list[int]) -> None
     }
     result = assign(affinity, **problem)
     assert served == [1]
-    assert result.objective == pytest.approx(_highs_value(affinity, problem), rel=1e-9)
+    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
