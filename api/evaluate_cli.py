@@ -6,6 +6,7 @@ The files are read and checked here; the ranking itself is ``matcher.ranking`` (
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from api.imports.readers import csv_delimiter, decode_csv
 from matcher.evaluate import Metrics
 from matcher.ranking import LabelledDemand, ProviderDocument, RankingConfig, evaluate, rank
 
@@ -30,40 +32,65 @@ __all__ = [
 
 PROVIDER_COLUMNS = ("id", "name", "text")
 DEMAND_COLUMNS = ("id", "title", "description", "gold")
+_FIELD_LIMIT = 64 * 1024 * 1024
 
 
 class EvaluationInputError(ValueError):
     """An input file is missing, unreadable or malformed."""
 
 
-def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+def _read_text(path: Path) -> str:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise EvaluationInputError(f"{path}: missing column(s) {', '.join(missing)}")
-            rows = [{c: (row.get(c) or "").strip() for c in columns} for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise EvaluationInputError(f"{path}: cannot read ({error})") from error
+        return decode_csv(path.read_bytes())
+    except OSError as error:
+        raise EvaluationInputError(f"{path}: cannot read ({error.strerror or error})") from error
+    except UnicodeDecodeError as error:
+        raise EvaluationInputError(f"{path}: unknown encoding, save it as UTF-8 or GB18030 (GBK)") from error
+
+
+def _read_rows(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line where the row ends, cells by column); blank rows are skipped."""
+    text = _read_text(path)
+    # Provider documents (an expert's papers) can be longer than the csv module's 128 KiB default.
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise EvaluationInputError(f"{path}: missing column(s) {', '.join(missing)}")
+        at = [header.index(c) for c in columns]
+        rows = [
+            (reader.line_num, {c: _cell(row, i) for c, i in zip(columns, at, strict=True)})
+            for row in reader
+            if any(row)
+        ]
+    except csv.Error as error:
+        raise EvaluationInputError(f"{path}: line {reader.line_num}: {error}") from error
     if not rows:
         raise EvaluationInputError(f"{path}: no data rows")
     return rows
 
 
+def _cell(row: list[str], index: int) -> str:
+    return row[index].strip() if index < len(row) else ""
+
+
 def read_providers(path: Path) -> list[ProviderDocument]:
     """Provider documents from ``id,name,text`` (several rows per id allowed)."""
     rows = _read_rows(path, PROVIDER_COLUMNS)
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if not row["id"]:
             raise EvaluationInputError(f"{path}: line {line}: empty id")
-    return [ProviderDocument(r["id"], r["name"], r["text"]) for r in rows]
+    return [ProviderDocument(r["id"], r["name"], r["text"]) for _, r in rows]
 
 
 def read_demands(path: Path, known_providers: set[str]) -> list[LabelledDemand]:
-    """Demands from ``id,title,description,gold``; every gold id must name a provider."""
-    demands = []
-    for line, row in enumerate(_read_rows(path, DEMAND_COLUMNS), start=2):
+    """Demands from ``id,title,description,gold``; ids are unique, every gold id names a provider."""
+    demands: list[LabelledDemand] = []
+    seen: dict[str, int] = {}
+    for line, row in _read_rows(path, DEMAND_COLUMNS):
+        _check_demand_id(path, line, row["id"], seen)
         gold = frozenset(g.strip() for g in row["gold"].split("|") if g.strip())
         if not gold:
             raise EvaluationInputError(f"{path}: line {line}: empty gold")
@@ -71,6 +98,16 @@ def read_demands(path: Path, known_providers: set[str]) -> list[LabelledDemand]:
             raise EvaluationInputError(f"{path}: line {line}: unknown provider id(s) {', '.join(unknown)}")
         demands.append(LabelledDemand(row["id"], row["title"], row["description"], gold))
     return demands
+
+
+def _check_demand_id(path: Path, line: int, demand_id: str, seen: dict[str, int]) -> None:
+    if not demand_id:
+        raise EvaluationInputError(f"{path}: line {line}: empty id")
+    if demand_id in seen:
+        raise EvaluationInputError(
+            f"{path}: line {line}: duplicate id {demand_id} (first on line {seen[demand_id]})"
+        )
+    seen[demand_id] = line
 
 
 def _human(metrics: Metrics) -> str:

@@ -186,7 +186,8 @@ def decode_csv(data: bytes) -> str:
         return data.decode("gb18030")
 
 
-def _delimiter(text: str) -> str:
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: the comma, tab or semicolon found most in its first line."""
     first_line = text.split("\n", 1)[0]
     return max(",\t;", key=first_line.count)
 
@@ -202,7 +203,7 @@ def _read_csv(name: str, data: bytes, limits: ImportLimits) -> ParsedFile:
 
 
 def _csv_rows(text: str) -> Iterator[list[str]]:
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         yield from rows
     except csv.Error as error:

@@ -70,3 +70,55 @@ def test_missing_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "cannot read" in result.stderr
+
+
+def run_evaluate(providers: Path, demands: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        app, ["evaluate", "--providers", str(providers), "--demands", str(demands), "--json"]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_excel_files_from_chinese_windows_gb18030_and_bom(tmp_path: Path) -> None:
+    p, d = tmp_path / "P.csv", tmp_path / "D.csv"
+    p.write_bytes(PROVIDERS.encode("gb18030"))
+    d.write_bytes(DEMANDS.encode("utf-8-sig"))
+    code, out, err = run_evaluate(p, d)
+    assert code == 0, err
+    assert json.loads(out)["n"] == 3
+
+
+def test_tab_separated_headers_in_any_case_and_blank_rows(tmp_path: Path) -> None:
+    providers = PROVIDERS.replace(",", "\t").replace("id\tname\ttext", " ID\tName\tTEXT ")
+    demands = DEMANDS.replace(",", "\t") + "\n\t\t\t\n"
+    code, out, err = run_evaluate(write(tmp_path, "P.tsv", providers), write(tmp_path, "D.tsv", demands))
+    assert code == 0, err
+    assert json.loads(out) == {"n": 3, "acc_at_1": 1.0, "hit_at_5": 1.0, "mrr": 1.0}
+
+
+def test_documents_longer_than_the_csv_default_field_limit(tmp_path: Path) -> None:
+    long_text = "锂电池正极材料" * 40_000  # 280,000 characters, over the csv module's 131,072
+    providers = PROVIDERS + f'chem,中国化学会,"{long_text}"\n'
+    code, out, err = run_evaluate(write(tmp_path, "P.csv", providers), write(tmp_path, "D.csv", DEMANDS))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("demands", "reason"),
+    [
+        (DEMANDS + "d1,重复,重复的编号,chem\n", "line 5: duplicate id d1 (first on line 2)"),
+        ('id,title,description,gold\nd1,标题,"两行\n说明",chem\n,标题,说明,chem\n', "line 4: empty id"),
+    ],
+)
+def test_demand_ids_must_be_unique_and_present(tmp_path: Path, demands: str, reason: str) -> None:
+    code, _, err = run_evaluate(write(tmp_path, "P.csv", PROVIDERS), write(tmp_path, "D.csv", demands))
+    assert code == 2
+    assert err.strip() == f"error: {tmp_path / 'D.csv'}: {reason}"
+
+
+def test_undecodable_file_names_the_encodings(tmp_path: Path) -> None:
+    p = tmp_path / "P.csv"
+    p.write_bytes(b"id,name,text\n\x81\x20\xff\xfe,x,y\n")
+    code, _, err = run_evaluate(p, write(tmp_path, "D.csv", DEMANDS))
+    assert code == 2
+    assert "save it as UTF-8 or GB18030" in err
