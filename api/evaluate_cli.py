@@ -16,7 +16,14 @@ import typer
 
 from api.imports.readers import csv_delimiter, decode_csv
 from matcher.evaluate import Metrics
-from matcher.ranking import LabelledDemand, ProviderDocument, RankingConfig, evaluate, rank
+from matcher.ranking import (
+    LabelledDemand,
+    ProviderDocument,
+    RankingConfig,
+    config_for_scale,
+    evaluate,
+    rank,
+)
 
 __all__ = [
     "EvaluationInputError",
@@ -26,6 +33,7 @@ __all__ = [
     "evaluate",
     "evaluate_command",
     "rank",
+    "ranking_config",
     "read_demands",
     "read_providers",
 ]
@@ -110,6 +118,11 @@ def _check_demand_id(path: Path, line: int, demand_id: str, seen: dict[str, int]
     seen[demand_id] = line
 
 
+def ranking_config(documents: Sequence[ProviderDocument]) -> RankingConfig:
+    """The ranking the service would use against these providers (by their number)."""
+    return config_for_scale(len({d.provider_id for d in documents}))
+
+
 def _human(metrics: Metrics) -> str:
     lines = [f"{'n':<14} {metrics.n}"]
     for name in ("acc_at_1", "hit_at_5", "mrr", "macro_acc_at_1"):
@@ -133,5 +146,5 @@ def evaluate_command(
     except EvaluationInputError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    metrics = evaluate(documents, labelled, RankingConfig())
+    metrics = evaluate(documents, labelled, ranking_config(documents))
     typer.echo(json.dumps(metrics.headline()) if as_json else _human(metrics))

@@ -7,6 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.evaluate_cli import ranking_config
+from matcher.ranking import LARGE_SCALE_PROVIDERS, ProviderDocument, RankingConfig
 
 PROVIDERS = """id,name,text
 chem,中国化学会,锂电池正极材料的合成与表征
@@ -101,6 +103,7 @@ def test_documents_longer_than_the_csv_default_field_limit(tmp_path: Path) -> No
     providers = PROVIDERS + f'chem,中国化学会,"{long_text}"\n'
     code, out, err = run_evaluate(write(tmp_path, "P.csv", providers), write(tmp_path, "D.csv", DEMANDS))
     assert code == 0, err
+    assert json.loads(out)["n"] == 3
 
 
 @pytest.mark.parametrize(
@@ -122,3 +125,12 @@ def test_undecodable_file_names_the_encodings(tmp_path: Path) -> None:
     code, _, err = run_evaluate(p, write(tmp_path, "D.csv", DEMANDS))
     assert code == 2
     assert "save it as UTF-8 or GB18030" in err
+
+
+def test_many_providers_are_ranked_as_the_service_ranks_them() -> None:
+    # Thousands of experts would need a dense SVM of providers x n-grams: the scale rule drops it.
+    few = [ProviderDocument(str(i), f"学会{i}", "材料") for i in range(67)]
+    many = [ProviderDocument(str(i), f"专家{i}", "材料") for i in range(LARGE_SCALE_PROVIDERS + 1)]
+    assert ranking_config(few) == RankingConfig()
+    assert ranking_config(many).classifier_weight == 0
+    assert ranking_config(many + many) == ranking_config(many)  # documents of one provider count once
