@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from api.demands.router import router as demands_router
 from api.errors import install_error_handlers
 from api.exports.router import router as exports_router
 from api.imports.router import router as imports_router
+from api.matching.index import use_store
 from api.matching.router import router as matching_router
 from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service for ``settings`` (the environment's when None)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    use_store(Path(settings.data_dir) / "index")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_session_factory
 from api.matching import jobs
+from api.matching.index import use_store
 from api.matching.models import RoundStatus
 from api.matching.pipeline import run_round
 from api.settings import get_settings
@@ -77,7 +79,9 @@ def worker_command(
     ),
 ) -> None:
     """Run matching rounds queued through the API (a process separate from the API server)."""
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    use_store(Path(settings.data_dir) / "index")
     factory, name = make_session_factory(engine), worker_name()
     typer.echo(f"worker {name} polling every {poll}s")
     try:

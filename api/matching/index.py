@@ -7,18 +7,27 @@ query to know whether both caches are current.
 """
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.matching.engine import ProviderIndex, build_index
+from api.matching.index_store import index_key, load_index, save_index
 from api.matching.models import MatchRound, Pairing, RoundStatus
 from api.providers.models import Branch, Expert, ExpertPost, Society
 from api.providers.profiles import load_provider_profiles
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, ProviderIndex] = {}
+# Where built indexes are kept between processes (``use_store``); None keeps them in memory only.
+_STORE: list[Path | None] = [None]
+
+
+def use_store(directory: Path | None) -> None:
+    """Keep built indexes in ``directory`` too (the service and the worker pass ``data_dir/index``)."""
+    _STORE[0] = directory
 
 
 def _provider_parts() -> list[Any]:
@@ -65,10 +74,22 @@ def provider_index(
         cached = _CACHE.get(level)
         if cached is not None and cached.signature == signature:
             return cached
-        profiles = load_provider_profiles(session, level, active_only=True)
-        index = build_index(level, profiles, signature, n_jobs=n_jobs)
-        _CACHE[level] = index
-        return index
+        _CACHE[level] = _stored_or_built(session, level, signature, n_jobs)
+        return _CACHE[level]
+
+
+def _stored_or_built(session: Session, level: str, signature: tuple[Any, ...], n_jobs: int) -> ProviderIndex:
+    store = _STORE[0]
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = index_key(database, level, signature)
+    stored = load_index(store, level, key) if store is not None else None
+    if stored is not None:
+        return stored
+    profiles = load_provider_profiles(session, level, active_only=True)
+    index = build_index(level, profiles, signature, n_jobs=n_jobs)
+    if store is not None:
+        save_index(store, index, key)
+    return index
 
 
 def clear_cache() -> None:
