@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Demand
 from api.matching.models import Pairing
 from api.matching.schemas import MatchList
-from api.matching.service import STATUS_LABELS, get_round, match_list
+from api.matching.service import STATUS_LABELS, get_round, match_lists
 from api.programmes.periods import CHINA
 from api.reports.facts import chunks, society_names
 from api.reports.metrics import GAP_MESSAGES
@@ -206,9 +206,18 @@ def _terms(reasons: Sequence[dict[str, Any]]) -> str:
 
 
 def matches_workbook(session: Session, demand_ids: Sequence[int], level: str, limit: int) -> bytes:
-    """Each demand's ranked match list (the matching service's ranking), a sheet per society."""
-    lists = [match_list(session, demand_id=demand_id, level=level, limit=limit) for demand_id in demand_ids]
-    demands = _demands(session, demand_ids)
+    """Each demand's ranked match list (the matching service's ranking), a sheet per society.
+
+    The lists come from ``match_lists``: the same lists as ``match_list`` demand by demand, from a
+    number of queries that does not grow with the demands and one score matrix per block of demands.
+    """
+    lists = match_lists(session, demand_ids=demand_ids, level=level, limit=limit)
+    return match_lists_workbook(session, lists, level)
+
+
+def match_lists_workbook(session: Session, lists: Sequence[MatchList], level: str) -> bytes:
+    """Match lists of ``level`` as XLSX: a summary sheet, then one sheet per society of their providers."""
+    demands = _demands(session, [found.demand_id for found in lists])
     provider_ids = {item.provider_id for found in lists for item in found.items}
     societies = society_names(session, level, provider_ids)
     groups: dict[str, list[Sequence[object]]] = {}
