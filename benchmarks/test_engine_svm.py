@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from api.db.models import Demand
 from api.demo import DemoContext, run_demo_steps
 from api.matching import engine, index, service
 from api.providers.export import provider_codes
+from api.providers.models import Branch, ExpertPost
 from matcher.evaluate import gold_ranks, metrics_from_ranks, paired_difference
 from matcher.ranking import RankingConfig
 
@@ -146,3 +148,68 @@ def test_index_build_per_level(demo: tuple[Session, str], level: str) -> None:
         )
         assert int(peak) < 2048
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+def _members(session: Session, level: str) -> dict[int, set[int]]:
+    """Society id -> ids of its providers at ``level`` (branches; experts by their posts)."""
+    if level == "branch":
+        pairs = session.execute(select(Branch.society_id, Branch.id)).all()
+    else:
+        pairs = session.execute(select(ExpertPost.society_id, ExpertPost.expert_id)).all()
+    members: dict[int, set[int]] = {}
+    for society, member in pairs:
+        members.setdefault(society, set()).add(member)
+    return members
+
+
+def _routing_ranks(
+    session: Session, level: str, config: RankingConfig, monkeypatch: pytest.MonkeyPatch
+) -> tuple[np.ndarray[Any, Any], float]:
+    """Rank of the first provider of a gold society in each demand's ``level`` list, and chance acc@1."""
+    index.clear_cache()
+    monkeypatch.setattr(index, "build_index", functools.partial(engine.build_index, config=config))
+    society_of_code = {code: row_id for row_id, code in provider_codes(session, "society").items()}
+    members, gold_of = _members(session, level), _gold_by_title()
+    demands = list(session.scalars(select(Demand).order_by(Demand.id)))
+    lists = service.match_lists(session, demand_ids=[d.id for d in demands], level=level, limit=100_000)
+    n_providers = int(index.provider_index(session, level).ids.size)
+    ranks, chance = [], []
+    for demand, listed in zip(demands, lists, strict=True):
+        gold = {
+            m
+            for c in gold_of[(demand.org_name, demand.title)]
+            for m in members.get(society_of_code.get(c, -1), ())
+        }
+        if not gold:
+            continue
+        order = [item.provider_id for item in listed.items]
+        ranks.append(next((r for r, pid in enumerate(order, start=1) if pid in gold), np.inf))
+        chance.append(len(gold) / n_providers)
+    return np.asarray(ranks), float(np.mean(chance))
+
+
+@pytest.mark.parametrize("level", ["branch", "expert"])
+def test_branch_and_expert_routing(
+    demo: tuple[Session, str], level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Branches and experts have no labels of their own: a hit is a provider of a gold society."""
+    session, _ = demo
+    figures = {}
+    for label, config in (
+        ("cosine alone", replace(engine.RANKING, classifier_weight=0.0)),
+        ("service", engine.RANKING),
+    ):
+        ranks, chance = _routing_ranks(session, level, config, monkeypatch)
+        metrics = metrics_from_ranks(ranks, [0] * len(ranks))
+        figures[label] = ranks
+        print(
+            f"\n{level} {label:<13} n={metrics.n} acc@1={metrics.acc_at_1:.3f} hit@5={metrics.hit_at_5:.3f} "
+            f"mrr={metrics.mrr:.3f} (chance acc@1 {chance:.3f})"
+        )
+        assert metrics.acc_at_1 > 3 * chance
+    index.clear_cache()
+    for name, diff in paired_difference(figures["cosine alone"], figures["service"]).items():
+        print(
+            f"service - cosine {name}: {diff.value:+.3f} "
+            f"[{diff.interval.low:+.3f}, {diff.interval.high:+.3f}]"
+        )
