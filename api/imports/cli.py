@@ -19,6 +19,7 @@ from api.imports.report import ImportMode, ImportReport
 from api.imports.report_file import report_path, write_report
 from api.imports.service import import_files
 from api.programmes.models import Campaign
+from api.security.audit import CLI_ACTOR, attach_actor
 from api.settings import get_settings
 
 app = typer.Typer(help="导入数据。", no_args_is_help=True)
@@ -95,6 +96,7 @@ def _import(
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine).begin() as session:
+            attach_actor(session, CLI_ACTOR)
             campaign_id = _campaign_id(session, campaign) if campaign else None
             return import_files(
                 session,

@@ -70,6 +70,11 @@ class ImportReport:
         """True when anything was refused: the caller must say so."""
         return bool(self.errors)
 
+    @property
+    def took_effect(self) -> bool:
+        """False when the import was refused as a whole: something refused and nothing written."""
+        return not (self.refused and self.created == 0)
+
     def headline(self) -> str:
         """One Chinese sentence: what was written, skipped and refused."""
         parts = [f"读取 {len(self.files)} 个文件共 {self.rows} 条", f"新建 {self.created} 条"]

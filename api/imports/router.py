@@ -128,7 +128,7 @@ def import_demands(
         session, parsed, mode=mode, limits=limits, staff_id=staff.id, campaign_id=campaign_id
     )
     body = report.as_dict()
-    if report.refused and report.created == 0:
+    if not report.took_effect:
         errors = body.pop("errors")
         refused = {"detail": f"导入被拒绝：{report.headline()}", "code": "import_refused", "errors": errors}
         return JSONResponse({**refused, "report": body}, status_code=422)

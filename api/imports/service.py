@@ -33,6 +33,7 @@ from api.db.models import Demand, DemandEvent, DemandStatus
 from api.demands.schemas import DemandCreate
 from api.errors import FieldError, translate_all
 from api.imports.admission import CAMPAIGN, Admissions, LateAdmission
+from api.imports.audit import audit_import
 from api.imports.keys import dedup_key
 from api.imports.limits import ImportLimits
 from api.imports.readers import FileRefusedError, ParsedFile, Record, file_error
@@ -138,6 +139,8 @@ def import_files(
 ) -> ImportReport:
     """Import the files in the session's transaction (flushed, not committed) and report on every row.
 
+    An import that took effect leaves one audit log entry (``api.imports.audit``) in that transaction.
+
     ``campaign_id`` tags every row that names no campaign of its own; with ``n_jobs`` > 1, ``n_jobs - 1``
     worker processes tokenize while this one reads, checks and inserts.
     """
@@ -153,6 +156,7 @@ def import_files(
             report.errors.append(file_error(ALL_FILES, "campaign_not_found", message, CAMPAIGN))
             return report
         _import_all(run, files)
+    audit_import(session, report, staff_id=staff_id, campaign_id=campaign_id)
     return report
 
 
