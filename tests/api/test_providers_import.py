@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.providers.models import Society
 from api.providers.service import preferences_for
+from api.security.models import AuditEntry
 from tests.api.factories import demand_payload
 
 pytestmark = pytest.mark.db
@@ -59,6 +60,28 @@ def test_keep_valid_import_keeps_the_good_rows(
         farming = session.scalars(select(Society).where(Society.code == "FJ-03")).one()
     assert farming.active is False
     assert farming.tokens is not None
+
+
+def _audited(db: sessionmaker[Session]) -> list[tuple[str, str, str | None, str]]:
+    with db() as session:
+        query = select(AuditEntry).where(AuditEntry.target_kind == "society").order_by(AuditEntry.id)
+        entries = session.scalars(query)
+        return [(e.action, e.staff_name, e.target_id, (e.after or {}).get("code", "")) for e in entries]
+
+
+def test_provider_imports_are_audited_row_by_row_and_only_when_kept(
+    client: TestClient, admin_headers: dict[str, str], db: sessionmaker[Session]
+) -> None:
+    # Providers are imported through the ORM, one savepoint per row (at most 5,000 rows), so the
+    # audit flush hook logs each new society; a refused strict import rolls its entries back.
+    _upload(client, admin_headers, "societies.csv", SOCIETIES_CSV.encode())
+    assert _audited(db) == []
+    report = _upload(client, admin_headers, "societies.csv", SOCIETIES_CSV.encode(), mode="keep_valid").json()
+    first, _, third = (str(row["id"]) for row in report["rows"])
+    assert _audited(db) == [
+        ("society.create", "管理员甲", first, "FJ-01"),
+        ("society.create", "管理员甲", third, "FJ-03"),
+    ]
 
 
 def test_xlsx_branches_name_their_society_by_code(
