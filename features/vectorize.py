@@ -65,25 +65,51 @@ def char_ngrams(term: str, low: int, high: int) -> tuple[str, ...]:
 def _block_counts(
     bags: Sequence[Bag], vocabulary: dict[str, int], grow: bool, ngrams: tuple[int, int] | None
 ) -> sp.csr_matrix:
-    """Weighted counts of words (``ngrams`` None) or of their character n-grams, one row per bag."""
-    indptr: list[int] = [0]
+    """Weighted counts of words (``ngrams`` None) or of their character n-grams, one row per bag.
+
+    The counts are (bags x distinct terms) @ (distinct terms x features): each distinct term is expanded
+    into its features once, however many bags hold it, and the sums run in the sparse product. With
+    ``grow`` the vocabulary gains features in order of first appearance (bags in order, terms in bag
+    order, n-grams in term order), as a bag-by-bag scan would add them.
+    """
+    terms: dict[str, int] = {}
+    weights = _term_weights(bags, terms)
+    features = _term_features(list(terms), vocabulary, grow, ngrams)
+    return sp.csr_matrix(weights @ features)
+
+
+def _term_weights(bags: Sequence[Bag], terms: dict[str, int]) -> sp.csr_matrix:
+    """Bags x distinct terms (numbered into ``terms`` by first appearance), holding each term's weight."""
+    indptr = np.zeros(len(bags) + 1, dtype=np.int64)
     indices: list[int] = []
     values: list[float] = []
-    for bag in bags:
-        row: dict[int, float] = {}
-        for term, weight in bag.items():
-            for feature in (term,) if ngrams is None else char_ngrams(term, *ngrams):
-                index = vocabulary.get(feature)
-                if index is None:
-                    if not grow:
-                        continue
-                    index = vocabulary[feature] = len(vocabulary)
-                row[index] = row.get(index, 0.0) + weight
-        indices.extend(row)
-        values.extend(row.values())
-        indptr.append(len(indices))
-    shape = (len(bags), len(vocabulary))
-    return sp.csr_matrix((np.asarray(values, np.float64), indices, indptr), shape=shape)
+    for row, bag in enumerate(bags):
+        for term in bag:
+            terms.setdefault(term, len(terms))
+        indices.extend(map(terms.__getitem__, bag))
+        values.extend(bag.values())
+        indptr[row + 1] = len(indices)
+    data = np.asarray(values, dtype=np.float64)
+    return sp.csr_matrix((data, np.asarray(indices, dtype=np.int64), indptr), shape=(len(bags), len(terms)))
+
+
+def _term_features(
+    terms: Sequence[str], vocabulary: dict[str, int], grow: bool, ngrams: tuple[int, int] | None
+) -> sp.csr_matrix:
+    """Distinct terms x features: how often each feature occurs in each term (repeated n-grams count)."""
+    rows: list[int] = []
+    columns: list[int] = []
+    for row, term in enumerate(terms):
+        for feature in (term,) if ngrams is None else char_ngrams(term, *ngrams):
+            column = vocabulary.get(feature)
+            if column is None:
+                if not grow:
+                    continue
+                column = vocabulary[feature] = len(vocabulary)
+            rows.append(row)
+            columns.append(column)
+    ones = np.ones(len(rows), dtype=np.float64)
+    return sp.csr_matrix((ones, (rows, columns)), shape=(len(terms), len(vocabulary)))
 
 
 class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]

@@ -1,14 +1,16 @@
 """The TF-IDF vectorizer: unit norms, the word/character mix, idf, persistence with a version."""
 
+import random
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from features.vectorize import TfidfVectorizer, VectorizerVersionError, char_ngrams
+from features.vectorize import TfidfVectorizer, VectorizerVersionError, _block_counts, char_ngrams
 
 CORPUS = [
     {"激光": 2.0, "焊接": 1.0, "机器人": 1.0},
@@ -114,3 +116,42 @@ def test_load_refuses_other_dictionaries_or_foreign_files(tmp_path: Path) -> Non
     joblib.dump([1, 2, 3], foreign)
     with pytest.raises(VectorizerVersionError, match="does not hold"):
         TfidfVectorizer.load(foreign)
+
+
+def _scan_counts(
+    bags: list[dict[str, float]], vocabulary: dict[str, int], grow: bool, ngrams: tuple[int, int] | None
+) -> sp.csr_matrix:
+    """The obvious bag-by-bag count: the oracle for the vectorizer's product of two sparse matrices."""
+    rows = []
+    for bag in bags:
+        row: dict[int, float] = {}
+        for term, weight in bag.items():
+            for feature in (term,) if ngrams is None else char_ngrams(term, *ngrams):
+                if feature not in vocabulary and grow:
+                    vocabulary[feature] = len(vocabulary)
+                if feature in vocabulary:
+                    row[vocabulary[feature]] = row.get(vocabulary[feature], 0.0) + weight
+        rows.append(row)
+    matrix = sp.lil_matrix((len(bags), len(vocabulary)))
+    for r, row in enumerate(rows):
+        for c, value in row.items():
+            matrix[r, c] = value
+    return sp.csr_matrix(matrix)
+
+
+@pytest.mark.parametrize("ngrams", [None, (1, 2), (2, 3)])
+def test_block_counts_equal_a_bag_by_bag_scan(ngrams: tuple[int, int] | None) -> None:
+    rng = random.Random(7)
+    pool = ["材料", "材料材料", "高分子材料", "plc", "5g", "聚氨酯", "料", "", "3d打印", "弹性体", "水稻"]
+    bags = [
+        {rng.choice(pool): rng.choice([0.5, 1.0, 2.0]) for _ in range(rng.randint(0, 6))} for _ in range(60)
+    ]
+    grown: dict[str, int] = {}
+    expected_vocabulary: dict[str, int] = {}
+    fitted = _block_counts(bags[:40], grown, True, ngrams)
+    expected = _scan_counts(bags[:40], expected_vocabulary, True, ngrams)
+    assert list(grown.items()) == list(expected_vocabulary.items())  # same features, same columns
+    assert abs(fitted - expected).max() == 0
+    unseen = _block_counts(bags[40:], grown, False, ngrams)
+    assert abs(unseen - _scan_counts(bags[40:], dict(grown), False, ngrams)).max() == 0
+    assert len(grown) == len(expected_vocabulary)  # transforming adds nothing
