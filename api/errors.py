@@ -146,6 +146,7 @@ _PYDANTIC_CODES: Final[Mapping[str, str]] = {
     "string_too_long": "too_long",
     "too_long": "too_many",
     "string_type": "type_invalid",
+    "string_unicode": "text_encoding_invalid",
     "list_type": "type_invalid",
     "bool_type": "type_invalid",
     "bool_parsing": "type_invalid",
@@ -296,7 +297,13 @@ def _as_huiqi_error(exc: Exception, labels: Mapping[str, str] | None = None) -> 
     return _from_table(exc)
 
 
+# FastAPI's answer to a JSON body it cannot decode as text (invalid UTF-8 bytes), in English.
+_UNDECODABLE_BODY: Final = "There was an error parsing the body"
+
+
 def _from_http_exception(exc: StarletteHTTPException) -> HuiqiError:
+    if exc.status_code == 400 and exc.detail == _UNDECODABLE_BODY:
+        return RequestInvalidError(errors=[field_error("body", "body_encoding_invalid")])
     known: dict[int, type[HuiqiError]] = {
         404: NotFoundError,
         401: AuthenticationError,

@@ -5,11 +5,20 @@ reads is built from :data:`MESSAGES` at the edge (``api.errors``), with the fiel
 """
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # Chinese message templates by machine code; ``{label}`` is the field's Chinese name.
@@ -51,6 +60,9 @@ MESSAGES: Final[Mapping[str, str]] = {
     "provider_not_found": "{level_label} {value} 不存在",
     "post_repeated": "同一学会（分会）的任职只能填写一次",
     "file_type_invalid": "文件应为 CSV（UTF-8）或 XLSX，当前为“{value}”",
+    "control_character": "{label}含有不可见的控制字符 {char}，请删除后再提交",
+    "text_encoding_invalid": "{label}含有无法识别的字符（不成对的 Unicode 代理项），请重新输入后再提交",
+    "body_encoding_invalid": "请求内容应为 UTF-8 编码的 JSON，请检查文件或程序的字符编码",
     "invalid": "{label}的值不符合要求",
 }
 
@@ -67,8 +79,10 @@ COOPERATION_MODES: Final = (
     "人才培养",
 )
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_PHONE = re.compile(r"^(?:\(?0\d{2,3}\)?-?)?[2-9]\d{6,7}(?:(?:-|转|#)\d{1,6})?$|^[48]00-?\d{3}-?\d{4}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_PHONE = re.compile(
+    r"^(?:\(?0\d{2,3}\)?-?)?[2-9]\d{6,7}(?:(?:-|转|#)\d{1,6})?$|^[48]00-?\d{3}-?\d{4}$", re.ASCII
+)
 _EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
@@ -77,8 +91,13 @@ _HOST = re.compile(
     r"^(?:[A-Za-z0-9\u4e00-\u9fff](?:[A-Za-z0-9\u4e00-\u9fff-]{0,61}[A-Za-z0-9\u4e00-\u9fff])?\.)+"
     r"[A-Za-z\u4e00-\u9fff]{2,63}$"
 )
-_POSTCODE = re.compile(r"^\d{6}$")
+_POSTCODE = re.compile(r"^\d{6}$", re.ASCII)
 _SEPARATORS = re.compile(r"[\s\-－—]")
+# C0 controls other than tab, line feed and carriage return, and DEL: never typed on purpose, invisible
+# when shown, and NUL is refused by PostgreSQL's text type (which would turn a typo into a 500).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A lone UTF-16 surrogate ("\ud800" in JSON) cannot be encoded as UTF-8, so no database can store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def register_labels(labels: Mapping[str, str]) -> None:
@@ -105,6 +124,31 @@ def with_extra_error(error: ValidationError, code: str, field: str) -> Validatio
     return ValidationError.from_exception_data(error.title, details)
 
 
+def check_text(value: Any) -> Any:
+    """Refuse control characters and lone surrogates anywhere in a text or a list of texts."""
+    if isinstance(value, str):
+        if control := _CONTROL.search(value):
+            raise invalid("control_character", char=f"U+{ord(control.group()):04X}")
+        if _SURROGATE.search(value):
+            raise invalid("text_encoding_invalid")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_text(item)
+    return value
+
+
+class InputModel(BaseModel):
+    """Base of request bodies: whitespace trimmed, unknown fields refused, no invisible characters."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        # Before the field's own type: a NUL in a date or a code is reported as what it is.
+        return check_text(value)
+
+
 def blank_to_none(value: Any) -> Any:
     """Optional fields: an empty or all-blank string means the field was left empty."""
     if isinstance(value, str) and not value.strip():
@@ -112,10 +156,15 @@ def blank_to_none(value: Any) -> Any:
     return value
 
 
+def _half_width(value: str) -> str:
+    # Chinese input methods type full-width digits and dashes (１３８－…); store them as ASCII.
+    return unicodedata.normalize("NFKC", value)
+
+
 def _check_mobile(value: str | None) -> str | None:
     if value is None:
         return None
-    digits = _SEPARATORS.sub("", value)
+    digits = _SEPARATORS.sub("", _half_width(value))
     if digits.startswith("+86"):
         digits = digits[3:]
     if not _MOBILE.fullmatch(digits):
@@ -126,7 +175,7 @@ def _check_mobile(value: str | None) -> str | None:
 def _check_phone(value: str | None) -> str | None:
     if value is None:
         return None
-    compact = re.sub(r"\s+", "", value).replace("－", "-").replace("—", "-")
+    compact = re.sub(r"\s+", "", _half_width(value)).replace("—", "-")
     if compact.startswith("+86"):
         compact = compact[3:].lstrip("-")
     if not (_PHONE.fullmatch(compact) or _MOBILE.fullmatch(compact)):
@@ -160,9 +209,10 @@ def _check_url(value: str | None) -> str | None:
 def _check_postcode(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _POSTCODE.fullmatch(value):
+    code = _half_width(value)
+    if not _POSTCODE.fullmatch(code):
         raise invalid("postcode_invalid")
-    return value
+    return code
 
 
 MobileNumber = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_mobile)]
@@ -170,3 +220,9 @@ PhoneNumber = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidat
 EmailAddress = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_email)]
 WebAddress = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_url)]
 Postcode = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(_check_postcode)]
+# Ids: the tables' integer keys stop at 2**31 - 1 (PostgreSQL integer); a larger number names no row and
+# would otherwise fail in the database instead of being reported under its field.
+MAX_ROW_ID: Final = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+# Query and path texts: the same refusal as in bodies, reported under the parameter's name.
+ParameterText = Annotated[str, AfterValidator(check_text)]

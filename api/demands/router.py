@@ -19,6 +19,7 @@ from api.demands.schemas import (
 )
 from api.deps import SecretDep, SessionDep, require_json
 from api.reference import normalize_industry_code, region_prefix
+from api.validation import ParameterText
 
 router = APIRouter(prefix="/demands", tags=["demands"])
 
@@ -58,9 +59,13 @@ def list_demands(
     session: SessionDep,
     _staff: StaffDep,
     status: Annotated[list[DemandStatus] | None, Query(description="状态，可重复")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="在名称、说明、单位、主营业务中查找")] = None,
+    q: Annotated[
+        ParameterText | None, Query(max_length=100, description="在名称、说明、单位、主营业务中查找")
+    ] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="行政区划代码或其前缀")] = None,
-    industry: Annotated[str | None, Query(max_length=5, description="行业代码或其前缀，如 C35")] = None,
+    industry: Annotated[
+        ParameterText | None, Query(max_length=5, description="行业代码或其前缀，如 C35")
+    ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DemandPage:

@@ -20,9 +20,11 @@ from api.db.models import DemandStatus
 from api.reference import discipline_codes, normalize_industry_code, normalize_region_code
 from api.validation import (
     EmailAddress,
+    InputModel,
     MobileNumber,
     PhoneNumber,
     Postcode,
+    RowId,
     WebAddress,
     blank_to_none,
     invalid,
@@ -114,8 +116,8 @@ CooperationMode = Literal["技术开发", "技术转让", "技术许可", "技�
 Budget = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
 
 
-class _DemandFields(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+class _DemandFields(InputModel):
+    pass
 
 
 class DemandCreate(_DemandFields):
@@ -141,8 +143,8 @@ class DemandCreate(_DemandFields):
     cooperation_mode: CooperationMode | None = Field(default=None, description="合作方式")
     budget_wan: Budget | None = Field(default=None, description="预算（万元）")
     deadline: date | None = Field(default=None, description="期望完成日期")
-    campaign_id: int | None = Field(default=None, ge=1, description="征集活动编号；截止后须工作人员登记补报")
-    collected_by_society_id: int | None = Field(default=None, ge=1, description="汇总填报（转报）的学会编号")
+    campaign_id: RowId | None = Field(default=None, description="征集活动编号；截止后须工作人员登记补报")
+    collected_by_society_id: RowId | None = Field(default=None, description="汇总填报（转报）的学会编号")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -190,10 +192,8 @@ class DemandPatch(_DemandFields):
     deadline: date | None = None
 
 
-class TransitionRequest(BaseModel):
+class TransitionRequest(InputModel):
     """A status change asked by staff."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     to: DemandStatus = Field(description="目标状态")
     reason: MediumText = Field(default=None, description="原因；退回时必填")

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.auth.dependencies import StaffDep
 from api.deps import SessionDep, require_json
@@ -34,9 +34,11 @@ from api.programmes.schemas import (
     TagCreate,
     TagOut,
 )
+from api.validation import ParameterText
 
 router = APIRouter(tags=["programmes"])
 JSON_BODY = [Depends(require_json)]
+CodeKey = Annotated[ParameterText, Path(max_length=100, description="行动（项目）或征集活动的代码")]
 
 # Programmes -----------------------------------------------------------------------------------
 
@@ -54,13 +56,13 @@ def create_programme(payload: ProgrammeCreate, session: SessionDep, _staff: Staf
 
 
 @router.get("/programmes/{key}/summary")
-def programme_summary(key: str, session: SessionDep, _staff: StaffDep) -> ProgrammeSummary:
+def programme_summary(key: CodeKey, session: SessionDep, _staff: StaffDep) -> ProgrammeSummary:
     """Count what was done under a programme: campaigns, demands, rounds, pairings, units, activities."""
     return campaigns.summary(session, programme_key=key)
 
 
 @router.post("/programmes/{key}/tags", status_code=status.HTTP_201_CREATED, dependencies=JSON_BODY)
-def tag(key: str, payload: TagCreate, session: SessionDep, staff: StaffDep) -> TagOut:
+def tag(key: CodeKey, payload: TagCreate, session: SessionDep, staff: StaffDep) -> TagOut:
     """Tag a matching round or a pairing with a programme."""
     created = campaigns.tag(
         session, programme_key=key, target=payload.target, target_id=payload.target_id, staff=staff
@@ -84,25 +86,27 @@ def launch_campaign(payload: CampaignCreate, session: SessionDep, staff: StaffDe
 
 
 @router.get("/campaigns/{key}")
-def read_campaign(key: str, session: SessionDep, _staff: StaffDep) -> CampaignOut:
+def read_campaign(key: CodeKey, session: SessionDep, _staff: StaffDep) -> CampaignOut:
     """Read a campaign by id or code."""
     return CampaignOut.model_validate(campaigns.get(session, key))
 
 
 @router.get("/campaigns/{key}/dashboard")
-def campaign_dashboard(key: str, session: SessionDep, _staff: StaffDep) -> Dashboard:
+def campaign_dashboard(key: CodeKey, session: SessionDep, _staff: StaffDep) -> Dashboard:
     """Received demands by county, by society and by day; late ones; days left."""
     return campaigns.dashboard(session, key=key)
 
 
 @router.post("/campaigns/{key}/close")
-def close_campaign(key: str, session: SessionDep, staff: StaffDep) -> CampaignOut:
+def close_campaign(key: CodeKey, session: SessionDep, staff: StaffDep) -> CampaignOut:
     """Close a campaign: later submissions need a recorded override."""
     return CampaignOut.model_validate(campaigns.close(session, key=key, staff=staff))
 
 
 @router.post("/campaigns/{key}/overrides", status_code=status.HTTP_201_CREATED, dependencies=JSON_BODY)
-def grant_override(key: str, payload: OverrideCreate, session: SessionDep, staff: StaffDep) -> OverrideOut:
+def grant_override(
+    key: CodeKey, payload: OverrideCreate, session: SessionDep, staff: StaffDep
+) -> OverrideOut:
     """Record that an enterprise may still submit after the deadline (补报), and why."""
     return OverrideOut.model_validate(
         campaigns.grant_override(session, key=key, payload=payload, staff=staff)

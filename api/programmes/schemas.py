@@ -18,7 +18,7 @@ from api.programmes.models import (
     UnitStatus,
 )
 from api.reference import normalize_region_code
-from api.validation import blank_to_none, invalid, register_labels
+from api.validation import InputModel, RowId, blank_to_none, invalid, register_labels
 
 # Labels are global by field name: the names other schemas label already (code, name, title, kind,
 # level, org_name, society_id, provider_*) keep their labels.
@@ -76,8 +76,8 @@ Amount = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
 ReportTable = Literal[2, 3]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+class _Input(InputModel):
+    pass
 
 
 class _Output(BaseModel):
@@ -105,7 +105,7 @@ class TagCreate(_Input):
     """Put a programme on a matching round or a pairing."""
 
     target: TagTarget
-    target_id: Annotated[int, Field(ge=1)]
+    target_id: RowId
 
 
 class TagOut(_Output):
@@ -237,7 +237,7 @@ class ReportingUnitCreate(_Input):
     """Register a unit that files 附件2/3: a society (by id) or a county 科协 (by region code)."""
 
     kind: ReporterKind = Field(title="单位类型")
-    society_id: Annotated[int, Field(ge=1)] | None = None
+    society_id: RowId | None = None
     region_code: OptionalRegion = None
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(default=None, title="单位名称")
 
@@ -259,7 +259,7 @@ class _UnitFields(_Input):
     established_on: date
     name: Annotated[str, Field(min_length=1, max_length=150)] | None = Field(default=None, title="服务站名称")
     programme: Annotated[str, Field(min_length=1, max_length=30)] | None = None
-    reporting_unit_id: Annotated[int, Field(ge=1)] | None = None
+    reporting_unit_id: RowId | None = None
     lock_provider: bool = Field(
         default=False, title="锁定配对", description="在以后的匹配轮次中锁定该企业与依托方的配对"
     )
@@ -270,16 +270,16 @@ class StandingUnitCreate(_UnitFields):
     """Register a standing unit directly."""
 
     provider_level: UnitProvider
-    provider_id: Annotated[int, Field(ge=1)]
+    provider_id: RowId
     enterprise_name: Name
-    demand_id: Annotated[int, Field(ge=1)] | None = None
+    demand_id: RowId | None = None
     region_code: OptionalRegion = None
 
 
 class StandingUnitFromPairing(_UnitFields):
     """Register a standing unit from an accepted pairing: provider and enterprise come from it."""
 
-    pairing_id: Annotated[int, Field(ge=1)]
+    pairing_id: RowId
 
 
 class StandingUnitPatch(_Input):
@@ -327,7 +327,7 @@ class ActivityCreate(_Input):
     experts: Annotated[int, Field(ge=0, le=100_000)] = 0
     amount_wan: Amount | None = None
     report_table: ReportTable | None = Field(default=None, description="2：附件2；3：附件3；默认按类型")
-    reporting_unit_id: Annotated[int, Field(ge=1)] | None = None
+    reporting_unit_id: RowId | None = None
     programme: Annotated[str, Field(min_length=1, max_length=30)] | None = None
 
 
@@ -380,7 +380,7 @@ class Report(BaseModel):
 class ReportKey(_Input):
     """Which report: unit, period (2026Q3 or 2026) and table (2 or 3)."""
 
-    unit: Annotated[int, Field(ge=1)]
+    unit: RowId
     period: Annotated[str, Field(pattern=r"^\d{4}(Q[1-4]|A)?$", description="如 2026Q3；年度报告 2026")]
     table: ReportTable
 

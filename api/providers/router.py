@@ -27,12 +27,13 @@ from api.providers.schemas import (
 )
 from api.reference import region_prefix
 from api.security.roles import AdminDep
+from api.validation import ParameterText
 
 router = APIRouter(tags=["providers"])
 
 PageNumber = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
-SearchText = Annotated[str | None, Query(max_length=100, description="在名称、代码和说明中查找")]
+SearchText = Annotated[ParameterText | None, Query(max_length=100, description="在名称、代码和说明中查找")]
 ReceiptToken = Annotated[str | None, Header(alias="X-Receipt-Token", description="提交需求时得到的回执凭证")]
 JSON_BODY = [Depends(require_json)]
 # Staff-or-enterprise routes: refuse anonymous callers before the body is even validated.

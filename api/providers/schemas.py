@@ -10,8 +10,10 @@ from api.providers.models import CastGroup, PostRole, PreferenceKind, ProviderLe
 from api.reference import discipline_codes, normalize_industry_code
 from api.validation import (
     EmailAddress,
+    InputModel,
     MobileNumber,
     PhoneNumber,
+    RowId,
     WebAddress,
     blank_to_none,
     invalid,
@@ -106,8 +108,8 @@ Keywords = Annotated[
 ]
 
 
-class _Fields(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+class _Fields(InputModel):
+    pass
 
 
 class SocietyCreate(_Fields):
@@ -181,8 +183,8 @@ class BranchPatch(_Fields):
 class PostIn(_Fields):
     """An expert's post: a society, optionally one of its branches, and the role."""
 
-    society_id: int = Field(description="学会编号")
-    branch_id: int | None = Field(default=None, description="分会编号，可空")
+    society_id: RowId = Field(description="学会编号")
+    branch_id: RowId | None = Field(default=None, description="分会编号，可空")
     role: PostRole = Field(default=PostRole.MEMBER, description="职务")
 
 
@@ -327,7 +329,7 @@ class PreferenceIn(_Fields):
     """A provider the enterprise wants (prefer) or refuses (refuse) for its demand."""
 
     provider_level: ProviderLevel = Field(description="society 学会 / branch 分会 / expert 专家")
-    provider_id: int = Field(ge=1, description="对象编号")
+    provider_id: RowId = Field(description="对象编号")
     kind: PreferenceKind = Field(description="prefer 希望对接 / refuse 不希望对接")
     reason: Annotated[
         Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(blank_to_none)

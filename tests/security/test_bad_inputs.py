@@ -1,0 +1,266 @@
+"""Bad input at every way in answers 422 in the error shape, names the field in Chinese and writes nothing.
+
+One application per backend for the whole module (SQLite and PostgreSQL: PostgreSQL refuses NUL in
+text and has 32-bit keys, SQLite stores both, so a case can pass on one and fail on the other). Each
+case counts the rows of the table it aims at before and after, so a refusal that leaves a
+half-written record fails too.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from api.auth.service import create_staff
+from api.db import StaffRole
+from api.db.models import Demand
+from api.main import create_app
+from api.programmes.models import Campaign, Programme
+from api.providers.models import Branch, Expert, Society
+from api.settings import Settings
+from tests.api.factories import demand_payload
+from tests.conftest import _empty_tables
+
+NUL = "甲\x00乙"
+ESCAPE = "甲\x1b[31m乙"
+LONE_SURROGATE = "甲\ud800乙"
+
+
+@dataclass(frozen=True)
+class Service:
+    """The running service, its database and an admin's headers."""
+
+    client: TestClient
+    engine: Engine
+    admin: dict[str, str]
+    society: int
+    branch: int
+    expert: int
+
+    def count(self, model: Any) -> int:
+        """The number of rows of ``model``'s table."""
+        with Session(self.engine) as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture(scope="module")
+def service(database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The application on the session's database, emptied first, with one society, branch and expert."""
+    _empty_tables(engine)
+    settings = Settings(
+        database_url=database_url, data_dir=str(tmp_path_factory.mktemp("bad")), secret_key="bad-inputs"
+    )
+    app = create_app(settings)
+    app.state.rate_limit_rules.clear()
+    with Session(engine) as session, session.begin():
+        admin = create_staff(session, name="管理员", role=StaffRole.ADMIN)[1]
+    headers = {"Authorization": f"Bearer {admin}"}
+    with TestClient(app) as client:
+        society = client.post("/api/v1/societies", json=_society(), headers=headers).json()["id"]
+        branch_url = f"/api/v1/societies/{society}/branches"
+        branch = client.post(branch_url, json={"name": "焊接分会"}, headers=headers).json()["id"]
+        expert_body = {"name": "专家甲", "research_fields": "焊接"}
+        expert = client.post("/api/v1/experts", json=expert_body, headers=headers).json()["id"]
+        yield Service(client, engine, headers, society, branch, expert)
+    app.state.engine.dispose()
+    _empty_tables(engine)
+
+
+def _society(**overrides: Any) -> dict[str, Any]:
+    return {"name": "福建省机械工程学会", "level": "provincial", "scope": "焊接与铸造"} | overrides
+
+
+def _campaign(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "code": "2026-cxzx-bad",
+        "name": "2026年技术需求征集",
+        "programme": "cxzx",
+        "organiser": "福建省科学技术协会",
+        "regions": ["350000"],
+        "opens_on": "2026-01-01",
+        "closes_on": "2026-12-31",
+    }
+    return body | overrides
+
+
+def _errors(response: Any) -> dict[str, str]:
+    """``{field: code}`` of a 422 answer, after checking the error shape."""
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "validation_error", body
+    assert all(set(item) == {"field", "code", "message"} for item in body["errors"]), body
+    return {item["field"]: item["code"] for item in body["errors"]}
+
+
+def _messages(response: Any) -> list[str]:
+    return [item["message"] for item in response.json()["errors"]]
+
+
+# (method, path template, valid body, the field to spoil, the model whose rows must not change)
+TEXT_FIELDS = [
+    ("POST", "/api/v1/demands", demand_payload(), "title", Demand),
+    ("POST", "/api/v1/demands", demand_payload(), "description", Demand),
+    ("POST", "/api/v1/demands", demand_payload(), "org_name", Demand),
+    ("POST", "/api/v1/demands", demand_payload(), "company_profile", Demand),
+    ("POST", "/api/v1/societies", _society(), "name", Society),
+    ("POST", "/api/v1/societies", _society(), "scope", Society),
+    ("PATCH", "/api/v1/societies/{society}", {}, "address", Society),
+    ("POST", "/api/v1/societies/{society}/branches", {"name": "铸造分会"}, "scope", Branch),
+    ("PATCH", "/api/v1/branches/{branch}", {}, "name", Branch),
+    ("POST", "/api/v1/experts", {"name": "专家乙", "research_fields": "焊接"}, "research_fields", Expert),
+    ("PATCH", "/api/v1/experts/{expert}", {}, "organisation", Expert),
+    ("POST", "/api/v1/programmes", {"code": "bad1", "name": "测试行动"}, "description", Programme),
+    ("POST", "/api/v1/campaigns", _campaign(), "organiser", Campaign),
+]
+
+
+def _url(service: Service, template: str) -> str:
+    return template.format(society=service.society, branch=service.branch, expert=service.expert)
+
+
+@pytest.mark.parametrize(("method", "template", "body", "field", "model"), TEXT_FIELDS)
+@pytest.mark.parametrize(("spoiled", "code"), [(NUL, "control_character"), (ESCAPE, "control_character")])
+def test_control_characters_are_refused_by_field_and_nothing_is_written(
+    service: Service,
+    method: str,
+    template: str,
+    body: dict[str, Any],
+    field: str,
+    model: Any,
+    spoiled: str,
+    code: str,
+) -> None:
+    """NUL (a 500 on PostgreSQL) and escape sequences answer 422 under the field's name; no row changes."""
+    before = service.count(model)
+    response = service.client.request(
+        method, _url(service, template), json=body | {field: spoiled}, headers=service.admin
+    )
+    assert _errors(response) == {field: code}
+    assert "控制字符 U+" in _messages(response)[0]
+    assert service.count(model) == before
+
+
+@pytest.mark.parametrize(("method", "template", "body", "field", "model"), TEXT_FIELDS[::3])
+def test_lone_surrogates_are_named_for_what_they_are(
+    service: Service, method: str, template: str, body: dict[str, Any], field: str, model: Any
+) -> None:
+    """A lone UTF-16 surrogate (valid JSON, not encodable text) gets its own code, not 'invalid'."""
+    raw = json.dumps(body | {field: LONE_SURROGATE}).encode()
+    headers = service.admin | {"Content-Type": "application/json"}
+    before = service.count(model)
+    response = service.client.request(method, _url(service, template), content=raw, headers=headers)
+    assert _errors(response) == {field: "text_encoding_invalid"}
+    assert "代理项" in _messages(response)[0]
+    assert service.count(model) == before
+
+
+def test_control_characters_in_a_list_name_the_list(service: Service) -> None:
+    """Keywords are checked one by one; the list is named."""
+    response = service.client.post("/api/v1/demands", json=demand_payload(keywords=["聚氨酯", "耐\x00水解"]))
+    assert _errors(response) == {"keywords": "control_character"}
+
+
+def test_tabs_and_line_breaks_stay(service: Service) -> None:
+    """Line breaks and tabs are ordinary text in a description and are kept as sent."""
+    description = "第一段：现状\r\n第二段：\t目标"
+    receipt = service.client.post("/api/v1/demands", json=demand_payload(description=description)).json()
+    read = service.client.get(f"/api/v1/demands/{receipt['id']}", headers=service.admin).json()
+    assert read["description"] == description
+
+
+def test_a_body_that_is_not_utf8_is_a_422_in_chinese(service: Service) -> None:
+    """Invalid UTF-8 bytes in a JSON body: 422 body_encoding_invalid, not FastAPI's English 400."""
+    raw = json.dumps(demand_payload(), ensure_ascii=False).encode().replace("耐水解".encode(), b"\xff\xfe", 1)
+    before = service.count(Demand)
+    headers = {"Content-Type": "application/json"}
+    response = service.client.post("/api/v1/demands", content=raw, headers=headers)
+    assert _errors(response) == {"body": "body_encoding_invalid"}
+    assert "UTF-8" in _messages(response)[0]
+    assert service.count(Demand) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/v1/demands?q={value}", "q"),
+        ("/api/v1/demands?industry={value}", "industry"),
+        ("/api/v1/societies?q={value}", "q"),
+        ("/api/v1/experts?q={value}", "q"),
+        ("/api/v1/programmes/{value}/summary", "key"),
+        ("/api/v1/campaigns/{value}", "key"),
+        ("/api/v1/campaigns/{value}/dashboard", "key"),
+    ],
+)
+def test_nul_in_a_query_or_path_parameter_is_a_422(service: Service, path: str, parameter: str) -> None:
+    """A %00 in a search text or a code (a 500 on PostgreSQL) is refused under the parameter's name."""
+    response = service.client.get(path.format(value="a%00b"), headers=service.admin)
+    assert _errors(response) == {parameter: "control_character"}
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "body", "field"),
+    [
+        ("POST", "/api/v1/demands", demand_payload(campaign_id=2**31), "campaign_id"),
+        ("POST", "/api/v1/demands", demand_payload(collected_by_society_id=2**70), "collected_by_society_id"),
+        (
+            "POST",
+            "/api/v1/demands/{demand}/preferences",
+            {"provider_level": "society", "provider_id": 2**63, "kind": "prefer"},
+            "provider_id",
+        ),
+        ("POST", "/api/v1/programmes/cxzx/tags", {"target": "round", "target_id": 2**64}, "target_id"),
+        ("POST", "/api/v1/reporting-units", {"kind": "society", "society_id": 2**31}, "society_id"),
+    ],
+)
+def test_ids_beyond_the_key_range_are_named(
+    service: Service, method: str, template: str, body: dict[str, Any], field: str
+) -> None:
+    """An id no row can have is a field error (number_too_large), not a field-less number_out_of_range."""
+    demand = service.client.post("/api/v1/demands", json=demand_payload(title="范围测试")).json()
+    url = template.format(demand=demand["id"])
+    response = service.client.request(method, url, json=body, headers=service.admin)
+    assert _errors(response) == {field: "number_too_large"}
+    assert "2147483647" in _messages(response)[0]
+
+
+def test_full_width_digits_in_phones_and_postcodes_are_stored_as_ascii(service: Service) -> None:
+    """Chinese input methods type １３８…: accepted, and stored in ASCII digits."""
+    payload = demand_payload(
+        mobile="１３８０５９１２３４５", office_phone="０５９１－８７６５４３２１", postcode="３５０００１"
+    )
+    receipt = service.client.post("/api/v1/demands", json=payload).json()
+    read = service.client.get(f"/api/v1/demands/{receipt['id']}", headers=service.admin).json()
+    stored = (read["mobile"], read["office_phone"], read["postcode"])
+    assert stored == ("13805912345", "0591-87654321", "350001")
+
+
+@pytest.mark.parametrize("postcode", ["٣٥٠٠٠١", "३५०००१"])
+def test_other_scripts_digits_are_not_a_postcode(service: Service, postcode: str) -> None:
+    """Arabic-Indic or Devanagari digits match Python's \\d but are no Chinese postcode."""
+    response = service.client.post("/api/v1/demands", json=demand_payload(postcode=postcode))
+    assert _errors(response) == {"postcode": "postcode_invalid"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('x')</script>",
+        "'; DROP TABLE demands; --",
+        "耐水解聚氨酯彈性體😀",
+        'A & B <b>加粗</b> "引号"',
+    ],
+)
+def test_injection_strings_emoji_and_traditional_characters_are_stored_verbatim(
+    service: Service, text: str
+) -> None:
+    """Markup and SQL are data: stored and returned exactly as sent."""
+    receipt = service.client.post("/api/v1/demands", json=demand_payload(title=text[:100])).json()
+    read = service.client.get(f"/api/v1/demands/{receipt['id']}", headers=service.admin).json()
+    assert read["title"] == text[:100]
+    found = service.client.get("/api/v1/demands", params={"q": text[:100]}, headers=service.admin).json()
+    assert receipt["id"] in [item["id"] for item in found["items"]]
