@@ -55,7 +55,7 @@ _audit_log = sa.table(
 )
 
 # id, org_name, title, description of a demand without a key.
-_Keyless = sa.Row[Any, Any, Any, Any]
+_Keyless = tuple[int, str, str, str]
 
 # A frozen copy of api.imports.keys.dedup_key as it was when this revision was written: a migration
 # must compute the same keys whatever the application code later becomes.
@@ -97,16 +97,18 @@ def _keyless_batches(connection: sa.Connection) -> Iterator[list[_Keyless]]:
             .order_by(_demands.c.id)
             .limit(BATCH)
         )
-        batch = list(connection.execute(query))
+        batch: list[_Keyless] = [
+            (row.id, row.org_name, row.title, row.description) for row in connection.execute(query)
+        ]
         if not batch:
             return
         yield batch
-        last = batch[-1].id
+        last = batch[-1][0]
 
 
 def _fill(connection: sa.Connection, batch: list[_Keyless]) -> list[int]:
     """Give each demand of ``batch`` its key unless a stored or earlier demand holds it; the ids filled."""
-    keys = {row.id: _frozen_key(row.org_name, row.title, row.description) for row in batch}
+    keys = {demand_id: _frozen_key(org_name, title, text) for demand_id, org_name, title, text in batch}
     held = _held(connection, set(keys.values()))
     updates: list[dict[str, Any]] = []
     for demand_id, key in keys.items():  # in id order: the first copy keeps the key
