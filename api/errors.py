@@ -147,6 +147,7 @@ _PYDANTIC_CODES: Final[Mapping[str, str]] = {
     "too_long": "too_many",
     "string_type": "type_invalid",
     "string_unicode": "text_encoding_invalid",
+    "string_pattern_mismatch": "pattern_invalid",
     "list_type": "type_invalid",
     "bool_type": "type_invalid",
     "bool_parsing": "type_invalid",
@@ -325,6 +326,13 @@ def _from_table(exc: Exception) -> HuiqiError:
     error.status_code = spec.status_code  # type: ignore[misc]
     error.code = spec.code  # type: ignore[misc]
     return error
+
+
+def one_line(exc: HuiqiError | ValidationError) -> str:
+    """A command line's one-line Chinese reason for a service error or a failed validation."""
+    error = exc if isinstance(exc, HuiqiError) else RequestInvalidError(errors=translate_all(exc.errors()))
+    details = "；".join(f"{item.field}: {item.message}" for item in error.errors)
+    return f"错误：{error.detail}" + (f"（{details}）" if details else "")
 
 
 def error_response(exc: Exception, labels: Mapping[str, str] | None = None) -> JSONResponse:

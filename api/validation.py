@@ -63,6 +63,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "control_character": "{label}含有不可见的控制字符 {char}，请删除后再提交",
     "text_encoding_invalid": "{label}含有无法识别的字符（不成对的 Unicode 代理项），请重新输入后再提交",
     "body_encoding_invalid": "请求内容应为 UTF-8 编码的 JSON，请检查文件或程序的字符编码",
+    "pattern_invalid": "{label}“{value}”的格式不对，应符合 {pattern}",
     "invalid": "{label}的值不符合要求",
 }
 
@@ -224,5 +225,18 @@ Postcode = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(
 # would otherwise fail in the database instead of being reported under its field.
 MAX_ROW_ID: Final = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+
+def row_id(text: str) -> int | None:
+    """The id ``text`` names: ASCII digits within the key range; None for any other text.
+
+    ``str.isdigit`` alone also accepts "²" and "３" (``int("²")`` raises) and numbers no key can reach.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ROW_ID else None
+
+
 # Query and path texts: the same refusal as in bodies, reported under the parameter's name.
 ParameterText = Annotated[str, AfterValidator(check_text)]

@@ -3,16 +3,36 @@
 from typing import Annotated
 
 import typer
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 
 from api.auth.passwords import PasswordTooShortError, set_password
 from api.auth.service import create_staff
 from api.db import StaffRole, StaffUser
+from api.db.cli import database_problems_reported
 from api.db.session import make_engine, make_session_factory
+from api.errors import translate
 from api.security.audit import CLI_ACTOR, attach_actor
 from api.settings import get_settings
+from api.validation import InputModel
+
+NAME_LABELS = {"name": "姓名或账号名"}
 
 app = typer.Typer(help="工作人员账号与访问令牌。", no_args_is_help=True)
+
+
+class _NewStaff(InputModel):
+    """The rules a staff member's name keeps, as in the API (trimmed, 1 to 100 visible characters)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _checked_name(name: str) -> str:
+    try:
+        return _NewStaff(name=name).name
+    except ValidationError as error:
+        reasons = "；".join(translate(item, NAME_LABELS).message for item in error.errors())
+        raise typer.BadParameter(reasons, param_hint="NAME") from None
 
 
 @app.command()
@@ -21,11 +41,13 @@ def create(
     role: Annotated[StaffRole, typer.Option(help="admin 管理员 / reviewer 审核员")] = StaffRole.REVIEWER,
 ) -> None:
     """Create staff member NAME (or give them a new token) and print the token once."""
-    engine = make_engine(get_settings().database_url)
+    name = _checked_name(name)
+    with database_problems_reported():
+        engine = make_engine(get_settings().database_url)
     try:
-        with make_session_factory(engine).begin() as session:
+        with database_problems_reported(), make_session_factory(engine).begin() as session:
             attach_actor(session, CLI_ACTOR)
-            staff, token = create_staff(session, name=name.strip(), role=role)
+            staff, token = create_staff(session, name=name, role=role)
             typer.echo(f"staff {staff.name} ({staff.role.value}); token, shown only now:", err=True)
     finally:
         engine.dispose()
@@ -40,9 +62,10 @@ def set_password_command(
     ],
 ) -> None:
     """Set the password NAME signs in to the staff pages with (asked for when not given)."""
-    engine = make_engine(get_settings().database_url)
+    with database_problems_reported():
+        engine = make_engine(get_settings().database_url)
     try:
-        with make_session_factory(engine).begin() as session:
+        with database_problems_reported(), make_session_factory(engine).begin() as session:
             attach_actor(session, CLI_ACTOR)
             staff = session.scalar(select(StaffUser).where(StaffUser.name == name.strip()))
             if staff is None:

@@ -1,8 +1,12 @@
 """``huiqi db``: schema migrations."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from api.db import migrate
 from api.settings import get_settings
@@ -10,12 +14,39 @@ from api.settings import get_settings
 app = typer.Typer(help="数据库结构迁移（Alembic）。", no_args_is_help=True)
 
 
+@contextmanager
+def database_problems_reported() -> Iterator[None]:
+    """A bad HUIQI_DATABASE_URL or an unreachable database: one line in Chinese and exit status 1.
+
+    They come from the operator's setting, not from a bug, so a traceback would only hide the reason.
+    """
+    try:
+        yield
+    except ArgumentError as error:
+        typer.echo(f"错误：HUIQI_DATABASE_URL 不是有效的数据库地址（{error}）", err=True)
+        raise typer.Exit(1) from None
+    except OperationalError as error:
+        typer.echo(f"错误：数据库不可用（{str(error.orig).strip().splitlines()[0]}）", err=True)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _reported(revision: str | None = None) -> Iterator[None]:
+    try:
+        with database_problems_reported():
+            yield
+    except CommandError as error:
+        typer.echo(f"错误：无法迁移到版本“{revision}”（{error}）；huiqi db current 显示当前版本", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def upgrade(revision: Annotated[str, typer.Argument(help="目标版本，默认最新")] = "head") -> None:
     """Upgrade the configured database (HUIQI_DATABASE_URL) to REVISION."""
     url = get_settings().database_url
-    migrate.upgrade(url, revision)
-    typer.echo(f"database at revision {migrate.current_revision_of(url)}")
+    with _reported(revision):
+        migrate.upgrade(url, revision)
+        typer.echo(f"database at revision {migrate.current_revision_of(url)}")
 
 
 @app.command()
@@ -24,11 +55,13 @@ def downgrade(
 ) -> None:
     """Downgrade the configured database to REVISION."""
     url = get_settings().database_url
-    migrate.downgrade(url, revision)
-    typer.echo(f"database at revision {migrate.current_revision_of(url) or 'base'}")
+    with _reported(revision):
+        migrate.downgrade(url, revision)
+        typer.echo(f"database at revision {migrate.current_revision_of(url) or 'base'}")
 
 
 @app.command()
 def current() -> None:
     """Print the revision of the configured database."""
-    typer.echo(migrate.current_revision_of(get_settings().database_url) or "base")
+    with _reported():
+        typer.echo(migrate.current_revision_of(get_settings().database_url) or "base")

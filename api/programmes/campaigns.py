@@ -43,6 +43,7 @@ from api.programmes.schemas import (
 )
 from api.providers.models import Society
 from api.reference import region_codes
+from api.validation import row_id
 
 # The programmes of the seed notices (also inserted by the migration that creates the table).
 SEED_PROGRAMMES: Final = (
@@ -92,7 +93,12 @@ def create_programme(session: Session, *, payload: ProgrammeCreate) -> Programme
 
 def programme(session: Session, key: str, field: str = "programme") -> Programme:
     """The programme by code, name or id; a field error when there is none."""
-    found = session.get(Programme, int(key)) if key.isdigit() else repository.programme_by_code(session, key)
+    programme_id = row_id(key)
+    found = (
+        session.get(Programme, programme_id)
+        if programme_id is not None
+        else repository.programme_by_code(session, key)
+    )
     if found is None:
         raise _field(
             field, "programme_not_found", f"行动（项目）“{key}”不存在，可选代码见 /api/v1/programmes"
@@ -100,11 +106,19 @@ def programme(session: Session, key: str, field: str = "programme") -> Programme
     return found
 
 
+def _programme_in_path(session: Session, key: str) -> Programme:
+    # Named in the URL, not in a body field: an unknown programme is a missing resource (404).
+    try:
+        return programme(session, key)
+    except RequestInvalidError:
+        raise NotFoundError(f"行动（项目）“{key}”不存在，可选代码见 /api/v1/programmes") from None
+
+
 def tag(
     session: Session, *, programme_key: str, target: TagTarget, target_id: int, staff: StaffUser
 ) -> ProgrammeTag:
     """Put a programme on a round or pairing (once; tagging again returns the tag)."""
-    found = programme(session, programme_key)
+    found = _programme_in_path(session, programme_key)
     model = MatchRound if target == TagTarget.ROUND else Pairing
     if session.get(model, target_id) is None:
         label = "匹配轮次" if target == TagTarget.ROUND else "匹配结果"
@@ -126,7 +140,7 @@ def tag(
 
 def summary(session: Session, *, programme_key: str) -> ProgrammeSummary:
     """Campaigns, demands, tagged rounds and pairings, standing units and activities of a programme."""
-    found = programme(session, programme_key)
+    found = _programme_in_path(session, programme_key)
     campaign_ids = select(Campaign.id).where(Campaign.programme_id == found.id)
     counted = func.count()
     tagged_pairings = set(repository.tagged_ids(session, found.id, TagTarget.PAIRING))

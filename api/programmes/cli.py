@@ -1,18 +1,21 @@
 """``huiqi campaign …`` and ``huiqi report …``: campaigns and the 附件2/3 reports from the command line."""
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api.db.session import make_engine, make_session_factory
-from api.errors import HuiqiError
+from api.errors import HuiqiError, one_line
 from api.programmes import campaigns, documents, reports
 from api.programmes.periods import china_today
 from api.programmes.schemas import CampaignCreate, CampaignOut, Dashboard, ReportKey
@@ -33,15 +36,36 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
+def _fail(reason: str) -> NoReturn:
+    typer.echo(reason, err=True)
+    raise typer.Exit(1)
+
+
 def _run(action: Callable[[Session], T]) -> T:
-    # Service errors carry a Chinese sentence: print it and exit non-zero instead of a traceback.
+    # Service and validation errors carry a Chinese sentence: print it and exit non-zero instead of a
+    # traceback. The action validates its input itself, so a bad option is reported the same way.
     try:
         with _session() as session:
             return action(session)
-    except HuiqiError as error:
-        details = "; ".join(f"{item.field}: {item.message}" for item in error.errors)
-        typer.echo(f"错误：{error.detail}" + (f"（{details}）" if details else ""), err=True)
-        raise typer.Exit(1) from None
+    except (HuiqiError, ValidationError) as error:
+        _fail(one_line(error))
+    except OperationalError as error:
+        _fail(f"错误：数据库不可用（{str(error.orig).strip().splitlines()[0]}）")
+
+
+def _write(target: Path, content: bytes) -> None:
+    try:
+        _write(target, content)
+    except OSError as error:
+        _fail(f"错误：无法写入 {target}：{error.strerror}")
+
+
+def _day(text: str) -> date:
+    # Full-width digits (２０２６-０１-０１) are read as ASCII; an impossible date is named as such.
+    try:
+        return date.fromisoformat(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        raise typer.BadParameter(f"“{text}”不是有效日期，格式如 2026-06-30", param_hint="--on") from None
 
 
 @campaign_app.command("list")
@@ -66,18 +90,21 @@ def launch(
     region: Annotated[list[str] | None, typer.Option(help="征集地区代码，可重复")] = None,
 ) -> None:
     """Launch a campaign under a programme."""
-    payload = CampaignCreate.model_validate(
-        {
-            "code": code,
-            "name": name,
-            "programme": programme,
-            "organiser": organiser,
-            "regions": region or [],
-            "opens_on": opens or china_today().isoformat(),
-            "closes_on": closes,
-        }
-    )
-    created = _run(lambda s: CampaignOut.model_validate(campaigns.launch(s, payload=payload, staff=None)))
+    fields = {
+        "code": code,
+        "name": name,
+        "programme": programme,
+        "organiser": organiser,
+        "regions": region or [],
+        "opens_on": opens or china_today().isoformat(),
+        "closes_on": closes,
+    }
+
+    def launch_in(session: Session) -> CampaignOut:
+        payload = CampaignCreate.model_validate(fields)
+        return CampaignOut.model_validate(campaigns.launch(session, payload=payload, staff=None))
+
+    created = _run(launch_in)
     typer.echo(f"已发起征集活动 {created.id}（{created.code}），截止 {created.closes_on}")
 
 
@@ -135,8 +162,8 @@ def quarterly(
     ] = None,
 ) -> None:
     """Write a unit's 附件2 or 附件3 for a quarter or a year."""
-    key = ReportKey(unit=unit, period=period, table=2 if table == 2 else 3)
-    report = _run(lambda s: reports.build(s, key=key))
+    fields = {"unit": unit, "period": period, "table": table}
+    report = _run(lambda s: reports.build(s, key=ReportKey.model_validate(fields)))
     if format_ is FormatOption.JSON:
         content = report.model_dump_json(indent=2).encode()
     else:
@@ -152,7 +179,7 @@ def due(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Print what falls due when and which units have not filed."""
-    day = date.fromisoformat(on) if on else china_today()
+    day = _day(on) if on else china_today()
     items = _run(lambda s: reports.due(s, on=day))
     if as_json:
         typer.echo(json.dumps([item.model_dump(mode="json") for item in items], ensure_ascii=False, indent=2))

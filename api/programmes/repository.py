@@ -18,6 +18,7 @@ from api.programmes.models import (
     StandingUnit,
     TagTarget,
 )
+from api.validation import row_id
 
 
 def programme_by_code(session: Session, code: str) -> Programme | None:
@@ -28,8 +29,8 @@ def programme_by_code(session: Session, code: str) -> Programme | None:
 
 def campaign_by_key(session: Session, key: str) -> Campaign | None:
     """The campaign by numeric id or by code."""
-    if key.isdigit():
-        return session.get(Campaign, int(key))
+    if (campaign_id := row_id(key)) is not None:
+        return session.get(Campaign, campaign_id)
     return session.scalar(select(Campaign).where(Campaign.code == key))
 
 

@@ -18,7 +18,7 @@ from api.programmes.models import (
     UnitStatus,
 )
 from api.reference import normalize_region_code
-from api.validation import InputModel, RowId, blank_to_none, invalid, register_labels
+from api.validation import FIELD_LABELS, InputModel, RowId, blank_to_none, invalid, register_labels
 
 # Labels are global by field name: the names other schemas label already (code, name, title, kind,
 # level, org_name, society_id, provider_*) keep their labels.
@@ -55,6 +55,9 @@ register_labels(
         "text": "存在不足",
     }
 )
+# The command line loads these schemas without the providers' ones, which label the shared names.
+for _field, _label in {"code": "代码", "name": "名称"}.items():
+    FIELD_LABELS.setdefault(_field, _label)
 
 
 def _region(value: str | None) -> str | None:

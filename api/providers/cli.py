@@ -49,6 +49,11 @@ def export_providers(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件，默认标准输出")] = None,
 ) -> None:
     """Write provider profiles as CSV id,name,text, one row per profile document."""
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        # Checked before the profiles are read: the database work would be wasted.
+        reason = "是一个目录" if output.is_dir() else "所在的目录不存在"
+        typer.echo(f"错误：无法写入 {output}：{reason}", err=True)
+        raise typer.Exit(1)
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine)() as session:

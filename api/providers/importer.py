@@ -21,6 +21,7 @@ from api.errors import HuiqiError, RequestInvalidError, field_error, translate_a
 from api.providers import service
 from api.providers.models import Branch, Society
 from api.providers.schemas import BranchCreate, ExpertCreate, SocietyCreate
+from api.validation import row_id
 
 LIST_COLUMNS: Final = frozenset({"discipline_codes", "nsfc_codes", "industry_codes", "keywords"})
 _TRUE, _FALSE = frozenset({"是", "启用", "可"}), frozenset({"否", "停用", "不可"})
@@ -142,7 +143,7 @@ def _society_id(session: Session, fields: dict[str, Any]) -> int:
     code = fields.pop("society_code", None)
     if code is None:
         raw = str(fields.pop("society_id", "")).strip()
-        society_id = int(raw) if raw.isdigit() else None
+        society_id = row_id(raw)
     else:
         society_id = session.scalar(select(Society.id).where(Society.code == code))
     if society_id is None:

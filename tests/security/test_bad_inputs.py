@@ -15,14 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from api.auth.service import create_staff
-from api.db import StaffRole
+from api.cli import app as cli_app
+from api.db import StaffRole, StaffUser
 from api.db.models import Demand
 from api.main import create_app
 from api.programmes.models import Campaign, Programme
 from api.providers.models import Branch, Expert, Society
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from tests.api.factories import demand_payload
 from tests.conftest import _empty_tables
 
@@ -264,3 +266,138 @@ def test_injection_strings_emoji_and_traditional_characters_are_stored_verbatim(
     assert read["title"] == text[:100]
     found = service.client.get("/api/v1/demands", params={"q": text[:100]}, headers=service.admin).json()
     assert receipt["id"] in [item["id"] for item in found["items"]]
+
+
+@pytest.mark.parametrize("key", ["²", "３", "99999999999999999999999"])
+def test_campaign_and_programme_keys_that_look_numeric_are_404(service: Service, key: str) -> None:
+    """ "²" passes str.isdigit but int("²") raises (a 500); a number beyond the keys names no row."""
+    for path in (f"/api/v1/campaigns/{key}", f"/api/v1/programmes/{key}/summary"):
+        response = service.client.get(path, headers=service.admin)
+        assert response.status_code == 404, response.text
+        assert response.json()["code"] == "not_found"
+        assert key in response.json()["detail"] or "不存在" in response.json()["detail"]
+
+
+# The command line ---------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli(service: Service, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    """The ``huiqi`` command pointed at the module's database."""
+    monkeypatch.setenv("HUIQI_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield service
+    get_settings.cache_clear()
+
+
+def _refused(arguments: list[str], exit_code: int, reason: str) -> None:
+    result = runner.invoke(cli_app, arguments)
+    assert result.exit_code == exit_code, result.output
+    assert not isinstance(result.exception, Exception | BaseExceptionGroup) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    assert "Traceback" not in result.output
+    assert reason in result.output, result.output
+
+
+CLI_CASES = [
+    (["db", "upgrade", "nonexistent"], 1, "无法迁移到版本“nonexistent”"),
+    (["db", "downgrade", "zzz"], 1, "无法迁移到版本“zzz”"),
+    (["staff", "create", "   "], 2, "不能为空白"),
+    (["staff", "create", "甲\x1b[31m乙"], 2, "控制字符"),
+    (["staff", "create", "长" * 101], 2, "最多100个字"),
+    (
+        [
+            "campaign",
+            "launch",
+            "--code",
+            "c1",
+            "--name",
+            "征集",
+            "--organiser",
+            "科协",
+            "--closes",
+            "2026-02-30",
+        ],
+        1,
+        "截止日期应为日期",
+    ),
+    (
+        ["campaign", "launch", "--code", "c1", "--name", "", "--organiser", "科协", "--closes", "2026-12-31"],
+        1,
+        "名称不能为空白",
+    ),
+    (
+        [
+            "campaign",
+            "launch",
+            "--code",
+            "c1",
+            "--name",
+            "征集",
+            "--organiser",
+            "科协",
+            "--closes",
+            "2026-12-31",
+            "--opens",
+            "2027-01-01",
+        ],
+        1,
+        "截止日期不能早于开始日期",
+    ),
+    (["campaign", "close", "99999999999999999999999"], 1, "不存在"),
+    (["campaign", "dashboard", "²"], 1, "不存在"),
+    (
+        ["report", "quarterly", "--unit", "1", "--period", "2026Q9", "--table", "2"],
+        1,
+        "报告期“2026Q9”的格式不对",
+    ),
+    (
+        ["report", "quarterly", "--unit", "0", "--period", "2026Q3", "--table", "2"],
+        1,
+        "填报单位编号不能小于1",
+    ),
+    (["report", "due", "--on", "2026-02-30"], 2, "不是有效日期"),
+    (["export", "providers", "--output", "/"], 1, "是一个目录"),
+    (["export", "providers", "--output", "/nonexistent-dir/providers.csv"], 1, "所在的目录不存在"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "exit_code", "reason"), CLI_CASES)
+def test_the_command_line_refuses_bad_input_in_one_line(
+    cli: Service, arguments: list[str], exit_code: int, reason: str
+) -> None:
+    """Non-zero exit and the reason in Chinese; never a traceback."""
+    _refused(arguments, exit_code, reason)
+
+
+def test_a_refused_staff_name_creates_no_account(cli: Service) -> None:
+    """The blank name used to be stored as an account named ''."""
+    before = cli.count(StaffUser)
+    _refused(["staff", "create", " "], 2, "不能为空白")
+    assert cli.count(StaffUser) == before
+
+
+def test_full_width_dates_on_the_command_line_are_read(cli: Service) -> None:
+    """２０２６-０１-０１ typed with a Chinese input method is the date 2026-01-01."""
+    full_width = runner.invoke(cli_app, ["report", "due", "--on", "２０２６-０１-０１", "--json"])
+    ascii_digits = runner.invoke(cli_app, ["report", "due", "--on", "2026-01-01", "--json"])
+    assert full_width.exit_code == 0, full_width.output
+    assert json.loads(full_width.output) == json.loads(ascii_digits.output)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("not a database url", "不是有效的数据库地址"), ("sqlite:////nonexistent-dir/x.db", "数据库不可用")],
+)
+def test_a_bad_database_setting_is_one_line(url: str, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong HUIQI_DATABASE_URL is the operator's setting, reported as such."""
+    monkeypatch.setenv("HUIQI_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        _refused(["db", "current"], 1, reason)
+        _refused(["staff", "create", "甲"], 1, reason)
+    finally:
+        get_settings.cache_clear()
