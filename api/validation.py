@@ -225,6 +225,8 @@ Postcode = Annotated[str | None, BeforeValidator(blank_to_none), AfterValidator(
 # would otherwise fail in the database instead of being reported under its field.
 MAX_ROW_ID: Final = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+# In a path, 0 and negative ids stay "not found" (404); only numbers no key can reach are refused.
+PathId = Annotated[int, Field(le=MAX_ROW_ID)]
 
 
 def row_id(text: str) -> int | None:

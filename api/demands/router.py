@@ -19,7 +19,7 @@ from api.demands.schemas import (
 )
 from api.deps import SecretDep, SessionDep, require_json
 from api.reference import normalize_industry_code, region_prefix
-from api.validation import ParameterText
+from api.validation import MAX_ROW_ID, ParameterText, PathId
 
 router = APIRouter(prefix="/demands", tags=["demands"])
 
@@ -66,7 +66,7 @@ def list_demands(
     industry: Annotated[
         ParameterText | None, Query(max_length=5, description="行业代码或其前缀，如 C35")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_ROW_ID)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DemandPage:
     """List demands for staff, newest first, with filters and the total count."""
@@ -83,7 +83,7 @@ def list_demands(
 
 @router.get("/{demand_id}", response_model=DemandOut)
 def read_demand(
-    demand_id: int,
+    demand_id: PathId,
     session: SessionDep,
     secret: SecretDep,
     staff: OptionalStaffDep,
@@ -95,7 +95,7 @@ def read_demand(
 
 
 @router.patch("/{demand_id}", response_model=DemandOut, dependencies=[Depends(require_json)])
-def edit_demand(demand_id: int, patch: DemandPatch, session: SessionDep, staff: StaffDep) -> DemandOut:
+def edit_demand(demand_id: PathId, patch: DemandPatch, session: SessionDep, staff: StaffDep) -> DemandOut:
     """Edit a demand (staff); the result must pass the same checks as a submission."""
     demand = service.update_demand(session, demand_id=demand_id, patch=patch, staff=staff)
     return DemandOut.model_validate(demand)
@@ -103,7 +103,7 @@ def edit_demand(demand_id: int, patch: DemandPatch, session: SessionDep, staff: 
 
 @router.post("/{demand_id}/transitions", response_model=DemandOut, dependencies=[Depends(require_json)])
 def change_status(
-    demand_id: int, request: TransitionRequest, session: SessionDep, staff: StaffDep
+    demand_id: PathId, request: TransitionRequest, session: SessionDep, staff: StaffDep
 ) -> DemandOut:
     """Move a demand along the review workflow (staff); a reason is required to return it."""
     demand = service.change_status(

@@ -34,7 +34,7 @@ from api.programmes.schemas import (
     TagCreate,
     TagOut,
 )
-from api.validation import ParameterText
+from api.validation import ParameterText, PathId
 
 router = APIRouter(tags=["programmes"])
 JSON_BODY = [Depends(require_json)]
@@ -155,14 +155,14 @@ def create_standing_unit_from_pairing(
 
 
 @router.get("/standing-units/{unit_id}")
-def read_standing_unit(unit_id: int, session: SessionDep, _staff: StaffDep) -> StandingUnitOut:
+def read_standing_unit(unit_id: PathId, session: SessionDep, _staff: StaffDep) -> StandingUnitOut:
     """Read a standing unit."""
     return StandingUnitOut.model_validate(units.get_unit(session, unit_id))
 
 
 @router.patch("/standing-units/{unit_id}", dependencies=JSON_BODY)
 def update_standing_unit(
-    unit_id: int, patch: StandingUnitPatch, session: SessionDep, staff: StaffDep
+    unit_id: PathId, patch: StandingUnitPatch, session: SessionDep, staff: StaffDep
 ) -> StandingUnitOut:
     """Change a standing unit's status, notes or provider lock."""
     return StandingUnitOut.model_validate(
@@ -171,7 +171,7 @@ def update_standing_unit(
 
 
 @router.get("/standing-units/{unit_id}/activities", response_model=list[ActivityOut])
-def list_unit_activities(unit_id: int, session: SessionDep, _staff: StaffDep) -> list[ActivityOut]:
+def list_unit_activities(unit_id: PathId, session: SessionDep, _staff: StaffDep) -> list[ActivityOut]:
     """A standing unit's activity log, newest first."""
     return [ActivityOut.model_validate(item) for item in units.activities_of_unit(session, unit_id)]
 
@@ -180,7 +180,7 @@ def list_unit_activities(unit_id: int, session: SessionDep, _staff: StaffDep) ->
     "/standing-units/{unit_id}/activities", status_code=status.HTTP_201_CREATED, dependencies=JSON_BODY
 )
 def log_unit_activity(
-    unit_id: int, payload: ActivityCreate, session: SessionDep, staff: StaffDep
+    unit_id: PathId, payload: ActivityCreate, session: SessionDep, staff: StaffDep
 ) -> ActivityOut:
     """Log a visit, training, project or agreement of a standing unit."""
     activity = units.log_activity(session, payload=payload, standing_unit_id=unit_id, staff=staff)

@@ -27,11 +27,11 @@ from api.providers.schemas import (
 )
 from api.reference import region_prefix
 from api.security.roles import AdminDep
-from api.validation import ParameterText
+from api.validation import MAX_ROW_ID, ParameterText, PathId, RowId
 
 router = APIRouter(tags=["providers"])
 
-PageNumber = Annotated[int, Query(ge=1)]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 SearchText = Annotated[ParameterText | None, Query(max_length=100, description="在名称、代码和说明中查找")]
 ReceiptToken = Annotated[str | None, Header(alias="X-Receipt-Token", description="提交需求时得到的回执凭证")]
@@ -67,26 +67,28 @@ def create_society(payload: SocietyCreate, session: SessionDep, _admin: AdminDep
 
 
 @router.get("/societies/{society_id}", response_model=SocietyOut)
-def read_society(society_id: int, session: SessionDep, _staff: StaffDep) -> SocietyOut:
+def read_society(society_id: PathId, session: SessionDep, _staff: StaffDep) -> SocietyOut:
     """Read a society with its branches (staff)."""
     return SocietyOut.model_validate(service.get_society(session, society_id=society_id))
 
 
 @router.patch("/societies/{society_id}", response_model=SocietyOut, dependencies=JSON_BODY)
-def edit_society(society_id: int, patch: SocietyPatch, session: SessionDep, _admin: AdminDep) -> SocietyOut:
+def edit_society(
+    society_id: PathId, patch: SocietyPatch, session: SessionDep, _admin: AdminDep
+) -> SocietyOut:
     """Edit a society (staff); the result must pass the same checks as a new one."""
     return SocietyOut.model_validate(service.update_society(session, society_id=society_id, patch=patch))
 
 
 @router.delete("/societies/{society_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_society(society_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def delete_society(society_id: PathId, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete a society with its branches and posts (staff); deactivating keeps its history."""
     service.delete_society(session, society_id=society_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/societies/{society_id}/branches", response_model=list[BranchOut])
-def list_branches(society_id: int, session: SessionDep, _staff: StaffDep) -> list[BranchOut]:
+def list_branches(society_id: PathId, session: SessionDep, _staff: StaffDep) -> list[BranchOut]:
     """List the branches of a society (staff)."""
     return [BranchOut.model_validate(b) for b in service.list_branches(session, society_id=society_id)]
 
@@ -97,25 +99,27 @@ def list_branches(society_id: int, session: SessionDep, _staff: StaffDep) -> lis
     response_model=BranchOut,
     dependencies=JSON_BODY,
 )
-def create_branch(society_id: int, payload: BranchCreate, session: SessionDep, _admin: AdminDep) -> BranchOut:
+def create_branch(
+    society_id: PathId, payload: BranchCreate, session: SessionDep, _admin: AdminDep
+) -> BranchOut:
     """Add a branch to a society (staff)."""
     return BranchOut.model_validate(service.create_branch(session, society_id=society_id, payload=payload))
 
 
 @router.get("/branches/{branch_id}", response_model=BranchOut)
-def read_branch(branch_id: int, session: SessionDep, _staff: StaffDep) -> BranchOut:
+def read_branch(branch_id: PathId, session: SessionDep, _staff: StaffDep) -> BranchOut:
     """Read a branch (staff)."""
     return BranchOut.model_validate(service.get_branch(session, branch_id=branch_id))
 
 
 @router.patch("/branches/{branch_id}", response_model=BranchOut, dependencies=JSON_BODY)
-def edit_branch(branch_id: int, patch: BranchPatch, session: SessionDep, _admin: AdminDep) -> BranchOut:
+def edit_branch(branch_id: PathId, patch: BranchPatch, session: SessionDep, _admin: AdminDep) -> BranchOut:
     """Edit a branch (staff)."""
     return BranchOut.model_validate(service.update_branch(session, branch_id=branch_id, patch=patch))
 
 
 @router.delete("/branches/{branch_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_branch(branch_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def delete_branch(branch_id: PathId, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete a branch and its posts (staff)."""
     service.delete_branch(session, branch_id=branch_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -126,8 +130,8 @@ def list_experts(
     session: SessionDep,
     _staff: StaffDep,
     q: SearchText = None,
-    society_id: Annotated[int | None, Query(description="任职学会编号")] = None,
-    branch_id: Annotated[int | None, Query(description="任职分会编号")] = None,
+    society_id: Annotated[RowId | None, Query(description="任职学会编号")] = None,
+    branch_id: Annotated[RowId | None, Query(description="任职分会编号")] = None,
     available: Annotated[bool | None, Query(description="可接受新需求")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="行政区划代码或其前缀")] = None,
     page: PageNumber = 1,
@@ -155,19 +159,19 @@ def create_expert(payload: ExpertCreate, session: SessionDep, _admin: AdminDep) 
 
 
 @router.get("/experts/{expert_id}", response_model=ExpertOut)
-def read_expert(expert_id: int, session: SessionDep, _staff: StaffDep) -> ExpertOut:
+def read_expert(expert_id: PathId, session: SessionDep, _staff: StaffDep) -> ExpertOut:
     """Read an expert (staff)."""
     return ExpertOut.model_validate(service.get_expert(session, expert_id=expert_id))
 
 
 @router.patch("/experts/{expert_id}", response_model=ExpertOut, dependencies=JSON_BODY)
-def edit_expert(expert_id: int, patch: ExpertPatch, session: SessionDep, _admin: AdminDep) -> ExpertOut:
+def edit_expert(expert_id: PathId, patch: ExpertPatch, session: SessionDep, _admin: AdminDep) -> ExpertOut:
     """Edit an expert (staff); posts, when given, replace all posts."""
     return ExpertOut.model_validate(service.update_expert(session, expert_id=expert_id, patch=patch))
 
 
 @router.delete("/experts/{expert_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_expert(expert_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def delete_expert(expert_id: PathId, session: SessionDep, _admin: AdminDep) -> Response:
     """Delete an expert (staff)."""
     service.delete_expert(session, expert_id=expert_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -194,7 +198,7 @@ def import_providers(
     dependencies=[Depends(require_credentials)],
 )
 def list_preferences(
-    demand_id: int,
+    demand_id: PathId,
     session: SessionDep,
     secret: SecretDep,
     staff: OptionalStaffDep,
@@ -213,7 +217,7 @@ def list_preferences(
     dependencies=CREDENTIALED_JSON_BODY,
 )
 def add_preference(
-    demand_id: int,
+    demand_id: PathId,
     payload: PreferenceIn,
     session: SessionDep,
     secret: SecretDep,
@@ -233,8 +237,8 @@ def add_preference(
     dependencies=[Depends(require_credentials)],
 )
 def remove_preference(
-    demand_id: int,
-    preference_id: int,
+    demand_id: PathId,
+    preference_id: PathId,
     session: SessionDep,
     secret: SecretDep,
     staff: OptionalStaffDep,

@@ -401,3 +401,36 @@ def test_a_bad_database_setting_is_one_line(url: str, reason: str, monkeypatch: 
         _refused(["staff", "create", "甲"], 1, reason)
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        (f"/api/v1/demands?page={2**63}", "page"),
+        (f"/api/v1/societies?page={2**63 - 1}", "page"),
+        (f"/api/v1/experts?page={2**62}&page_size=100", "page"),
+        (f"/api/v1/experts?society_id={2**70}", "society_id"),
+        (f"/api/v1/demands/{2**31}", "demand_id"),
+        (f"/api/v1/societies/{2**63}", "society_id"),
+        (f"/api/v1/branches/{2**40}", "branch_id"),
+        (f"/api/v1/standing-units/{2**64}", "unit_id"),
+    ],
+)
+def test_numbers_beyond_the_database_range_are_field_errors(
+    service: Service, path: str, parameter: str
+) -> None:
+    """Pages and ids no row can reach: the parameter is named, the same on both backends.
+
+    They used to reach the database: a field-less number_out_of_range, or on SQLite a 404 below 2**63
+    and an error above.
+    """
+    response = service.client.get(path, headers=service.admin)
+    assert _errors(response) == {parameter: "number_too_large"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/demands/0", "/api/v1/societies/-1", "/api/v1/experts/2147483647"])
+def test_ids_in_range_that_name_no_row_stay_404(service: Service, path: str) -> None:
+    """An unknown id is a missing resource, with a Chinese message."""
+    response = service.client.get(path, headers=service.admin)
+    assert response.status_code == 404, response.text
+    assert "不存在" in response.json()["detail"]
