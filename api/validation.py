@@ -64,6 +64,9 @@ MESSAGES: Final[Mapping[str, str]] = {
     "text_encoding_invalid": "{label}含有无法识别的字符（不成对的 Unicode 代理项），请重新输入后再提交",
     "body_encoding_invalid": "请求内容应为 UTF-8 编码的 JSON，请检查文件或程序的字符编码",
     "pattern_invalid": "{label}“{value}”的格式不对，应符合 {pattern}",
+    "csv_invalid": "文件第{line}行无法按 CSV 读取（单元格超过13万字或引号不成对），请检查后再导入",
+    "column_repeated": "表头中的列“{value}”出现了不止一次，请只保留一列",
+    "cells_beyond_header": "文件第{line}行的单元格比表头多，请补上表头或删去多余的单元格",
     "invalid": "{label}的值不符合要求",
 }
 

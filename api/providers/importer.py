@@ -8,7 +8,7 @@ unless every row is valid; ``keep_valid`` imports the valid rows and reports the
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, Final
 
@@ -92,7 +92,28 @@ def _csv_rows(content: bytes) -> list[Row]:
             errors=[field_error("file", "file_type_invalid", value="非 UTF-8 编码")]
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    return [(reader.line_num, {k.strip(): (v or "") for k, v in row.items() if k}) for row in reader]
+    try:
+        _check_header(reader.fieldnames or [])
+        return [(reader.line_num, _csv_row(reader.line_num, row)) for row in reader]
+    except csv.Error:
+        # A cell beyond the csv module's 128 KiB limit or a stray quote: name the line, not a 500.
+        raise RequestInvalidError(
+            errors=[field_error("file", "csv_invalid", line=reader.line_num + 1)]
+        ) from None
+
+
+def _check_header(names: Sequence[str]) -> None:
+    # With a column named twice, DictReader would keep the last cell and drop the first silently.
+    seen = [name.strip() for name in names if name and name.strip()]
+    repeated = sorted({name for name in seen if seen.count(name) > 1})
+    if repeated:
+        raise RequestInvalidError(errors=[field_error("file", "column_repeated", value="、".join(repeated))])
+
+
+def _csv_row(line: int, row: dict[str | None, Any]) -> dict[str, str]:
+    if row.get(None):  # cells beyond the header: their column is unknown, so the row cannot be read
+        raise RequestInvalidError(errors=[field_error("file", "cells_beyond_header", line=line)])
+    return {key.strip(): (value or "") for key, value in row.items() if key}
 
 
 def _xlsx_rows(content: bytes) -> list[Row]:
@@ -171,7 +192,10 @@ def _import_expert(session: Session, fields: dict[str, Any]) -> int:
         }
         if branch_code := fields.pop("branch_code", None):
             branch_id = session.scalar(select(Branch.id).where(Branch.code == branch_code))
-            post["branch_id"] = branch_id if branch_id is not None else -1  # reported as not in the society
+            if branch_id is None:
+                error = field_error("branch_code", "branch_not_in_society", value=branch_code)
+                raise RequestInvalidError(errors=[error])
+            post["branch_id"] = branch_id
         fields["posts"] = [post]
     return service.create_expert(session, payload=ExpertCreate.model_validate(fields)).id
 

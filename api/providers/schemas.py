@@ -23,6 +23,7 @@ from fixtures.catalog import load_nsfc
 
 LABELS = {
     "name": "名称",
+    "file": "上传文件",
     "code": "代码",
     "level": "级别",
     "cast_group": "科协学科组",

@@ -31,6 +31,9 @@ CONTEXT_FIELDS = {
     "expected",
     "choices",
     "position",
+    "char",
+    "pattern",
+    "line",
 }
 
 

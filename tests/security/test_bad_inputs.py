@@ -434,3 +434,55 @@ def test_ids_in_range_that_name_no_row_stay_404(service: Service, path: str) -> 
     response = service.client.get(path, headers=service.admin)
     assert response.status_code == 404, response.text
     assert "不存在" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "reason"),
+    [
+        (
+            "name,level,scope\n学会甲,provincial,焊接\n学会乙,provincial," + "长" * 140_000 + "\n",
+            "csv_invalid",
+            "第3行",
+        ),
+        ("name,name,level\n学会甲,学会乙,provincial\n", "column_repeated", "“name”"),
+        ("name,level\n学会甲,provincial\n学会乙,provincial,多出的,单元格\n", "cells_beyond_header", "第3行"),
+    ],
+)
+def test_provider_csv_files_that_cannot_be_read_faithfully_are_refused(
+    service: Service, content: str, code: str, reason: str
+) -> None:
+    """A cell over the csv module's limit was a 500; a repeated column or extra cells lost data silently."""
+    before = service.count(Society)
+    files = {"file": ("societies.csv", content.encode())}
+    response = service.client.post(
+        "/api/v1/providers/import", params={"level": "society"}, files=files, headers=service.admin
+    )
+    assert _errors(response) == {"file": code}
+    assert reason in _messages(response)[0]
+    assert service.count(Society) == before
+
+
+def test_provider_rows_with_control_characters_are_rejected_by_row(service: Service) -> None:
+    """A NUL in a cell (a 500 on PostgreSQL) is a rejected row naming the column."""
+    files = {"file": ("societies.csv", "name,level\n学会\x00甲,provincial\n".encode())}
+    response = service.client.post(
+        "/api/v1/providers/import", params={"level": "society"}, files=files, headers=service.admin
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"][0]["errors"][0]["code"] == "control_character"
+
+
+def test_an_unknown_branch_code_names_the_column(service: Service) -> None:
+    """An expert row's unknown branch_code is reported under branch_code, not as an id of -1."""
+    society_code = "FJ-BAD-01"
+    service.client.patch(
+        f"/api/v1/societies/{service.society}", json={"code": society_code}, headers=service.admin
+    )
+    content = f"name,research_fields,society_code,branch_code\n专家丙,焊接,{society_code},NO-SUCH\n"
+    files = {"file": ("experts.csv", content.encode())}
+    response = service.client.post(
+        "/api/v1/providers/import", params={"level": "expert"}, files=files, headers=service.admin
+    )
+    assert response.status_code == 200, response.text
+    errors = response.json()["rows"][0]["errors"]
+    assert [(item["field"], item["code"]) for item in errors] == [("branch_code", "branch_not_in_society")]
