@@ -98,27 +98,39 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     provider_signature, pairing_signature = signatures(session)
     demands = demands_in_order(session, demand_ids)
     index = provider_index(session, level, signature=provider_signature)
-    if index.ids.size == 0:
+    if index.ids.size == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
     profiles = [demand_profile(demand) for demand in demands]
     vectors = _stacked_vectors(index, profiles, [engine.demand_record(demand) for demand in demands])
     ranked = _ranked_providers(index, vectors, limit)
-    explained = iter(engine.reasons(vectors, profiles, index, *_pairs(ranked)))
+    explained = engine.reasons(vectors, profiles, index, *_pairs(ranked))
     notes = constraints_of_demands(session, demand_ids, level)
+    found = [notes.get(demand_id, {}) for demand_id in demand_ids]
+    items = _items_of_demands(level, index, ranked, explained, capacities.remaining, found)
     return [
-        MatchList(
-            demand_id=demand_id,
-            level=level,
-            current_round_id=capacities.round_id,
-            items=[
-                _item(rank, level, index, int(c), float(s), next(explained), capacities.remaining, found)
-                for rank, (c, s) in enumerate(zip(cols, scores, strict=True), start=1)
-            ],
-        )
-        for demand_id, (cols, scores), found in (
-            (d, r, notes.get(d, {})) for d, r in zip(demand_ids, ranked, strict=True)
-        )
+        MatchList(demand_id=demand_id, level=level, current_round_id=capacities.round_id, items=listed)
+        for demand_id, listed in zip(demand_ids, items, strict=True)
+    ]
+
+
+def _items_of_demands(
+    level: str,
+    index: engine.ProviderIndex,
+    ranked: Sequence[tuple[engine.IntArray, engine.Float32Array]],
+    explained: Sequence[list[dict[str, Any]]],
+    remaining: dict[int, tuple[int, int]],
+    notes: Sequence[dict[int, list[tuple[str, bool]]]],
+) -> list[list[MatchItem]]:
+    """Each demand's items as ``match_list`` makes them; ``explained`` holds the reasons of every ranked
+    pair, demand by demand."""
+    reasons = iter(explained)
+    return [
+        [
+            _item(rank, level, index, int(c), float(s), next(reasons), remaining, found)
+            for rank, (c, s) in enumerate(zip(cols, scores, strict=True), start=1)
+        ]
+        for (cols, scores), found in zip(ranked, notes, strict=True)
     ]
 
 

@@ -220,3 +220,9 @@ def test_without_providers_the_lists_are_empty_and_the_workbook_has_only_its_sum
         assert lists == per_demand(session, ids, "society", 10)
         assert [found.items for found in lists] == [[], [], []]
         assert cells(matches_workbook(session, ids, "society", 10)) == {"汇总": [("学会", "工作表", "行数")]}
+
+
+def test_no_demands_make_no_lists(db: Factory) -> None:
+    add_societies(db)
+    with db() as session:
+        assert service.match_lists(session, demand_ids=[], level="society", limit=10) == []
