@@ -73,6 +73,9 @@ def _xlsx_titles(sheet: Worksheet, report: Report) -> None:
     sheet.merge_cells("D5:E5")
     sheet["A5"], sheet["D5"] = unit, filled
     sheet["D5"].alignment = Alignment(horizontal="right")
+    for cell in (sheet["A5"], sheet["D5"]):
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # a unit's name beginning with "=" stays text, never a formula
 
 
 def _xlsx_table(sheet: Worksheet, report: Report) -> None:
@@ -82,6 +85,8 @@ def _xlsx_table(sheet: Worksheet, report: Report) -> None:
     for offset, row in enumerate(values):
         for column, value in enumerate(row, start=1):
             cell = sheet.cell(row=XLSX_HEADER_ROW + offset, column=column, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # staff text beginning with "=" stays text, never a live formula
             cell.border = border
             cell.font = Font(name=BODY_FONT, size=11, bold=offset == 0)
             centred = offset == 0 or column == 1

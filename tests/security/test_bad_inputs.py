@@ -6,6 +6,7 @@ case counts the rows of the table it aims at before and after, so a refusal that
 half-written record fails too.
 """
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -486,3 +488,28 @@ def test_an_unknown_branch_code_names_the_column(service: Service) -> None:
     assert response.status_code == 200, response.text
     errors = response.json()["rows"][0]["errors"]
     assert [(item["field"], item["code"]) for item in errors] == [("branch_code", "branch_not_in_society")]
+
+
+def test_report_workbooks_keep_formula_like_text_as_text(service: Service) -> None:
+    """An activity titled "=1+1" was written into the 附件2 workbook as a live formula."""
+    unit = service.client.post(
+        "/api/v1/reporting-units",
+        json={"kind": "society", "society_id": service.society},
+        headers=service.admin,
+    ).json()["id"]
+    activity = {
+        "kind": "visit",
+        "title": '=HYPERLINK("http://example.com","点击")',
+        "content": "走访企业",
+        "occurred_on": "2026-07-09",
+        "reporting_unit_id": unit,
+        "report_table": 2,
+    }
+    assert service.client.post("/api/v1/activities", json=activity, headers=service.admin).status_code == 201
+    params = {"unit": unit, "period": "2026Q3", "table": 2, "format": "xlsx"}
+    answer = service.client.get("/api/v1/reports/quarterly", params=params, headers=service.admin)
+    assert answer.status_code == 200, answer.text
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == activity["title"]]
+    assert cells, "the activity's title is in the workbook"
+    assert {cell.data_type for cell in cells} == {"s"}
