@@ -34,6 +34,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "number_too_large": "{label}不能大于{max}",
     "decimal_places": "{label}最多保留{decimal_places}位小数",
     "date_invalid": "{label}应为日期，格式如 2025-06-30",
+    "datetime_invalid": "{label}应为日期或时间，格式如 2025-06-30 或 2025-06-30T08:00:00+08:00",
     "choice_invalid": "{label}应为以下之一：{choices}",
     "mobile_invalid": "手机号码应为以1开头的11位数字（第二位为3-9），如 13812345678",
     "phone_invalid": "{label}应为固定电话号码，如 0591-87654321 或 0591-87654321-123",

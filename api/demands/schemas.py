@@ -53,7 +53,6 @@ LABELS = {
     "cooperation_mode": "合作方式",
     "budget_wan": "预算（万元）",
     "deadline": "期望完成日期",
-    "to": "目标状态",
     "reason": "原因",
     "page": "页码",
     "page_size": "每页条数",
@@ -195,7 +194,8 @@ class DemandPatch(_DemandFields):
 class TransitionRequest(InputModel):
     """A status change asked by staff."""
 
-    to: DemandStatus = Field(description="目标状态")
+    # A title, not a shared label: "to" is also the end date of the period reports' query.
+    to: DemandStatus = Field(title="目标状态", description="目标状态")
     reason: MediumText = Field(default=None, description="原因；退回时必填")
 
 

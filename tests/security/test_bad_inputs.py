@@ -513,3 +513,18 @@ def test_report_workbooks_keep_formula_like_text_as_text(service: Service) -> No
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == activity["title"]]
     assert cells, "the activity's title is in the workbook"
     assert {cell.data_type for cell in cells} == {"s"}
+
+
+def test_a_shared_field_name_does_not_borrow_another_routes_label(service: Service) -> None:
+    """The period report's ``to`` date was called 目标状态 (the demand transition's label)."""
+    params = {"from": "2026-01-01", "to": "2026-02-30"}
+    response = service.client.get("/api/v1/reports/period.html", params=params, headers=service.admin)
+    assert _errors(response) == {"to": "date_invalid"}
+    assert "目标状态" not in _messages(response)[0]
+
+
+def test_an_impossible_date_time_gets_a_date_time_message(service: Service) -> None:
+    """2026-02-30 as a date-time used to answer the catch-all 'invalid'."""
+    response = service.client.get("/api/v1/audit", params={"since": "2026-02-30"}, headers=service.admin)
+    assert _errors(response) == {"since": "datetime_invalid"}
+    assert "格式如 2025-06-30" in _messages(response)[0]
