@@ -102,7 +102,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
     profiles = [demand_profile(demand) for demand in demands]
-    vectors = _stacked_vectors(index, profiles, [engine.demand_record(demand) for demand in demands])
+    vectors = engine.demand_rows(index, profiles, [engine.demand_record(demand) for demand in demands])
     ranked = _ranked_providers(index, vectors, limit)
     explained = engine.reasons(vectors, profiles, index, *_pairs(ranked))
     notes = constraints_of_demands(session, demand_ids, level)
@@ -145,21 +145,6 @@ def demands_in_order(session: Session, demand_ids: Sequence[int]) -> list[Demand
     if missing is not None:
         raise NotFoundError(f"需求 {missing} 不存在")
     return [found[d] for d in demand_ids]
-
-
-def _stacked_vectors(
-    index: engine.ProviderIndex,
-    profiles: Sequence[engine.DemandTokens],
-    records: Sequence[engine.DemandRecord],
-) -> sp.csr_matrix:
-    """The rows ``match_list`` builds one at a time (``engine.demand_vector``), stacked.
-
-    The cosine's block is weighed demand by demand, as a single list weighs it, so that every value is
-    bit for bit a single list's; the character n-grams are transformed in one call, row by row the same
-    arithmetic (their transform costs ~4 ms a call, most of a single list's vector).
-    """
-    cosine = sp.vstack([engine._cosine_vector(index, profile) for profile in profiles], format="csr")
-    return engine._with_characters(index, sp.csr_matrix(cosine), records)
 
 
 def _ranked_providers(
@@ -345,42 +330,8 @@ def constraints_of(
 
 def demand_constraints(session: Session, demand_id: int, level: str) -> dict[int, list[tuple[str, bool]]]:
     """Per provider of ``level``: staff locks and forbids, enterprise preferences and reviewed pairings
-    of the demand, as (Chinese note, excludes it?); one query."""
-    rows = session.execute(_constraint_union(demand_id, level))
-    notes: dict[int, list[tuple[str, bool]]] = {}
-    for source, provider_id, kind, reason, round_id in rows:
-        text, excludes = _note(source, kind, reason, round_id)
-        notes.setdefault(int(provider_id), []).append((text, excludes))
-    return notes
-
-
-def _constraint_union(demand_id: int, level: str) -> Any:
-    staff = select(
-        literal("staff"),
-        PairConstraint.provider_id,
-        cast(PairConstraint.kind, String),
-        PairConstraint.reason,
-        literal(None, Integer),
-    ).where(PairConstraint.demand_id == demand_id, PairConstraint.provider_level == level)
-    enterprise = select(
-        literal("enterprise"),
-        DemandPreference.provider_id,
-        cast(DemandPreference.kind, String),
-        DemandPreference.reason,
-        literal(None, Integer),
-    ).where(DemandPreference.demand_id == demand_id, DemandPreference.provider_level == level)
-    reviewed = select(
-        literal("pairing"),
-        Pairing.provider_id,
-        cast(Pairing.status, String),
-        Pairing.reject_reason,
-        Pairing.round_id,
-    ).where(
-        Pairing.demand_id == demand_id,
-        Pairing.provider_level == level,
-        Pairing.status != PairingStatus.PROPOSED,
-    )
-    return union_all(staff, enterprise, reviewed)
+    of the demand, as (Chinese note, excludes it?), in ``constraints_of_demands``' order; one query."""
+    return constraints_of_demands(session, [demand_id], level).get(demand_id, {})
 
 
 def _note(source: str, kind: str, reason: str | None, round_id: int | None) -> tuple[str, bool]:
