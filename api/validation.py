@@ -96,6 +96,7 @@ _HOST = re.compile(
     r"^(?:[A-Za-z0-9\u4e00-\u9fff](?:[A-Za-z0-9\u4e00-\u9fff-]{0,61}[A-Za-z0-9\u4e00-\u9fff])?\.)+"
     r"[A-Za-z\u4e00-\u9fff]{2,63}$"
 )
+_VISIBLE_ASCII = re.compile(r"[!-~]+")
 _POSTCODE = re.compile(r"^\d{6}$", re.ASCII)
 _SEPARATORS = re.compile(r"[\s\-－—]")
 # C0 controls other than tab, line feed and carriage return, and DEL: never typed on purpose, invisible
@@ -152,6 +153,13 @@ class InputModel(BaseModel):
     def _printable(cls, value: Any) -> Any:
         # Before the field's own type: a NUL in a date or a code is reported as what it is.
         return check_text(value)
+
+
+def visible_ascii_key(value: str | None) -> str | None:
+    """An Idempotency-Key: printable ASCII between optional blanks (an all-blank key means none)."""
+    if value is not None and value.strip() and not _VISIBLE_ASCII.fullmatch(value.strip()):
+        raise invalid("idempotency_key_invalid")
+    return value
 
 
 def blank_to_none(value: Any) -> Any:

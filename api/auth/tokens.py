@@ -36,7 +36,10 @@ def receipt_token(secret: bytes, demand_id: int, salt: str) -> str:
 
 def receipt_matches(secret: bytes, demand_id: int, salt: str, token: str) -> bool:
     """Whether ``token`` is the receipt token of the demand (constant-time comparison)."""
-    return hmac.compare_digest(receipt_token(secret, demand_id, salt), token)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500, for a
+    # header sent as Latin-1 or UTF-8 bytes), and such a token never matches anyway.
+    expected = receipt_token(secret, demand_id, salt).encode()
+    return hmac.compare_digest(expected, token.encode("utf-8", "surrogateescape"))
 
 
 def resolve_secret(settings: Settings) -> bytes:

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import AfterValidator
 
 from api.auth.dependencies import OptionalStaffDep, StaffDep
 from api.db.models import DemandStatus
@@ -19,14 +20,18 @@ from api.demands.schemas import (
 )
 from api.deps import SecretDep, SessionDep, require_json
 from api.reference import normalize_industry_code, region_prefix
-from api.validation import MAX_ROW_ID, ParameterText, PathId
+from api.validation import MAX_ROW_ID, ParameterText, PathId, visible_ascii_key
 
 router = APIRouter(prefix="/demands", tags=["demands"])
 
 IdempotencyKey = Annotated[
     str | None,
+    AfterValidator(visible_ascii_key),
     Header(
-        alias="Idempotency-Key", min_length=1, max_length=200, description="重试时沿用同一个键，不会重复建档"
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="重试时沿用同一个键，不会重复建档",
     ),
 ]
 ReceiptToken = Annotated[str | None, Header(alias="X-Receipt-Token", description="提交时得到的回执凭证")]

@@ -528,3 +528,26 @@ def test_an_impossible_date_time_gets_a_date_time_message(service: Service) -> N
     response = service.client.get("/api/v1/audit", params={"since": "2026-02-30"}, headers=service.admin)
     assert _errors(response) == {"since": "datetime_invalid"}
     assert "格式如 2025-06-30" in _messages(response)[0]
+
+
+@pytest.mark.parametrize("token", ["é".encode(), b"\xff\xfe", "hqr_回执".encode()])
+@pytest.mark.parametrize("path", ["/api/v1/demands/{id}", "/api/v1/demands/{id}/preferences"])
+def test_a_receipt_token_that_is_not_ascii_is_refused_not_a_500(
+    service: Service, token: bytes, path: str
+) -> None:
+    """Non-ASCII header bytes made hmac.compare_digest raise TypeError (a 500)."""
+    demand = service.client.post("/api/v1/demands", json=demand_payload(title="回执测试")).json()
+    response = service.client.get(path.format(id=demand["id"]), headers={"X-Receipt-Token": token})
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("key", [b"key\x7f", "é".encode(), b"\xff", "键".encode()])
+def test_an_idempotency_key_of_invisible_or_non_ascii_characters_is_refused(
+    service: Service, key: bytes
+) -> None:
+    """The documented rule (1 to 200 visible characters) is enforced, and nothing is stored."""
+    before = service.count(Demand)
+    response = service.client.post("/api/v1/demands", json=demand_payload(), headers={"Idempotency-Key": key})
+    assert _errors(response) == {"Idempotency-Key": "idempotency_key_invalid"}
+    assert service.count(Demand) == before
