@@ -5,6 +5,7 @@ Every error answer has the body ``{"detail": str, "code": str, "errors": [{"fiel
 every bad field by its API name (empty when the error is not about fields).
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Final
@@ -185,6 +186,7 @@ _EXPECTED_TYPES: Final[Mapping[str, str]] = {
     "bool_parsing": "true 或 false",
 }
 _NULL_MEANS_MISSING: Final = frozenset({"string_type", "list_type", "int_type", "decimal_type", "date_type"})
+_WELL_FORMED_DAY: Final = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])", re.ASCII)
 _LOCATION_PARTS: Final = frozenset({"body", "query", "path", "header", "cookie"})
 
 
@@ -254,7 +256,16 @@ def translate(error: ErrorDetails, labels: Mapping[str, str] | None = None) -> F
     ctx.setdefault("expected", _EXPECTED_TYPES.get(kind, ""))
     ctx |= _range_context(kind, error.get("ctx") or {})
     ctx["input"] = _short_input(error.get("input"))
-    return FieldError(field=field, code=code, message=_message(code, field, ctx, labels or {}))
+    message = _message(_template(code, error), field, ctx, labels or {})
+    return FieldError(field=field, code=code, message=message)
+
+
+def _template(code: str, error: ErrorDetails) -> str:
+    # 2026-02-30 has the right format but no such day: the code stays date_invalid (the contract), the
+    # message says what is wrong.
+    if code in {"date_invalid", "datetime_invalid"} and _WELL_FORMED_DAY.match(str(error.get("input"))):
+        return "date_nonexistent"
+    return code
 
 
 def _short_input(value: Any) -> str:

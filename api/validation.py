@@ -7,7 +7,8 @@ reads is built from :data:`MESSAGES` at the edge (``api.errors``), with the fiel
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Annotated, Any, Final
+from datetime import date
+from typing import Annotated, Any, Final, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -34,6 +36,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "number_too_large": "{label}不能大于{max}",
     "decimal_places": "{label}最多保留{decimal_places}位小数",
     "date_invalid": "{label}应为日期，格式如 2025-06-30",
+    "date_nonexistent": "{label}“{value}”不是日历上有的日期，请检查月份和日",
     "datetime_invalid": "{label}应为日期或时间，格式如 2025-06-30 或 2025-06-30T08:00:00+08:00",
     "choice_invalid": "{label}应为以下之一：{choices}",
     "mobile_invalid": "手机号码应为以1开头的11位数字（第二位为3-9），如 13812345678",
@@ -150,9 +153,22 @@ class InputModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _printable(cls, value: Any) -> Any:
+    def _printable(cls, value: Any, info: ValidationInfo) -> Any:
         # Before the field's own type: a NUL in a date or a code is reported as what it is.
-        return check_text(value)
+        check_text(value)
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, str) and field is not None and _holds_date(field.annotation):
+            return value.translate(_FULL_WIDTH_DATE)
+        return value
+
+
+# Chinese input methods type dates as ２０２６－０６－３０; only date fields are translated, since in
+# free text the full-width forms are the writer's choice.
+_FULL_WIDTH_DATE: Final = str.maketrans("０１２３４５６７８９－", "0123456789-")
+
+
+def _holds_date(annotation: Any) -> bool:
+    return annotation is date or any(_holds_date(inner) for inner in get_args(annotation))
 
 
 def visible_ascii_key(value: str | None) -> str | None:

@@ -324,7 +324,7 @@ CLI_CASES = [
             "2026-02-30",
         ],
         1,
-        "截止日期应为日期",
+        "“2026-02-30”不是日历上有的日期",
     ),
     (
         ["campaign", "launch", "--code", "c1", "--name", "", "--organiser", "科协", "--closes", "2026-12-31"],
@@ -524,10 +524,34 @@ def test_a_shared_field_name_does_not_borrow_another_routes_label(service: Servi
 
 
 def test_an_impossible_date_time_gets_a_date_time_message(service: Service) -> None:
-    """2026-02-30 as a date-time used to answer the catch-all 'invalid'."""
-    response = service.client.get("/api/v1/audit", params={"since": "2026-02-30"}, headers=service.admin)
+    """A malformed date-time used to answer the catch-all 'invalid'."""
+    response = service.client.get("/api/v1/audit", params={"since": "yesterday"}, headers=service.admin)
     assert _errors(response) == {"since": "datetime_invalid"}
     assert "格式如 2025-06-30" in _messages(response)[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2027-02-30", "“2027-02-30”不是日历上有的日期"),
+        ("2027-13-01", "“2027-13-01”不是日历上有的日期"),
+        ("2027/12/31", "格式如 2025-06-30"),
+    ],
+)
+def test_a_day_the_calendar_lacks_is_named_as_such(service: Service, value: str, message: str) -> None:
+    """The code stays date_invalid; the message no longer asks for a format the value already has."""
+    response = service.client.post("/api/v1/demands", json=demand_payload(deadline=value))
+    assert _errors(response) == {"deadline": "date_invalid"}
+    assert message in _messages(response)[0]
+
+
+def test_full_width_dates_in_bodies_are_read(service: Service) -> None:
+    """２０２７－１２－３１ typed with a Chinese input method is stored as 2027-12-31."""
+    receipt = service.client.post(
+        "/api/v1/demands", json=demand_payload(deadline="２０２７－１２－３１")
+    ).json()
+    read = service.client.get(f"/api/v1/demands/{receipt['id']}", headers=service.admin).json()
+    assert read["deadline"] == "2027-12-31"
 
 
 @pytest.mark.parametrize("token", ["é".encode(), b"\xff\xfe", "hqr_回执".encode()])
