@@ -8,6 +8,7 @@ half-written record fails too.
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from api.auth.passwords import set_password
 from api.auth.service import create_staff
 from api.cli import app as cli_app
 from api.db import StaffRole, StaffUser
@@ -575,3 +577,24 @@ def test_an_idempotency_key_of_invisible_or_non_ascii_characters_is_refused(
     response = service.client.post("/api/v1/demands", json=demand_payload(), headers={"Idempotency-Key": key})
     assert _errors(response) == {"Idempotency-Key": "idempotency_key_invalid"}
     assert service.count(Demand) == before
+
+
+def test_markup_in_a_demand_is_shown_escaped_on_the_staff_pages(service: Service) -> None:
+    """Stored verbatim (above) and shown as text: no tag of the submitter reaches the page."""
+    title = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    receipt = service.client.post("/api/v1/demands", json=demand_payload(title=title[:100])).json()
+    with Session(service.engine) as session, session.begin():
+        staff = StaffUser(name="页面审核员", role=StaffRole.REVIEWER)
+        set_password(staff, "correct-horse-9")
+        session.add(staff)
+    with TestClient(service.client.app) as browser:
+        form = browser.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, form
+        signed_in = {"name": "页面审核员", "password": "correct-horse-9", "csrf_token": token.group(1)}
+        assert browser.post("/login", data=signed_in).status_code == 200
+        for page in (f"/demands/{receipt['id']}", "/demands"):
+            html = browser.get(page).text
+            assert "<script>alert" not in html
+            assert "<img src=x" not in html
+            assert "&lt;script&gt;alert" in html
