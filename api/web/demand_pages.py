@@ -107,6 +107,8 @@ def demand_list(
         "import_enabled": True,
         "export_enabled": True,
         "export_url": "/demands/export.xlsx" + (f"?{request.url.query}" if request.url.query else ""),
+        # The match-list export form repeats the list's filters (not its page) as hidden fields.
+        "export_params": [(k, v) for k, v in request.query_params.multi_items() if k != "page"],
     }
     return render(request, "demands/list.html", context)
 

@@ -1,5 +1,5 @@
 """Staff pages of bulk intake and export: upload spreadsheets or Word forms, see the report inline;
-download the demand list as a spreadsheet."""
+download the demand list, or its demands' ranked match lists, as a spreadsheet."""
 
 import io
 from datetime import datetime
@@ -7,16 +7,22 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from api.db.models import Demand
+from api.demands.repository import DemandFilter, conditions
 from api.demands.schemas import LABELS
 from api.deps import SessionDep
+from api.errors import FieldError, RequestInvalidError
 from api.exports.service import export_demands
 from api.exports.tables import TableFormat
 from api.imports.limits import ImportLimits, human_size
 from api.imports.readers import ParsedFile, file_error, read_upload
 from api.imports.report import ImportMode
 from api.imports.service import import_files
+from api.reports.workbooks import matches_workbook
 from api.web.demand_pages import list_query
 from api.web.deps import FormDep, WebStaffDep
 from api.web.routing import WebRoute
@@ -29,6 +35,9 @@ MODE_LABELS = {
     ImportMode.KEEP_VALID: "保留正确行：写入正确的行，报告出错的行",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Match lists of the filtered demands in one file: a campaign's worth, built in one batch.
+MAX_MATCH_EXPORT = 2_000
+MATCH_LEVELS = {"society": "学会", "branch": "分支机构", "expert": "专家"}
 
 
 @router.get("/demands/import")
@@ -91,6 +100,39 @@ def export_xlsx(
     where = list_query(status, q, region, industry).to_filter()
     buffer = io.BytesIO()
     export_demands(session, where, TableFormat.XLSX, buffer)
-    name = f"技术需求_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx"
-    disposition = f"attachment; filename=\"demands.xlsx\"; filename*=UTF-8''{quote(name)}"
-    return Response(buffer.getvalue(), media_type=XLSX_TYPE, headers={"Content-Disposition": disposition})
+    return _xlsx(buffer.getvalue(), "demands.xlsx", f"技术需求_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx")
+
+
+@router.get("/demands/matches.xlsx")
+def export_matches_xlsx(
+    session: SessionDep,
+    _staff: WebStaffDep,
+    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    q: str = "",
+    region: str = "",
+    industry: str = "",
+    level: str = "society",
+) -> Response:
+    """The ranked match lists of the list's current demands as XLSX, a sheet per society."""
+    if level not in MATCH_LEVELS:
+        message = "匹配对象应为学会、分支机构或专家"
+        raise RequestInvalidError(errors=[FieldError("level", "level_invalid", message)])
+    demand_ids = _filtered_ids(session, list_query(status, q, region, industry).to_filter())
+    content = matches_workbook(session, demand_ids, level, limit=10)
+    name = f"匹配清单_{MATCH_LEVELS[level]}_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx"
+    return _xlsx(content, "matches.xlsx", name)
+
+
+def _filtered_ids(session: Session, where: DemandFilter) -> list[int]:
+    """Ids of the demands ``where`` selects, oldest first; refused beyond ``MAX_MATCH_EXPORT``."""
+    query = select(Demand.id).where(*conditions(where)).order_by(Demand.id).limit(MAX_MATCH_EXPORT + 1)
+    ids = list(session.scalars(query))
+    if len(ids) > MAX_MATCH_EXPORT:
+        message = f"当前筛选的需求超过 {MAX_MATCH_EXPORT} 条，请按状态、地区或关键词缩小范围后再导出匹配清单"
+        raise RequestInvalidError(errors=[FieldError("q", "too_many", message)])
+    return ids
+
+
+def _xlsx(content: bytes, ascii_name: str, name: str) -> Response:
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(content, media_type=XLSX_TYPE, headers={"Content-Disposition": disposition})

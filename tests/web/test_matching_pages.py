@@ -3,6 +3,7 @@ societies with load, preferences, import and export."""
 
 import io
 import re
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.matching.models import MatchRound, Pairing, PairingStatus, RoundStatus
 from api.matching.pipeline import run_round
+from api.web import import_pages
 from tests.api.matching_helpers import add_demands, add_societies
 from tests.web.conftest import csrf_of
 
@@ -168,12 +170,56 @@ def test_the_export_holds_the_filtered_list_with_chinese_headers(
     assert "水稻病虫害绿色防控" in rows[1]
 
 
+def _exported_pairs(content: bytes) -> dict[tuple[int, int], str]:
+    """(demand id, rank) -> provider name, from the society sheets of a match-list workbook."""
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    pairs = {}
+    for name in book.sheetnames[1:]:
+        _, *rows = book[name].iter_rows(values_only=True)
+        pairs.update({(int(row[0]), int(row[3])): str(row[7]) for row in rows})
+    return pairs
+
+
+def test_the_list_exports_the_match_lists_of_its_filtered_demands(
+    browser: TestClient, db: sessionmaker[Session]
+) -> None:
+    add_societies(db)
+    demand_ids = add_demands(db)
+    page = browser.get("/demands", params={"q": "水稻", "page": "1"}).text
+    assert 'action="/demands/matches.xlsx"' in page
+    assert '<input type="hidden" name="q" value="水稻">' in page
+    assert 'name="page"' not in page.split('action="/demands/matches.xlsx"')[1].split("</form>")[0]
+    response = browser.get("/demands/matches.xlsx", params={"q": "水稻", "level": "society"})
+    assert response.status_code == 200
+    assert "匹配清单_学会_" in unquote(response.headers["content-disposition"])
+    pairs = _exported_pairs(response.content)
+    rice = demand_ids[1]
+    assert {demand for demand, _ in pairs} == {rice}
+    assert pairs[(rice, 1)] == "中国农学会"
+
+
+def test_the_match_list_export_names_what_it_refuses(
+    browser: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_societies(db)
+    add_demands(db)
+    wrong_level = browser.get("/demands/matches.xlsx", params={"level": "academician"})
+    assert wrong_level.status_code == 422
+    assert "匹配对象应为学会、分支机构或专家" in wrong_level.text
+    monkeypatch.setattr(import_pages, "MAX_MATCH_EXPORT", 2)
+    too_many = browser.get("/demands/matches.xlsx")
+    assert too_many.status_code == 422
+    assert "当前筛选的需求超过 2 条" in too_many.text
+    assert browser.get("/demands/matches.xlsx", params={"q": "水稻"}).status_code == 200
+
+
 def test_every_page_asks_a_signed_out_browser_to_sign_in(client: TestClient) -> None:
     for path in (
         "/demands",
         "/demands/1",
         "/demands/import",
         "/demands/export.xlsx",
+        "/demands/matches.xlsx",
         "/societies",
         "/experts",
         "/rounds",
