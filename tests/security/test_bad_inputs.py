@@ -6,6 +6,7 @@ case counts the rows of the table it aims at before and after, so a refusal that
 half-written record fails too.
 """
 
+import csv
 import io
 import json
 import re
@@ -35,6 +36,7 @@ from tests.conftest import _empty_tables
 NUL = "甲\x00乙"
 ESCAPE = "甲\x1b[31m乙"
 LONE_SURROGATE = "甲\ud800乙"
+CSV_DEFAULT_FIELD_LIMIT = 131_072
 
 
 @dataclass(frozen=True)
@@ -455,12 +457,19 @@ def test_ids_in_range_that_name_no_row_stay_404(service: Service, path: str) -> 
 def test_provider_csv_files_that_cannot_be_read_faithfully_are_refused(
     service: Service, content: str, code: str, reason: str
 ) -> None:
-    """A cell over the csv module's limit was a 500; a repeated column or extra cells lost data silently."""
+    """A cell over the csv module's limit was a 500; a repeated column or extra cells lost data silently.
+
+    The limit is process-wide and another command raises it, so it is pinned to the default here.
+    """
     before = service.count(Society)
     files = {"file": ("societies.csv", content.encode())}
-    response = service.client.post(
-        "/api/v1/providers/import", params={"level": "society"}, files=files, headers=service.admin
-    )
+    previous_limit = csv.field_size_limit(CSV_DEFAULT_FIELD_LIMIT)
+    try:
+        response = service.client.post(
+            "/api/v1/providers/import", params={"level": "society"}, files=files, headers=service.admin
+        )
+    finally:
+        csv.field_size_limit(previous_limit)
     assert _errors(response) == {"file": code}
     assert reason in _messages(response)[0]
     assert service.count(Society) == before
