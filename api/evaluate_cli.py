@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -59,8 +60,23 @@ def _read_text(path: Path) -> str:
 def _read_rows(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
     """Rows as (line where the row ends, cells by column); blank rows are skipped."""
     text = _read_text(path)
-    # Provider documents (an expert's papers) can be longer than the csv module's 128 KiB default.
-    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    with _long_fields():
+        return _parse(path, text, columns)
+
+
+@contextmanager
+def _long_fields() -> Iterator[None]:
+    """Provider documents (an expert's papers) can be longer than the csv module's 128 KiB default; the
+    limit is process-wide, so it is raised only while these files are read."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, _FIELD_LIMIT))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _parse(path: Path, text: str, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         header = [name.strip().lower() for name in next(reader, [])]

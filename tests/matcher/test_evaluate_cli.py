@@ -1,5 +1,6 @@
 """``huiqi evaluate`` end to end on small real-language files, and its refusals of bad files."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -134,3 +135,11 @@ def test_many_providers_are_ranked_as_the_service_ranks_them() -> None:
     assert ranking_config(few) == RankingConfig()
     assert ranking_config(many).classifier_weight == 0
     assert ranking_config(many + many) == ranking_config(many)  # documents of one provider count once
+
+
+def test_reading_long_documents_leaves_the_process_csv_limit_as_it_was(tmp_path: Path) -> None:
+    before = csv.field_size_limit()
+    providers = PROVIDERS + f'chem,中国化学会,"{"材料" * 100_000}"\n'
+    code, _, err = run_evaluate(write(tmp_path, "P.csv", providers), write(tmp_path, "D.csv", DEMANDS))
+    assert code == 0, err
+    assert csv.field_size_limit() == before
