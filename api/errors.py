@@ -193,6 +193,8 @@ _LOCATION_PARTS: Final = frozenset({"body", "query", "path", "header", "cookie"}
 def field_name(loc: Sequence[int | str]) -> str:
     """The API name of an error location: ("body", "keywords", 2) -> "keywords[2]"."""
     parts = list(loc[1:] if loc and loc[0] in _LOCATION_PARTS else loc)
+    # pydantic places an error of a mapping's key under a "[key]" part after the key itself.
+    parts = [part for part in parts if part != "[key]"]
     name = ""
     for part in parts:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
@@ -298,8 +300,23 @@ def model_labels(model: Any) -> dict[str, str]:
 def _body_labels(request: Request) -> dict[str, str]:
     # The same field name means different things in different bodies (an activity's title is not a
     # demand's 技术需求名称): the route's body model names its own fields first.
-    body = getattr(request.scope.get("route"), "body_field", None)
-    return model_labels(body.field_info.annotation) if body is not None else {}
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    labels = model_labels(body.field_info.annotation) if body is not None else {}
+    dependant = getattr(route, "dependant", None)
+    return (_parameter_labels(dependant) if dependant is not None else {}) | labels
+
+
+def _parameter_labels(dependant: Any) -> dict[str, str]:
+    # Query, path and header parameters are labelled per route (``Query(title=...)``): a report's
+    # ``to`` is an end date, a transition's ``to`` a status. Sub-dependencies (shared filters) count.
+    labels: dict[str, str] = {}
+    for inner in dependant.dependencies:
+        labels |= _parameter_labels(inner)
+    for parameter in [*dependant.path_params, *dependant.query_params, *dependant.header_params]:
+        if parameter.field_info.title:
+            labels[parameter.alias] = parameter.field_info.title
+    return labels
 
 
 def _as_huiqi_error(exc: Exception, labels: Mapping[str, str] | None = None) -> HuiqiError:

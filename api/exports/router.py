@@ -12,14 +12,22 @@ from api.db.models import DemandStatus
 from api.deps import SessionDep
 from api.exports.service import demand_filter, export_demands
 from api.exports.tables import MEDIA_TYPES, TableFormat
+from api.validation import ParameterText
 
 # Registered before the demands router: "/demands/{demand_id}" would otherwise claim "export.xlsx".
 router = APIRouter(prefix="/demands", tags=["demands"])
 
 Statuses = Annotated[list[DemandStatus] | None, Query(description="状态，可重复")]
-Text = Annotated[str | None, Query(max_length=100, description="在名称、说明、单位、主营业务中查找")]
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="行政区划代码或其前缀")]
-Industry = Annotated[str | None, Query(max_length=5, description="行业代码或其前缀，如 C35")]
+Text = Annotated[
+    ParameterText | None,
+    Query(max_length=100, title="查找文字", description="在名称、说明、单位、主营业务中查找"),
+]
+Region = Annotated[
+    str | None, Query(pattern=r"^\d{2,12}$", title="地区代码", description="行政区划代码或其前缀")
+]
+Industry = Annotated[
+    ParameterText | None, Query(max_length=5, title="行业代码", description="行业代码或其前缀，如 C35")
+]
 
 
 def _file(

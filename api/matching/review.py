@@ -15,6 +15,7 @@ from api.db.base import utcnow
 from api.db.models import StaffUser
 from api.errors import (
     ConflictError,
+    FieldError,
     HuiqiError,
     InvalidTransitionError,
     NotFoundError,
@@ -24,6 +25,7 @@ from api.errors import (
 from api.matching.models import ConstraintKind, PairConstraint, Pairing, PairingEvent, PairingStatus
 from api.matching.schemas import PairingTransition
 from api.matching.service import STATUS_LABELS
+from api.validation import row_id
 
 P = PairingStatus
 # action -> (statuses it may start from, status it leads to; None keeps the status)
@@ -73,10 +75,12 @@ def parse_if_match(header: str | None) -> int | None:
     """The version of an If-Match header: ``"3"``, ``W/"3"`` or ``3``."""
     if header is None:
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise RequestInvalidError(errors=[field_error("If-Match", "invalid", value=header)])
-    return int(value)
+    version = row_id(header.strip().removeprefix("W/").strip('"'))
+    if version is None:
+        # str.isdigit alone let "²" through to int(), and numbers beyond the version column through.
+        message = '版本号（If-Match）应为最近读取的 ETag，如 "3"'
+        raise RequestInvalidError(errors=[FieldError("If-Match", "if_match_invalid", message)])
+    return version
 
 
 def transition(

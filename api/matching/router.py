@@ -19,17 +19,22 @@ from api.matching.schemas import (
     RoundOut,
     RoundScope,
 )
+from api.validation import MAX_ROW_ID, PathId
 
 router = APIRouter(tags=["matching"])
+
+LevelQuery = Annotated[
+    Level, Query(title="匹配对象", description="学会 society、分支机构 branch 或专家 expert")
+]
 
 
 @router.get("/demands/{demand_id}/matches", response_model=MatchList)
 def demand_matches(
-    demand_id: int,
+    demand_id: PathId,
     session: SessionDep,
     _staff: StaffDep,
-    level: Annotated[Level, Query(description="学会 society、分支机构 branch 或专家 expert")] = "society",
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    level: LevelQuery = "society",
+    limit: Annotated[int, Query(ge=1, le=100, title="条数")] = 10,
 ) -> MatchList:
     """A demand's provisional ranked providers with reasons, capacity left and constraints."""
     return service.match_list(session, demand_id=demand_id, level=level, limit=limit)
@@ -50,32 +55,32 @@ def create_round(
 
 
 @router.get("/rounds/{round_id}", response_model=RoundOut)
-def read_round(round_id: int, session: SessionDep, _staff: StaffDep) -> RoundOut:
+def read_round(round_id: PathId, session: SessionDep, _staff: StaffDep) -> RoundOut:
     """A round's status, stage, percent done, counts and timings."""
     return RoundOut.model_validate(service.get_round(session, round_id))
 
 
 @router.post("/rounds/{round_id}/cancel", response_model=RoundOut)
-def cancel_round(round_id: int, session: SessionDep, _staff: StaffDep) -> RoundOut:
+def cancel_round(round_id: PathId, session: SessionDep, _staff: StaffDep) -> RoundOut:
     """Cancel a queued round, or stop a running one at its next stage."""
     return RoundOut.model_validate(service.cancel_round(session, round_id=round_id))
 
 
 @router.get("/rounds/{round_id}/diagnosis")
-def round_diagnosis(round_id: int, session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
+def round_diagnosis(round_id: PathId, session: SessionDep, _staff: StaffDep) -> dict[str, Any]:
     """Why each unserved demand got no provider, and the capacity increases that would serve them."""
     return service.get_round(session, round_id).diagnosis or {}
 
 
 @router.get("/rounds/{round_id}/pairings", response_model=PairingPage)
 def round_pairings(
-    round_id: int,
+    round_id: PathId,
     session: SessionDep,
     _staff: StaffDep,
-    status: Annotated[PairingStatus | None, Query()] = None,
-    demand_id: Annotated[int | None, Query(ge=1)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+    status: Annotated[PairingStatus | None, Query(title="配对状态")] = None,
+    demand_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, title="需求编号")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, title="页码")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500, title="每页条数")] = 100,
 ) -> PairingPage:
     """A round's pairings, by demand and rank."""
     items, total = service.list_pairings(
@@ -90,7 +95,9 @@ def round_pairings(
 
 
 @router.get("/pairings/{pairing_id}", response_model=PairingDetail)
-def read_pairing(pairing_id: int, session: SessionDep, _staff: StaffDep, response: Response) -> PairingDetail:
+def read_pairing(
+    pairing_id: PathId, session: SessionDep, _staff: StaffDep, response: Response
+) -> PairingDetail:
     """A pairing with its history; the ETag is its version, for If-Match."""
     pairing = review.get_pairing(session, pairing_id)
     response.headers["ETag"] = f'"{pairing.version}"'
@@ -101,12 +108,14 @@ def read_pairing(pairing_id: int, session: SessionDep, _staff: StaffDep, respons
     "/pairings/{pairing_id}/transitions", response_model=PairingDetail, dependencies=[Depends(require_json)]
 )
 def change_pairing(
-    pairing_id: int,
+    pairing_id: PathId,
     change: PairingTransition,
     session: SessionDep,
     staff: StaffDep,
     response: Response,
-    if_match: Annotated[str | None, Header(alias="If-Match", description="最近读取的版本（ETag）")] = None,
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", title="版本号", description="最近读取的版本（ETag）")
+    ] = None,
 ) -> PairingDetail:
     """Accept, reject, lock, forbid, record 对接 or an agreement, or close; 409 on a stale version."""
     pairing = review.transition(

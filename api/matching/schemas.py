@@ -2,32 +2,34 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.db.models import DemandStatus
 from api.matching.models import AgreementType, PairingStatus, RoundStage, RoundStatus
+from api.validation import InputModel, RowId
 
 Level = Literal["society", "branch", "expert"]
+# A capacity above any number of demands a provider could take changes nothing; the bound keeps the
+# solver's integer arrays far from overflow.
+MAX_CAPACITY: Final = 1_000_000
+Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
+Wanted = Annotated[int, Field(ge=0, le=10)]
 
 
-class PairRef(BaseModel):
+class PairRef(InputModel):
     """A (demand, provider) pair of the round's provider level."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    demand_id: int = Field(ge=1)
-    provider_id: int = Field(ge=1)
+    demand_id: RowId = Field(title="需求编号")
+    provider_id: RowId = Field(title="服务方编号")
 
 
-class RoundScope(BaseModel):
+class RoundScope(InputModel):
     """What a round matches, and how. Every field is optional: an empty body matches every published
     demand (reviewed and awaiting matching) against every active society."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    demand_ids: list[int] | None = Field(
+    demand_ids: list[RowId] | None = Field(
         None, title="需求范围", description="只匹配这些需求；不填则按状态等条件筛选"
     )
     statuses: list[DemandStatus] = Field(
@@ -38,12 +40,12 @@ class RoundScope(BaseModel):
     region: str | None = Field(None, pattern=r"^\d{2,12}$", title="地区代码", description="行政区划代码前缀")
     industry: str | None = Field(None, max_length=5, title="行业代码", description="行业代码前缀")
     level: Level = Field("society", title="匹配对象", description="匹配对象：学会、分支机构或专家")
-    provider_ids: list[int] | None = Field(None, title="服务方范围", description="只在这些服务方中匹配")
-    capacities: dict[int, int] = Field(
+    provider_ids: list[RowId] | None = Field(None, title="服务方范围", description="只在这些服务方中匹配")
+    capacities: dict[RowId, Capacity] = Field(
         default_factory=dict, title="本轮容量", description="本轮容量：服务方 id -> 最多对接需求数"
     )
     wanted: int = Field(1, ge=1, le=10, title="每个需求的对接数", description="每个需求希望对接的服务方数")
-    wanted_per_demand: dict[int, int] = Field(
+    wanted_per_demand: dict[RowId, Wanted] = Field(
         default_factory=dict, title="个别需求的对接数", description="个别需求的对接数"
     )
     depth_discount: list[float] | None = Field(
@@ -61,13 +63,6 @@ class RoundScope(BaseModel):
     stability_bonus: float = Field(
         0.02, ge=0, le=1, title="稳定加分", description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
     )
-
-    @field_validator("capacities", "wanted_per_demand")
-    @classmethod
-    def _non_negative(cls, value: dict[int, int]) -> dict[int, int]:
-        if any(v < 0 for v in value.values()):
-            raise ValueError("must not be negative")
-        return value
 
 
 class RoundCreated(BaseModel):
@@ -159,18 +154,20 @@ class PairingPage(BaseModel):
     total: int
 
 
-class PairingTransition(BaseModel):
+class PairingTransition(InputModel):
     """A change of a pairing. ``version`` (or the If-Match header) must be the version last read."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["accept", "reject", "lock", "forbid", "contact", "agreement", "close"]
-    version: int | None = Field(None, ge=1)
-    reason: str | None = Field(None, max_length=500)
-    contact_date: date | None = None
-    contact_notes: str | None = Field(None, max_length=2000)
-    agreement_type: AgreementType | None = None
-    agreement_amount_wan: Decimal | None = Field(None, ge=0, le=10_000_000, decimal_places=2)
+    action: Literal["accept", "reject", "lock", "forbid", "contact", "agreement", "close"] = Field(
+        title="操作"
+    )
+    version: RowId | None = Field(None, title="版本号")
+    reason: str | None = Field(None, max_length=500, title="原因")
+    contact_date: date | None = Field(None, title="对接日期")
+    contact_notes: str | None = Field(None, max_length=2000, title="对接记录")
+    agreement_type: AgreementType | None = Field(None, title="合同类型")
+    agreement_amount_wan: Decimal | None = Field(
+        None, ge=0, le=10_000_000, decimal_places=2, title="合同金额（万元）"
+    )
 
 
 class PairingEventOut(BaseModel):

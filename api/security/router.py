@@ -5,22 +5,31 @@ from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import SessionDep, require_json
 from api.errors import NotFoundError
 from api.exports.tables import MEDIA_TYPES, TableFormat
 from api.security import auditlog, public, staff
 from api.security.roles import AdminDep, EnterpriseDemandDep
+from api.validation import MAX_ROW_ID, ParameterText, PathId
 
 router = APIRouter()
 
-StaffIdFilter = Annotated[int | None, Query(ge=1, description="工作人员编号")]
-ActionFilter = Annotated[str | None, Query(max_length=60, description="操作或其前缀，如 demand.status")]
-KindFilter = Annotated[str | None, Query(max_length=40, description="对象类型，如 demand、society")]
-TargetFilter = Annotated[str | None, Query(max_length=40, description="对象编号")]
-Since = Annotated[datetime | None, Query(description="起始时间（含），ISO 8601")]
-Until = Annotated[datetime | None, Query(description="截止时间（不含），ISO 8601")]
+StaffIdFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, title="工作人员编号", description="工作人员编号")
+]
+ActionFilter = Annotated[
+    ParameterText | None, Query(max_length=60, title="操作", description="操作或其前缀，如 demand.status")
+]
+KindFilter = Annotated[
+    ParameterText | None, Query(max_length=40, title="对象类型", description="对象类型，如 demand、society")
+]
+TargetFilter = Annotated[ParameterText | None, Query(max_length=40, title="对象编号", description="对象编号")]
+Since = Annotated[datetime | None, Query(title="起始时间", description="起始时间（含），ISO 8601")]
+Until = Annotated[datetime | None, Query(title="截止时间", description="截止时间（不含），ISO 8601")]
+Page = Annotated[int, Query(ge=1, le=100_000, title="页码")]
+StaffId = Annotated[PathId, Path(title="工作人员编号")]
 
 
 def audit_filter(
@@ -43,8 +52,8 @@ def read_audit(
     session: SessionDep,
     _admin: AdminDep,
     where: AuditFilterDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: Annotated[int, Query(ge=1, le=200, title="每页条数")] = 50,
 ) -> auditlog.AuditPage:
     """Read the audit log of staff actions (admins), newest first."""
     return auditlog.audit_page(session, where, page=page, page_size=page_size)
@@ -93,20 +102,20 @@ def create_staff(payload: staff.StaffCreate, session: SessionDep, _admin: AdminD
     "/staff/{staff_id}", response_model=staff.StaffOut, dependencies=[Depends(require_json)], tags=["staff"]
 )
 def change_staff_role(
-    staff_id: int, payload: staff.StaffPatch, session: SessionDep, _admin: AdminDep
+    staff_id: StaffId, payload: staff.StaffPatch, session: SessionDep, _admin: AdminDep
 ) -> staff.StaffOut:
     """Change a staff member's role (admins); the last admin stays an admin."""
     return staff.change_role(session, staff_id, payload.role)
 
 
 @router.post("/staff/{staff_id}/tokens", response_model=staff.IssuedToken, status_code=201, tags=["staff"])
-def issue_staff_token(staff_id: int, session: SessionDep, _admin: AdminDep) -> staff.IssuedToken:
+def issue_staff_token(staff_id: StaffId, session: SessionDep, _admin: AdminDep) -> staff.IssuedToken:
     """Issue another bearer token for a staff member (admins)."""
     return staff.new_token(session, staff_id)
 
 
 @router.post("/staff/{staff_id}/revoke", status_code=status.HTTP_204_NO_CONTENT, tags=["staff"])
-def revoke_staff_access(staff_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def revoke_staff_access(staff_id: StaffId, session: SessionDep, _admin: AdminDep) -> Response:
     """Revoke every token and browser session of a staff member (admins)."""
     staff.revoke_access(session, staff_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -115,15 +124,15 @@ def revoke_staff_access(staff_id: int, session: SessionDep, _admin: AdminDep) ->
 @router.get("/public/demands", response_model=public.PublicDemandPage, tags=["public"])
 def list_published_demands(
     session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Page = 1,
+    page_size: Annotated[int, Query(ge=1, le=100, title="每页条数")] = 20,
 ) -> public.PublicDemandPage:
     """List published demands for anyone: public fields only, no enterprise names or contacts."""
     return public.published_demands(session, page=page, page_size=page_size)
 
 
 @router.get("/public/demands/{demand_id}", response_model=public.PublicDemand, tags=["public"])
-def read_published_demand(demand_id: int, session: SessionDep) -> public.PublicDemand:
+def read_published_demand(demand_id: PathId, session: SessionDep) -> public.PublicDemand:
     """Read one published demand (public fields only); unpublished demands do not exist here."""
     found = public.published_demand(session, demand_id)
     if found is None:

@@ -10,24 +10,23 @@ from api.auth.service import issue_token
 from api.db.base import utcnow
 from api.db.models import StaffRole, StaffToken, StaffUser
 from api.errors import ConflictError, NotFoundError
+from api.validation import InputModel
 from api.web.models import StaffSession
 
 
-class StaffCreate(BaseModel):
+class StaffCreate(InputModel):
     """A new staff account."""
 
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=100, title="姓名", description="姓名或账号名")
+    role: StaffRole = Field(
+        default=StaffRole.REVIEWER, title="角色", description="admin 管理员 / reviewer 审核员"
+    )
 
-    name: str = Field(min_length=1, max_length=100, description="姓名或账号名")
-    role: StaffRole = Field(default=StaffRole.REVIEWER, description="admin 管理员 / reviewer 审核员")
 
-
-class StaffPatch(BaseModel):
+class StaffPatch(InputModel):
     """A role change."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    role: StaffRole = Field(description="admin 管理员 / reviewer 审核员")
+    role: StaffRole = Field(title="角色", description="admin 管理员 / reviewer 审核员")
 
 
 class StaffOut(BaseModel):

@@ -27,6 +27,7 @@ from api.cli import app as cli_app
 from api.db import StaffRole, StaffUser
 from api.db.models import Demand
 from api.main import create_app
+from api.matching.models import MatchRound, Pairing, PairingEvent, ProviderLevel
 from api.programmes.models import Campaign, Programme
 from api.providers.models import Branch, Expert, Society
 from api.settings import Settings, get_settings
@@ -124,6 +125,9 @@ TEXT_FIELDS = [
     ("PATCH", "/api/v1/experts/{expert}", {}, "organisation", Expert),
     ("POST", "/api/v1/programmes", {"code": "bad1", "name": "测试行动"}, "description", Programme),
     ("POST", "/api/v1/campaigns", _campaign(), "organiser", Campaign),
+    ("POST", "/api/v1/staff", {"name": "审核员"}, "name", StaffUser),
+    ("POST", "/api/v1/rounds", {}, "industry", MatchRound),
+    ("POST", "/api/v1/rounds", {}, "region", MatchRound),
 ]
 
 
@@ -202,6 +206,14 @@ def test_a_body_that_is_not_utf8_is_a_422_in_chinese(service: Service) -> None:
         ("/api/v1/programmes/{value}/summary", "key"),
         ("/api/v1/campaigns/{value}", "key"),
         ("/api/v1/campaigns/{value}/dashboard", "key"),
+        ("/api/v1/demands/export.csv?q={value}", "q"),
+        ("/api/v1/demands/export.xlsx?q={value}", "q"),
+        ("/api/v1/demands/export.csv?industry={value}", "industry"),
+        ("/api/v1/audit?action={value}", "action"),
+        ("/api/v1/audit?target_kind={value}", "target_kind"),
+        ("/api/v1/audit?target_id={value}", "target_id"),
+        ("/api/v1/audit/export.csv?action={value}", "action"),
+        ("/api/v1/audit/export.xlsx?target_id={value}", "target_id"),
     ],
 )
 def test_nul_in_a_query_or_path_parameter_is_a_422(service: Service, path: str, parameter: str) -> None:
@@ -420,6 +432,12 @@ def test_a_bad_database_setting_is_one_line(url: str, reason: str, monkeypatch: 
         (f"/api/v1/societies/{2**63}", "society_id"),
         (f"/api/v1/branches/{2**40}", "branch_id"),
         (f"/api/v1/standing-units/{2**64}", "unit_id"),
+        (f"/api/v1/rounds/{2**31}", "round_id"),
+        (f"/api/v1/rounds/1/pairings?demand_id={2**31}", "demand_id"),
+        (f"/api/v1/pairings/{2**40}", "pairing_id"),
+        (f"/api/v1/reports/round/{2**31}.html", "round_id"),
+        (f"/api/v1/public/demands/{2**31}", "demand_id"),
+        (f"/api/v1/audit?staff_id={2**31}", "staff_id"),
     ],
 )
 def test_numbers_beyond_the_database_range_are_field_errors(
@@ -607,3 +625,119 @@ def test_markup_in_a_demand_is_shown_escaped_on_the_staff_pages(service: Service
             assert "<script>alert" not in html
             assert "<img src=x" not in html
             assert "&lt;script&gt;alert" in html
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "label"),
+    [
+        ("/api/v1/reports/period.html", {"from": "2026-01", "to": "2026-02-28"}, "from", "开始日期"),
+        ("/api/v1/reports/period.xlsx", {"from": "2026-01-01", "to": "soon"}, "to", "结束日期"),
+        ("/api/v1/audit", {"since": "yesterday"}, "since", "起始时间"),
+        ("/api/v1/audit/export.csv", {"until": "today"}, "until", "截止时间"),
+        ("/api/v1/audit", {"staff_id": "x"}, "staff_id", "工作人员编号"),
+        ("/api/v1/demands/matches.xlsx", {"ids": "1", "limit": "0"}, "limit", "条数"),
+    ],
+)
+def test_report_and_audit_parameters_are_named_in_chinese(
+    service: Service, path: str, params: dict[str, str], field: str, label: str
+) -> None:
+    """The messages used to begin with the parameter's API name ("to应为日期…")."""
+    response = service.client.get(path, params=params, headers=service.admin)
+    assert list(_errors(response)) == [field]
+    assert _messages(response)[0].startswith(label), _messages(response)
+
+
+@pytest.mark.parametrize("ids", ["²", "1,³", str(2**31)])
+def test_demand_ids_that_name_no_row_are_a_field_error(service: Service, ids: str) -> None:
+    """ "²" passes str.isdigit and int("²") raised (a 500); 2**31 reached the database."""
+    response = service.client.get("/api/v1/demands/matches.xlsx", params={"ids": ids}, headers=service.admin)
+    assert _errors(response) == {"ids": "ids_invalid"}
+
+
+@pytest.fixture
+def pairing(service: Service) -> int:
+    """A proposed pairing of a fresh demand with the module's society, at version 1."""
+    demand = service.client.post("/api/v1/demands", json=demand_payload(title="配对测试")).json()["id"]
+    with Session(service.engine) as session, session.begin():
+        matching_round = MatchRound(scope={})
+        session.add(matching_round)
+        session.flush()
+        found = Pairing(
+            round_id=matching_round.id,
+            demand_id=demand,
+            provider_level=ProviderLevel.SOCIETY,
+            provider_id=service.society,
+            provider_name="福建省机械工程学会",
+            score=0.5,
+            rank=1,
+        )
+        session.add(found)
+        session.flush()
+        return found.id
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("reason", NUL, "control_character"),
+        ("reason", ESCAPE, "control_character"),
+        ("reason", "   ", "pairing_reason_required"),
+        ("version", 2**31, "number_too_large"),
+    ],
+)
+def test_a_pairing_transition_with_bad_text_changes_nothing(
+    service: Service, pairing: int, field: str, value: Any, code: str
+) -> None:
+    """A NUL in a rejection reason was a 500 on PostgreSQL; the pairing and its history stay as they were."""
+    before = service.count(PairingEvent)
+    body = {"action": "reject", "version": 1, "reason": "不对口"} | {field: value}
+    response = service.client.post(
+        f"/api/v1/pairings/{pairing}/transitions", json=body, headers=service.admin
+    )
+    assert _errors(response) == {field: code}
+    assert service.count(PairingEvent) == before
+    read = service.client.get(f"/api/v1/pairings/{pairing}", headers=service.admin).json()
+    assert (read["status"], read["version"]) == ("proposed", 1)
+
+
+@pytest.mark.parametrize("header", ["abc", '"²"', 'W/"0"', f'"{2**31}"', '"1.0"'])
+def test_a_malformed_if_match_header_has_its_own_code(service: Service, pairing: int, header: str) -> None:
+    """It answered the catch-all 'invalid' (and "²" a 500): now if_match_invalid, in Chinese."""
+    response = service.client.post(
+        f"/api/v1/pairings/{pairing}/transitions",
+        json={"action": "accept"},
+        headers=service.admin | {"If-Match": header.encode()},
+    )
+    assert _errors(response) == {"If-Match": "if_match_invalid"}
+    assert "ETag" in _messages(response)[0]
+
+
+@pytest.mark.parametrize(
+    ("scope", "field", "code"),
+    [
+        ({"demand_ids": [2**31]}, "demand_ids[0]", "number_too_large"),
+        ({"capacities": {"1": -1}}, "capacities.1", "number_too_small"),
+        ({"capacities": {str(2**40): 1}}, f"capacities.{2**40}", "number_too_large"),
+        ({"wanted_per_demand": {"1": 11}}, "wanted_per_demand.1", "number_too_large"),
+        ({"locked": [{"demand_id": 1, "provider_id": 2**31}]}, "locked[0].provider_id", "number_too_large"),
+        ({"level": "society", "industry": " C35 ", "colour": "red"}, "colour", "unknown_field"),
+    ],
+)
+def test_a_round_scope_out_of_range_is_refused_before_it_is_queued(
+    service: Service, scope: dict[str, Any], field: str, code: str
+) -> None:
+    """Negative capacities were the catch-all 'invalid'; ids beyond the keys reached the worker."""
+    before = service.count(MatchRound)
+    response = service.client.post("/api/v1/rounds", json=scope, headers=service.admin)
+    assert _errors(response) == {field: code}
+    assert service.count(MatchRound) == before
+
+
+@pytest.mark.parametrize("name", ["  ", "长" * 101])
+def test_a_refused_staff_account_is_not_created(service: Service, name: str) -> None:
+    """Blank and over-long names are named under 姓名; no account appears."""
+    before = service.count(StaffUser)
+    response = service.client.post("/api/v1/staff", json={"name": name}, headers=service.admin)
+    assert list(_errors(response)) == ["name"]
+    assert _messages(response)[0].startswith("姓名")
+    assert service.count(StaffUser) == before
