@@ -38,7 +38,9 @@ from api.validation import ParameterText, PathId
 
 router = APIRouter(tags=["programmes"])
 JSON_BODY = [Depends(require_json)]
-CodeKey = Annotated[ParameterText, Path(max_length=100, description="行动（项目）或征集活动的代码")]
+CodeKey = Annotated[
+    ParameterText, Path(max_length=100, title="代码", description="行动（项目）或征集活动的代码")
+]
 
 # Programmes -----------------------------------------------------------------------------------
 

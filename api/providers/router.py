@@ -33,7 +33,9 @@ router = APIRouter(tags=["providers"])
 
 PageNumber = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
-SearchText = Annotated[ParameterText | None, Query(max_length=100, description="在名称、代码和说明中查找")]
+SearchText = Annotated[
+    ParameterText | None, Query(max_length=100, title="查找文字", description="在名称、代码和说明中查找")
+]
 ReceiptToken = Annotated[str | None, Header(alias="X-Receipt-Token", description="提交需求时得到的回执凭证")]
 JSON_BODY = [Depends(require_json)]
 # Staff-or-enterprise routes: refuse anonymous callers before the body is even validated.
