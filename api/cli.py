@@ -4,14 +4,23 @@ The groups are imported only when their command runs: importing all of them (the
 scikit-learn, the service FastAPI) made even ``huiqi --help`` take seconds.
 """
 
+import errno
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Annotated, Any
 
 import typer
 import typer._click as click  # typer vendors click: its groups take these classes, not click's
 from typer.core import TyperCommand, TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
+
+# What typer itself turns into an exit status and a message: usage errors (2), Exit, Abort, end of input.
+_TYPER_HANDLED = (Exit, Abort, TyperException, EOFError)
+_DEBUG_HINT = "加 --debug（huiqi --debug 命令 …）或设置 HUIQI_DEBUG=1 重新运行可看到完整的出错位置"
+_LONGEST_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ def _group(module: str, attr: str) -> Callable[[], click.Command]:
 
 def _single(module: str, attr: str, name: str) -> Callable[[], click.Command]:
     def load() -> click.Command:
-        single = typer.Typer(pretty_exceptions_enable=False)
+        single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
         single.command(name)(getattr(importlib.import_module(module), attr))
         return typer.main.get_command(single)
 
@@ -112,6 +121,18 @@ class _LazyGroup(TyperGroup):
             return TyperCommand(cmd_name, help=_COMMANDS[cmd_name].help)
         return _load(cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # The last resort: whatever a command did not handle becomes one line and exit status 1.
+        try:
+            return super().invoke(ctx)
+        except _TYPER_HANDLED:
+            raise
+        except Exception as error:
+            if _passes_through(error) or _debugging(ctx):
+                raise
+            typer.echo(_last_resort_line(error), err=True)
+            raise typer.Exit(1) from None
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True
         try:
@@ -130,5 +151,34 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的 Python 出错信息")] = False,
+) -> None:
     """Huiqi command line."""
+    ctx.meta["huiqi.debug"] = debug
+
+
+def _passes_through(error: Exception) -> bool:
+    # A closed pipe (`huiqi export ... | head`) is click's to handle quietly.
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
+
+
+def _debugging(ctx: click.Context) -> bool:
+    if ctx.meta.get("huiqi.debug"):
+        return True
+    # Read directly, not through the settings: a malformed HUIQI_* variable is one of the errors caught.
+    return os.environ.get("HUIQI_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _last_resort_line(error: Exception) -> str:
+    """One line for an error no command handled: a bad setting if it is one, else type and message."""
+    from api.cli_errors import database_problem, settings_problem  # sqlalchemy: not for `huiqi --help`
+
+    known = database_problem(error) or settings_problem(error)
+    if known is not None:
+        return known
+    message = " ".join(str(error).split())
+    if len(message) > _LONGEST_MESSAGE:
+        message = message[: _LONGEST_MESSAGE - 1] + "…"
+    return f"错误：{type(error).__name__}: {message}（{_DEBUG_HINT}）"

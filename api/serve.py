@@ -1,17 +1,20 @@
 """``huiqi serve`` and ``huiqi demo``: run the service, with or without demo data."""
 
 import secrets
+import socket
 from typing import Annotated
 
 import typer
 import uvicorn
 from sqlalchemy import select
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from api.auth.passwords import set_password
 from api.auth.service import create_staff
 from api.auth.tokens import resolve_secret
+from api.cli_errors import database_problem, fail
 from api.db import StaffRole, StaffUser, make_engine, make_session_factory
-from api.db.migrate import upgrade
+from api.db.migrate import current_revision_of, upgrade
 from api.demo import DemoContext, run_demo_steps
 from api.settings import Settings, get_settings
 
@@ -21,13 +24,37 @@ DEMO_ACCOUNT = "demo"
 demo_app = typer.Typer(help="演示：建库、载入演示数据并启动服务。", no_args_is_help=True)
 
 Host = Annotated[str, typer.Option(help="监听地址")]
-Port = Annotated[int, typer.Option(help="监听端口")]
-Workers = Annotated[int, typer.Option(help="工作进程数")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="监听端口（1～65535）")]
+Workers = Annotated[int, typer.Option(min=1, max=64, help="工作进程数")]
 
 
 def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
     """Run the HTTP service on the configured database (run `huiqi db upgrade` first)."""
+    check_listening(host, port)
+    check_database(get_settings().database_url)
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+def check_listening(host: str, port: int) -> None:
+    """Exit with one line when the service could not listen on ``host:port`` (unknown host, port in use)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: a port left in TIME_WAIT by a previous run is free to take.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        fail(f"错误：无法在 {host}:{port} 上监听（{error.strerror or error}）")
+
+
+def check_database(database_url: str) -> None:
+    """Exit with one line when the database is unreachable or has no tables yet: every request would fail."""
+    try:
+        revision = current_revision_of(database_url)
+    except (ArgumentError, DBAPIError) as error:
+        fail(database_problem(error) or f"错误：数据库不可用（{error}）")
+    if revision is None:
+        fail("错误：数据库还没有建表；先运行 huiqi db upgrade")
 
 
 def load_demo(settings: Settings) -> dict[str, int]:
@@ -77,6 +104,7 @@ def demo_load() -> None:
 @demo_app.command("serve")
 def demo_serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, load demo data if empty, print the URL and a demo staff token, then serve."""
+    check_listening(host, port)  # before the demo data is loaded, not after
     settings = get_settings()
     for step, added in load_demo(settings).items():
         typer.echo(f"demo data — {step}: {added} added")

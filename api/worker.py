@@ -68,15 +68,17 @@ def work_once(
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Handle at most one job, then exit.")] = False,
     poll: Annotated[
-        float, typer.Option("--poll", min=0.05, help="Seconds between polls of an empty queue.")
+        float, typer.Option("--poll", min=0.05, max=3600, help="Seconds between polls of an empty queue.")
     ] = 2.0,
     stale_after: Annotated[
         float,
-        typer.Option("--stale-after", min=1.0, help="Seconds without heartbeat before a job is retaken."),
+        typer.Option(
+            "--stale-after", min=1.0, max=86400, help="Seconds without heartbeat before a job is retaken."
+        ),
     ] = STALE_SECONDS,
-    heartbeat: Annotated[float, typer.Option("--heartbeat", min=0.05, help="Seconds between heartbeats.")] = (
-        HEARTBEAT_SECONDS
-    ),
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", min=0.05, max=3600, help="Seconds between heartbeats.")
+    ] = (HEARTBEAT_SECONDS),
 ) -> None:
     """Run matching rounds queued through the API (a process separate from the API server)."""
     settings = get_settings()

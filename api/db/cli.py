@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 from alembic.util.exc import CommandError
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from api.cli_errors import database_problem, fail
 from api.db import migrate
 from api.settings import get_settings
 
@@ -22,12 +23,11 @@ def database_problems_reported() -> Iterator[None]:
     """
     try:
         yield
-    except ArgumentError as error:
-        typer.echo(f"错误：HUIQI_DATABASE_URL 不是有效的数据库地址（{error}）", err=True)
-        raise typer.Exit(1) from None
-    except OperationalError as error:
-        typer.echo(f"错误：数据库不可用（{str(error.orig).strip().splitlines()[0]}）", err=True)
-        raise typer.Exit(1) from None
+    except (ArgumentError, DBAPIError) as error:
+        reason = database_problem(error)
+        if reason is None:
+            raise
+        fail(reason)
 
 
 @contextmanager

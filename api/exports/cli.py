@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_errors import check_writable, writing
 from api.db.models import DemandStatus
 from api.db.session import make_engine, make_session_factory
 from api.exports.service import demand_filter, export_demands
@@ -25,13 +26,15 @@ def export_demands_command(
     """Export demands with the list route's filters; "-" as --out writes to standard output."""
     where = demand_filter(status or (), q, region, industry)
     target = out or Path(f"需求导出-{date.today():%Y%m%d}.{table_format.value}")
+    if str(target) != "-":
+        check_writable(target)
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine)() as session:
             if str(target) == "-":
                 count = export_demands(session, where, table_format, sys.stdout.buffer)
             else:
-                with target.open("wb") as stream:
+                with writing(target), target.open("wb") as stream:
                     count = export_demands(session, where, table_format, stream)
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.cli_errors import fail, os_reason
 from api.db.session import make_engine, make_session_factory
 from api.exports.tables import TableFormat
 from api.imports.limits import ImportLimits
@@ -21,9 +22,11 @@ from api.imports.service import import_files
 from api.programmes.models import Campaign
 from api.security.audit import CLI_ACTOR, attach_actor
 from api.settings import get_settings
+from api.validation import row_id
 
 app = typer.Typer(help="导入数据。", no_args_is_help=True)
 _stderr = Console(stderr=True)
+MAX_JOBS = 64
 
 
 class ModeOption(StrEnum):
@@ -43,7 +46,10 @@ def import_demands(
         TableFormat, typer.Option("--report-format", help="报告格式")
     ] = TableFormat.XLSX,
     jobs: Annotated[
-        int, typer.Option(min=1, help="进程数：1 为单进程；N 时另起 N-1 个分词进程，与读取、写入同时进行")
+        int,
+        typer.Option(
+            min=1, max=MAX_JOBS, help="进程数：1 为单进程；N 时另起 N-1 个分词进程，与读取、写入同时进行"
+        ),
     ] = 2,
     campaign: Annotated[
         str | None,
@@ -56,7 +62,10 @@ def import_demands(
         parsed = _read_all(paths, progress)
         report = _import(parsed, ImportMode(mode.value.replace("-", "_")), jobs, progress, campaign)
     target = report_path(files[0], report_format)
-    write_report(report, target, report_format)
+    try:
+        write_report(report, target, report_format)
+    except OSError as error:  # the import itself is done: say so beside why the report is missing
+        fail(f"{report.headline()}；但无法写入报告 {target}：{os_reason(error)}")
     typer.echo(f"{report.headline()}。报告：{target}")
     if report.refused:
         first = report.errors[0]
@@ -115,11 +124,9 @@ def _campaign_id(session: Session, campaign: str) -> int:
     """The id of the campaign named by its number or its code; exit 2 when there is none."""
     query = select(Campaign.id).where(Campaign.code == campaign.strip())
     if campaign.strip().isdigit():
-        query = select(Campaign.id).where(Campaign.id == int(campaign))
+        # A number beyond the key range names no campaign (and would overflow the database's integer).
+        query = select(Campaign.id).where(Campaign.id == (row_id(campaign.strip()) or 0))
     found = session.scalar(query)
     if found is None:
-        typer.echo(
-            f"找不到征集活动“{campaign}”：请填写征集活动编号或代码（huiqi campaign list 可查）", err=True
-        )
-        raise typer.Exit(2)
+        fail(f"找不到征集活动“{campaign}”：请填写征集活动编号或代码（huiqi campaign list 可查）", code=2)
     return found

@@ -1,14 +1,18 @@
 """``huiqi round run``: a matching round in this process, with a progress bar."""
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli_errors import fail
 from api.db import make_engine, make_session_factory
 from api.db.models import DemandStatus
+from api.errors import one_line
 from api.matching import jobs, service
 from api.matching.models import MatchRound, RoundStage, RoundStatus
 from api.matching.pipeline import run_round
@@ -27,6 +31,14 @@ STAGE_LABELS = {
 }
 
 
+class LevelOption(StrEnum):
+    """What a round matches demands to."""
+
+    SOCIETY = "society"
+    BRANCH = "branch"
+    EXPERT = "expert"
+
+
 def _capacities(values: list[str]) -> dict[int, int]:
     pairs = {}
     for value in values:
@@ -39,7 +51,7 @@ def _capacities(values: list[str]) -> dict[int, int]:
 
 @app.command("run")
 def run_command(
-    level: Annotated[str, typer.Option(help="society, branch or expert")] = "society",
+    level: Annotated[LevelOption, typer.Option(help="society, branch or expert")] = LevelOption.SOCIETY,
     status: Annotated[list[DemandStatus] | None, typer.Option(help="Demand status (repeatable).")] = None,
     demand_id: Annotated[list[int] | None, typer.Option(help="Only these demands (repeatable).")] = None,
     region: Annotated[str | None, typer.Option(help="Region code prefix.")] = None,
@@ -50,19 +62,21 @@ def run_command(
     capacity: Annotated[list[str] | None, typer.Option(help="PROVIDER_ID=CAPACITY (repeatable).")] = None,
 ) -> None:
     """Run one matching round now, in this process, and print its outcome."""
-    scope = RoundScope.model_validate(
-        {
-            "level": level,
-            "statuses": status or [DemandStatus.PUBLISHED],
-            "demand_ids": demand_id or None,
-            "region": region,
-            "industry": industry,
-            "wanted": wanted,
-            "candidates": candidates,
-            "min_score": min_score,
-            "capacities": _capacities(capacity or []),
-        }
-    )
+    fields = {
+        "level": level.value,
+        "statuses": status or [DemandStatus.PUBLISHED],
+        "demand_ids": demand_id or None,
+        "region": region,
+        "industry": industry,
+        "wanted": wanted,
+        "candidates": candidates,
+        "min_score": min_score,
+        "capacities": _capacities(capacity or []),
+    }
+    try:
+        scope = RoundScope.model_validate(fields)
+    except ValidationError as error:
+        fail(one_line(error), code=2)  # e.g. an id or a capacity no row can have
     engine = make_engine(get_settings().database_url)
     factory = make_session_factory(engine)
     try:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from api.cli_errors import check_writable, writing
 from api.db.session import make_engine, make_session_factory
 from api.errors import HuiqiError, one_line
 from api.programmes import campaigns, documents, reports
@@ -24,6 +25,7 @@ from api.settings import get_settings
 campaign_app = typer.Typer(help="技术需求征集活动：发起、查看进度、截止。", no_args_is_help=True)
 report_app = typer.Typer(help="附件2/附件3 季度与年度报告。", no_args_is_help=True)
 T = TypeVar("T")
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @contextmanager
@@ -54,18 +56,22 @@ def _run(action: Callable[[Session], T]) -> T:
 
 
 def _write(target: Path, content: bytes) -> None:
-    try:
-        _write(target, content)
-    except OSError as error:
-        _fail(f"错误：无法写入 {target}：{error.strerror}")
+    with writing(target):
+        target.write_bytes(content)
 
 
 def _day(text: str) -> date:
     # Full-width digits (２０２６-０１-０１) are read as ASCII; an impossible date is named as such.
     try:
-        return date.fromisoformat(unicodedata.normalize("NFKC", text).strip())
+        day = date.fromisoformat(unicodedata.normalize("NFKC", text).strip())
     except ValueError:
         raise typer.BadParameter(f"“{text}”不是有效日期，格式如 2026-06-30", param_hint="--on") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        # The due dates of the year around it must exist too: year 1 or 9999 has no neighbour.
+        raise typer.BadParameter(
+            f"“{text}”超出范围：年份应在 {FIRST_YEAR}～{LAST_YEAR} 之间", param_hint="--on"
+        )
+    return day
 
 
 @campaign_app.command("list")
@@ -163,13 +169,15 @@ def quarterly(
 ) -> None:
     """Write a unit's 附件2 or 附件3 for a quarter or a year."""
     fields = {"unit": unit, "period": period, "table": table}
+    if output is not None:
+        check_writable(output)
     report = _run(lambda s: reports.build(s, key=ReportKey.model_validate(fields)))
     if format_ is FormatOption.JSON:
         content = report.model_dump_json(indent=2).encode()
     else:
         content = (documents.to_xlsx if format_ is FormatOption.XLSX else documents.to_docx)(report)
     target = output or Path(documents.file_name(report, format_.value))
-    target.write_bytes(content)
+    _write(target, content)
     typer.echo(f"{target}\t{len(report.rows)} 行")
 
 

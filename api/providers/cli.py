@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_errors import check_writable, writing
 from api.db.session import make_engine, make_session_factory
 from api.providers.export import export_rows, provider_codes, write_csv
 from api.providers.profiles import load_provider_profiles
@@ -49,11 +50,8 @@ def export_providers(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件，默认标准输出")] = None,
 ) -> None:
     """Write provider profiles as CSV id,name,text, one row per profile document."""
-    if output is not None and (output.is_dir() or not output.parent.is_dir()):
-        # Checked before the profiles are read: the database work would be wasted.
-        reason = "是一个目录" if output.is_dir() else "所在的目录不存在"
-        typer.echo(f"错误：无法写入 {output}：{reason}", err=True)
-        raise typer.Exit(1)
+    if output is not None:
+        check_writable(output)  # before the profiles are read: the database work would be wasted
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -65,6 +63,6 @@ def export_providers(
     if output is None:
         written = write_csv(rows, sys.stdout)
     else:
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        with writing(output), output.open("w", encoding="utf-8", newline="") as handle:
             written = write_csv(rows, handle)
     typer.echo(f"{len(profiles)} {level.value} profiles, {written} documents", err=True)

@@ -10,10 +10,12 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from api.cli_errors import check_writable, writing
 from api.db.session import make_engine, make_session_factory
 from api.errors import HuiqiError
 from api.reports import html, service, workbooks
 from api.settings import get_settings
+from api.validation import MAX_ROW_ID
 
 
 class ReportFormat(StrEnum):
@@ -47,18 +49,21 @@ def _write(report: service.Report, file_format: ReportFormat, out: Path | None, 
         else workbooks.report_workbook(report)
     )
     target = out or Path(f"{service.file_stem(report)}.{file_format.value}")
-    target.write_bytes(content)
+    with writing(target):
+        target.write_bytes(content)
     funnel = "，".join(f"{step.label} {step.demands}" for step in report.funnel)
     typer.echo(f"{target}\t{len(content):,} 字节\t{time.perf_counter() - started:.2f} 秒\n{funnel}")
 
 
 def report_round_command(
-    round_id: Annotated[int, typer.Argument(help="匹配轮次编号")],
+    round_id: Annotated[int, typer.Argument(max=MAX_ROW_ID, help="匹配轮次编号")],
     file_format: FormatOption = ReportFormat.HTML,
     out: OutOption = None,
 ) -> None:
     """Write a matching round's report (funnel, load, gaps, days per stage, charts)."""
     started = time.perf_counter()
+    if out is not None:
+        check_writable(out)
     _write(_report(lambda s: service.round_report(s, round_id)), file_format, out, started)
 
 
@@ -75,4 +80,6 @@ def report_period_command(
     except ValueError:
         typer.echo(f"错误：日期应写作 YYYY-MM-DD（收到 {first}、{last}）", err=True)
         raise typer.Exit(2) from None
+    if out is not None:
+        check_writable(out)
     _write(_report(lambda s: service.period_report(s, *period)), file_format, out, started)
