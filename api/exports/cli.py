@@ -31,6 +31,8 @@ def export_demands_command(
     engine = make_engine(get_settings().database_url)
     try:
         with make_session_factory(engine)() as session:
+            # Connected before the file is created: an unreachable database leaves no empty file behind.
+            session.connection()
             if str(target) == "-":
                 count = export_demands(session, where, table_format, sys.stdout.buffer)
             else:

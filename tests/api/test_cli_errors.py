@@ -284,3 +284,13 @@ def test_the_installed_command_reports_a_bad_database_url_and_shows_the_tracebac
     assert debugged.returncode == 1
     assert "Traceback" in debugged.stderr
     assert "NoSuchModuleError" in debugged.stderr
+
+
+def test_an_export_from_an_unreachable_database_leaves_one_line_and_no_file(tmp_path: Path) -> None:
+    # In a real process: a half-written workbook would also print its own errors when collected.
+    target = tmp_path / "需求.xlsx"
+    done = _huiqi(["export", "demands", "--out", str(target)], UNREACHABLE)
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("错误：数据库不可用（")
+    assert not target.exists()
