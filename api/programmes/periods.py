@@ -13,7 +13,7 @@ from typing import Final
 CHINA: Final = timezone(timedelta(hours=8), "CST")
 DEFAULT_DUE_DAY: Final = 18
 _DUE_MONTH: Final = {1: 3, 2: 6, 3: 9, 4: 12}
-_PERIOD = re.compile(r"^(\d{4})(?:Q([1-4])|A?)$")
+_PERIOD = re.compile(r"^((?:19|2\d)\d{2})(?:Q([1-4])|A?)$")  # years 1900-2999: dates beyond 9999 do not exist
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,7 +384,9 @@ class ReportKey(_Input):
     """Which report: unit, period (2026Q3 or 2026) and table (2 or 3)."""
 
     unit: RowId
-    period: Annotated[str, Field(pattern=r"^\d{4}(Q[1-4]|A)?$", description="如 2026Q3；年度报告 2026")]
+    period: Annotated[
+        str, Field(pattern=r"^(19|2\d)\d{2}(Q[1-4]|A)?$", description="如 2026Q3；年度报告 2026")
+    ]
     table: ReportTable
 
 

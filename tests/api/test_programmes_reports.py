@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.matching.models import AgreementType, Pairing, PairingStatus
+from api.programmes.periods import parse_period
 from tests.api.programme_setup import ENTERPRISE, SOCIETY_NAME, Setting, build_setting
 
 pytestmark = pytest.mark.db
@@ -292,3 +293,18 @@ def test_report_parameters_are_checked(
         headers=staff_headers,
     )
     assert bad_table.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2026Q3", (2026, 3)), ("2026", (2026, None)), ("2026a", (2026, None))]
+)
+def test_a_period_is_a_quarter_or_a_year(text: str, expected: tuple[int, int | None]) -> None:
+    period = parse_period(text)
+    assert period is not None
+    assert (period.year, period.quarter) == expected
+
+
+@pytest.mark.parametrize("text", ["9999Q4", "0001", "2026Q5", "26Q1", ""])
+def test_a_period_beyond_the_calendar_is_malformed(text: str) -> None:
+    # 9999Q4 ends in the year 10000, which no date holds: it used to raise deep in the report code.
+    assert parse_period(text) is None
