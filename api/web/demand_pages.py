@@ -5,7 +5,7 @@ from functools import lru_cache
 from math import ceil
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -81,19 +81,28 @@ def list_query(status: list[str], q: str, region: str, industry: str) -> ListQue
     return ListQuery(statuses, q, region, industry.strip()[:5], errors)
 
 
+def list_filters(
+    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    q: str = "",
+    region: str = "",
+    industry: str = "",
+) -> ListQuery:
+    """The list's filters from the query string: the list page and its exports read them alike."""
+    return list_query(status, q, region, industry)
+
+
+ListFiltersDep = Annotated[ListQuery, Depends(list_filters)]
+
+
 @router.get("/demands")
 def demand_list(
     request: Request,
     session: SessionDep,
     _staff: WebStaffDep,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    q: str = "",
-    region: str = "",
-    industry: str = "",
+    query: ListFiltersDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Demands, newest first, with filters, search and paging."""
-    query = list_query(status, q, region, industry)
     items, total = service.list_demands(session, where=query.to_filter(), page=page, page_size=PAGE_SIZE)
     context = {
         "query": query,

@@ -3,10 +3,9 @@ download the demand list, or its demands' ranked match lists, as a spreadsheet."
 
 import io
 from datetime import datetime
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -23,7 +22,7 @@ from api.imports.readers import ParsedFile, file_error, read_upload
 from api.imports.report import ImportMode
 from api.imports.service import import_files
 from api.reports.workbooks import matches_workbook
-from api.web.demand_pages import list_query
+from api.web.demand_pages import ListFiltersDep
 from api.web.deps import FormDep, WebStaffDep
 from api.web.routing import WebRoute
 from api.web.templating import CHINA_TIME, render
@@ -90,14 +89,11 @@ def _read(upload: UploadFile, limits: ImportLimits) -> list[ParsedFile]:
 def export_xlsx(
     session: SessionDep,
     _staff: WebStaffDep,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    q: str = "",
-    region: str = "",
-    industry: str = "",
+    query: ListFiltersDep,
 ) -> Response:
     """The demands of the list's current filters as an XLSX file with Chinese headers."""
     # The same filters, read the same way, as the list page the button sits on.
-    where = list_query(status, q, region, industry).to_filter()
+    where = query.to_filter()
     buffer = io.BytesIO()
     export_demands(session, where, TableFormat.XLSX, buffer)
     return _xlsx(buffer.getvalue(), "demands.xlsx", f"技术需求_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx")
@@ -107,17 +103,14 @@ def export_xlsx(
 def export_matches_xlsx(
     session: SessionDep,
     _staff: WebStaffDep,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    q: str = "",
-    region: str = "",
-    industry: str = "",
+    query: ListFiltersDep,
     level: str = "society",
 ) -> Response:
     """The ranked match lists of the list's current demands as XLSX, a sheet per society."""
     if level not in MATCH_LEVELS:
         message = "匹配对象应为学会、分支机构或专家"
         raise RequestInvalidError(errors=[FieldError("level", "level_invalid", message)])
-    demand_ids = _filtered_ids(session, list_query(status, q, region, industry).to_filter())
+    demand_ids = _filtered_ids(session, query.to_filter())
     content = matches_workbook(session, demand_ids, level, limit=10)
     name = f"匹配清单_{MATCH_LEVELS[level]}_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx"
     return _xlsx(content, "matches.xlsx", name)
