@@ -8,7 +8,7 @@ every bad field by its API name (empty when the error is not about fields).
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -291,10 +291,11 @@ def _body(detail: str, code: str, errors: Sequence[FieldError] = ()) -> dict[str
 
 
 def model_labels(model: Any) -> dict[str, str]:
-    """The labels a pydantic model gives its own fields (``Field(title=...)``)."""
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return {}
-    return {name: field.title for name, field in model.model_fields.items() if field.title}
+    """The labels a pydantic model gives its own fields (``Field(title=...)``); ``Model | None`` too."""
+    for member in (model, *get_args(model)):  # an optional body (``RoundScope | None``) is a union
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return {name: field.title for name, field in member.model_fields.items() if field.title}
+    return {}
 
 
 def _body_labels(request: Request) -> dict[str, str]:

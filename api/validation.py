@@ -64,6 +64,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "provider_not_found": "{level_label} {value} 不存在",
     "post_repeated": "同一学会（分会）的任职只能填写一次",
     "file_type_invalid": "文件应为 CSV（UTF-8）或 XLSX，当前为“{value}”",
+    "depth_discount_rising": "{label}应逐位不增（后一位不大于前一位），如 1, 0.8, 0.6",
     "control_character": "{label}含有不可见的控制字符 {char}，请删除后再提交",
     "text_encoding_invalid": "{label}含有无法识别的字符（不成对的 Unicode 代理项），请重新输入后再提交",
     "body_encoding_invalid": "请求内容应为 UTF-8 编码的 JSON，请检查文件或程序的字符编码",

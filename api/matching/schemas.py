@@ -2,13 +2,14 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.db.models import DemandStatus
 from api.matching.models import AgreementType, PairingStatus, RoundStage, RoundStatus
-from api.validation import InputModel, RowId
+from api.validation import InputModel, RowId, invalid
 
 Level = Literal["society", "branch", "expert"]
 # A capacity above any number of demands a provider could take changes nothing; the bound keeps the
@@ -23,6 +24,10 @@ class PairRef(InputModel):
 
     demand_id: RowId = Field(title="需求编号")
     provider_id: RowId = Field(title="服务方编号")
+
+
+# A weight per depth, finite and positive: the solver refuses anything else, and the round would fail later.
+DepthWeight = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
 
 class RoundScope(InputModel):
@@ -48,10 +53,11 @@ class RoundScope(InputModel):
     wanted_per_demand: dict[RowId, Wanted] = Field(
         default_factory=dict, title="个别需求的对接数", description="个别需求的对接数"
     )
-    depth_discount: list[float] | None = Field(
+    depth_discount: list[DepthWeight] | None = Field(
         default_factory=lambda: [1.0, 0.8, 0.6],
+        max_length=10,
         title="对接顺位权重",
-        description="同一需求第 1、2、3… 个服务方的权重",
+        description="同一需求第 1、2、3… 个服务方的权重：0 到 1 之间，逐位不增",
     )
     candidates: int = Field(
         20, ge=1, le=500, title="候选数", description="每个需求的候选服务方数（不足时按对偶价格扩大）"
@@ -63,6 +69,14 @@ class RoundScope(InputModel):
     stability_bonus: float = Field(
         0.02, ge=0, le=1, title="稳定加分", description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
     )
+
+    @field_validator("depth_discount")
+    @classmethod
+    def _non_increasing(cls, weights: list[float] | None) -> list[float] | None:
+        # A later provider of the same demand never weighs more than an earlier one (the solver's rule).
+        if weights and any(later > earlier for earlier, later in pairwise(weights)):
+            raise invalid("depth_discount_rising")
+        return weights
 
 
 class RoundCreated(BaseModel):

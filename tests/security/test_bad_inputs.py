@@ -721,6 +721,10 @@ def test_a_malformed_if_match_header_has_its_own_code(service: Service, pairing:
         ({"wanted_per_demand": {"1": 11}}, "wanted_per_demand.1", "number_too_large"),
         ({"locked": [{"demand_id": 1, "provider_id": 2**31}]}, "locked[0].provider_id", "number_too_large"),
         ({"level": "society", "industry": " C35 ", "colour": "red"}, "colour", "unknown_field"),
+        # Depth weights the solver refuses used to be queued, and the round failed in the worker.
+        ({"depth_discount": [1.0, -0.5]}, "depth_discount[1]", "number_too_small"),
+        ({"depth_discount": [0.5, 1.0]}, "depth_discount", "depth_discount_rising"),
+        ({"depth_discount": [1.0] * 11}, "depth_discount", "too_many"),
     ],
 )
 def test_a_round_scope_out_of_range_is_refused_before_it_is_queued(
@@ -730,6 +734,26 @@ def test_a_round_scope_out_of_range_is_refused_before_it_is_queued(
     before = service.count(MatchRound)
     response = service.client.post("/api/v1/rounds", json=scope, headers=service.admin)
     assert _errors(response) == {field: code}
+    assert service.count(MatchRound) == before
+
+
+def test_an_optional_body_names_its_fields_by_their_labels(service: Service) -> None:
+    """The round's body is optional (``RoundScope | None``): its titles used to be lost to the union."""
+    scope = {"depth_discount": [0.5, 1.0], "capacities": {"1": -1}}
+    response = service.client.post("/api/v1/rounds", json=scope, headers=service.admin)
+    messages = sorted(_messages(response))
+    assert messages[0].startswith("对接顺位权重")
+    assert messages[1].startswith("本轮容量")
+
+
+@pytest.mark.parametrize("weight", ["NaN", "Infinity", "-Infinity"])
+def test_a_depth_weight_that_is_not_a_number_is_refused(service: Service, weight: str) -> None:
+    """Python's JSON reader accepts NaN and Infinity; the solver does not, so they stop at the door."""
+    before = service.count(MatchRound)
+    body = '{"depth_discount": [1.0, ' + weight + "]}"
+    headers = service.admin | {"Content-Type": "application/json"}
+    response = service.client.post("/api/v1/rounds", content=body.encode(), headers=headers)
+    assert _errors(response) == {"depth_discount[1]": "number_invalid"}
     assert service.count(MatchRound) == before
 
 
