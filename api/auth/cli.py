@@ -9,7 +9,6 @@ from sqlalchemy import select
 from api.auth.passwords import PasswordTooShortError, set_password
 from api.auth.service import create_staff
 from api.db import StaffRole, StaffUser
-from api.db.cli import database_problems_reported
 from api.db.session import make_engine, make_session_factory
 from api.errors import translate
 from api.security.audit import CLI_ACTOR, attach_actor
@@ -42,10 +41,9 @@ def create(
 ) -> None:
     """Create staff member NAME (or give them a new token) and print the token once."""
     name = _checked_name(name)
-    with database_problems_reported():
-        engine = make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url)
     try:
-        with database_problems_reported(), make_session_factory(engine).begin() as session:
+        with make_session_factory(engine).begin() as session:
             attach_actor(session, CLI_ACTOR)
             staff, token = create_staff(session, name=name, role=role)
             typer.echo(f"staff {staff.name} ({staff.role.value}); token, shown only now:", err=True)
@@ -62,10 +60,9 @@ def set_password_command(
     ],
 ) -> None:
     """Set the password NAME signs in to the staff pages with (asked for when not given)."""
-    with database_problems_reported():
-        engine = make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url)
     try:
-        with database_problems_reported(), make_session_factory(engine).begin() as session:
+        with make_session_factory(engine).begin() as session:
             attach_actor(session, CLI_ACTOR)
             staff = session.scalar(select(StaffUser).where(StaffUser.name == name.strip()))
             if staff is None:

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 from alembic.util.exc import CommandError
-from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from api.cli_errors import database_problem, fail
+from api.cli_errors import fail
 from api.db import migrate
 from api.settings import get_settings
 
@@ -16,28 +15,12 @@ app = typer.Typer(help="数据库结构迁移（Alembic）。", no_args_is_help=
 
 
 @contextmanager
-def database_problems_reported() -> Iterator[None]:
-    """A bad HUIQI_DATABASE_URL or an unreachable database: one line in Chinese and exit status 1.
-
-    They come from the operator's setting, not from a bug, so a traceback would only hide the reason.
-    """
+def _reported(revision: str | None = None) -> Iterator[None]:
+    # A bad or unreachable database is reported by the command line's last resort (api/cli.py).
     try:
         yield
-    except (ArgumentError, DBAPIError) as error:
-        reason = database_problem(error)
-        if reason is None:
-            raise
-        fail(reason)
-
-
-@contextmanager
-def _reported(revision: str | None = None) -> Iterator[None]:
-    try:
-        with database_problems_reported():
-            yield
     except CommandError as error:
-        typer.echo(f"错误：无法迁移到版本“{revision}”（{error}）；huiqi db current 显示当前版本", err=True)
-        raise typer.Exit(1) from None
+        fail(f"错误：无法迁移到版本“{revision}”（{error}）；huiqi db current 显示当前版本")
 
 
 @app.command()

@@ -7,14 +7,13 @@ from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api.cli_errors import check_writable, writing
+from api.cli_errors import check_writable, fail, writing
 from api.db.session import make_engine, make_session_factory
 from api.errors import HuiqiError, one_line
 from api.programmes import campaigns, documents, reports
@@ -38,11 +37,6 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _fail(reason: str) -> NoReturn:
-    typer.echo(reason, err=True)
-    raise typer.Exit(1)
-
-
 def _run(action: Callable[[Session], T]) -> T:
     # Service and validation errors carry a Chinese sentence: print it and exit non-zero instead of a
     # traceback. The action validates its input itself, so a bad option is reported the same way.
@@ -50,9 +44,7 @@ def _run(action: Callable[[Session], T]) -> T:
         with _session() as session:
             return action(session)
     except (HuiqiError, ValidationError) as error:
-        _fail(one_line(error))
-    except OperationalError as error:
-        _fail(f"错误：数据库不可用（{str(error.orig).strip().splitlines()[0]}）")
+        fail(one_line(error))
 
 
 def _write(target: Path, content: bytes) -> None:
