@@ -3,7 +3,6 @@ download the demand list, or its demands' ranked match lists, as a spreadsheet."
 
 import io
 from datetime import datetime
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from api.imports.limits import ImportLimits, human_size
 from api.imports.readers import ParsedFile, file_error, read_upload
 from api.imports.report import ImportMode
 from api.imports.service import import_files
+from api.reports.router import xlsx
 from api.reports.workbooks import matches_workbook
 from api.web.demand_pages import ListFiltersDep
 from api.web.deps import FormDep, WebStaffDep
@@ -33,7 +33,6 @@ MODE_LABELS = {
     ImportMode.STRICT: "严格：有一行出错就整批不写入",
     ImportMode.KEEP_VALID: "保留正确行：写入正确的行，报告出错的行",
 }
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Match lists of the filtered demands in one file: a campaign's worth, built in one batch.
 MAX_MATCH_EXPORT = 2_000
 MATCH_LEVELS = {"society": "学会", "branch": "分支机构", "expert": "专家"}
@@ -96,7 +95,7 @@ def export_xlsx(
     where = query.to_filter()
     buffer = io.BytesIO()
     export_demands(session, where, TableFormat.XLSX, buffer)
-    return _xlsx(buffer.getvalue(), "demands.xlsx", f"技术需求_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx")
+    return xlsx(buffer.getvalue(), "demands.xlsx", f"技术需求_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx")
 
 
 @router.get("/demands/matches.xlsx")
@@ -113,7 +112,7 @@ def export_matches_xlsx(
     demand_ids = _filtered_ids(session, query.to_filter())
     content = matches_workbook(session, demand_ids, level, limit=10)
     name = f"匹配清单_{MATCH_LEVELS[level]}_{datetime.now(CHINA_TIME):%Y%m%d_%H%M}.xlsx"
-    return _xlsx(content, "matches.xlsx", name)
+    return xlsx(content, "matches.xlsx", name)
 
 
 def _filtered_ids(session: Session, where: DemandFilter) -> list[int]:
@@ -124,8 +123,3 @@ def _filtered_ids(session: Session, where: DemandFilter) -> list[int]:
         message = f"当前筛选的需求超过 {MAX_MATCH_EXPORT} 条，请按状态、地区或关键词缩小范围后再导出匹配清单"
         raise RequestInvalidError(errors=[FieldError("q", "too_many", message)])
     return ids
-
-
-def _xlsx(content: bytes, ascii_name: str, name: str) -> Response:
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return Response(content, media_type=XLSX_TYPE, headers={"Content-Disposition": disposition})
