@@ -155,17 +155,14 @@ class InputModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _printable(cls, value: Any, info: ValidationInfo) -> Any:
-        # Before the field's own type: a NUL in a date or a code is reported as what it is.
+        # Before the field's own type: a NUL in a date or a code is reported as what it is. Chinese input
+        # methods type dates as ２０２６－０６－３０; only date fields are converted, since in free text the
+        # full-width forms are the writer's choice.
         check_text(value)
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, str) and field is not None and _holds_date(field.annotation):
-            return value.translate(_FULL_WIDTH_DATE)
+            return _half_width(value)
         return value
-
-
-# Chinese input methods type dates as ２０２６－０６－３０; only date fields are translated, since in
-# free text the full-width forms are the writer's choice.
-_FULL_WIDTH_DATE: Final = str.maketrans("０１２３４５６７８９－", "0123456789-")
 
 
 def _holds_date(annotation: Any) -> bool:
