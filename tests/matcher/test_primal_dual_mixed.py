@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import matcher._provider_auction
 import matcher.solver
-from matcher import assign, certificate_violation
+from matcher import Assignment, assign, certificate_violation
 from matcher._provider_auction import ProviderAuction, _by_provider, _windows, provider_auction
 from tests.matcher.oracles import brute_force, milp_value
 
@@ -87,13 +87,27 @@ def _random_mixed(seed: int, ties: bool) -> tuple[sp.coo_array, dict[str, np.nda
     }
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_random_instances_match_highs(seed: int, served: list[int]) -> None:
-    affinity, problem = _random_mixed(seed, ties=seed % 3 == 0)
+def _solved_by_the_provider_auction(
+    affinity: sp.coo_array, problem: dict[str, np.ndarray], served: list[int]
+) -> Assignment:
+    """Solve; the provider-side auction served the call, and its answer is HiGHS' optimum, certified."""
     result = assign(affinity, **problem)
     assert served == [1]
     assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
     assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+    return result
+
+
+def _free(capacity: np.ndarray, wanted: np.ndarray) -> dict[str, np.ndarray]:
+    """A mixed-wanted problem without forbidden or locked pairs."""
+    empty = np.zeros((0, 2), np.int64)
+    return {"capacity": capacity, "max_per_demand": wanted, "forbidden": empty, "locked": empty}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_instances_match_highs(seed: int, served: list[int]) -> None:
+    affinity, problem = _random_mixed(seed, ties=seed % 3 == 0)
+    result = _solved_by_the_provider_auction(affinity, problem, served)
     keys = result.pairs[:, 0] * affinity.shape[1] + result.pairs[:, 1]
     assert np.unique(keys).shape[0] == keys.shape[0]
     assert {tuple(p) for p in problem["locked"].tolist()} <= {tuple(p) for p in result.pairs.tolist()}
@@ -107,10 +121,7 @@ def test_a_coarse_bid_increment_is_finished_exactly(
     """A coarse increment leaves negative cycles; the finish cancels them and certifies the optimum."""
     monkeypatch.setattr(matcher.solver, "_PROVIDER_AUCTION_EPS", eps)
     affinity, problem = _random_mixed(50 + seed, ties=False)
-    result = assign(affinity, **problem)
-    assert served == [1]
-    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
-    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+    _solved_by_the_provider_auction(affinity, problem, served)
 
 
 def test_floors_and_discounts_stay_on_the_pricing_loop(served: list[int]) -> None:
@@ -185,10 +196,7 @@ def test_an_escalated_auction_is_finished_exactly(
     monkeypatch.setattr(matcher._provider_auction, "_BIDS_PER_UNIT", 0.05)
     monkeypatch.setattr(matcher.solver, "_PROVIDER_AUCTION_EPS", 1e-9)
     affinity, problem = _random_mixed(70 + seed, ties=seed == 0)
-    result = assign(affinity, **problem)
-    assert served == [1]
-    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
-    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+    _solved_by_the_provider_auction(affinity, problem, served)
 
 
 def test_windows_hold_each_providers_best_candidates_first() -> None:
@@ -219,16 +227,8 @@ def test_providers_with_long_candidate_lists_match_highs(seed: int, served: list
     if seed == 0:
         affinity.data = np.round(affinity.data * 8) / 8
     wanted = rng.choice([1, 2, 3], size=n, p=[0.6, 0.25, 0.15])
-    problem = {
-        "capacity": rng.integers(1, 6, m),
-        "max_per_demand": wanted,
-        "forbidden": np.zeros((0, 2), np.int64),
-        "locked": np.zeros((0, 2), np.int64),
-    }
-    result = assign(affinity, **problem)
-    assert served == [1]
-    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
-    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+    problem = _free(rng.integers(1, 6, m), wanted)
+    _solved_by_the_provider_auction(affinity, problem, served)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -238,13 +238,5 @@ def test_bids_past_the_windows_match_highs(seed: int, served: list[int]) -> None
     n, m = 70, 40
     affinity = sp.coo_array(rng.random(n)[:, None] * 0.5 + rng.random((n, m)) * 0.05)
     wanted = rng.choice([1, 2, 3], size=n, p=[0.5, 0.3, 0.2])
-    problem = {
-        "capacity": rng.integers(1, 4, m),
-        "max_per_demand": wanted,
-        "forbidden": np.zeros((0, 2), np.int64),
-        "locked": np.zeros((0, 2), np.int64),
-    }
-    result = assign(affinity, **problem)
-    assert served == [1]
-    assert result.objective == pytest.approx(milp_value(affinity, problem), rel=1e-9)
-    assert certificate_violation(result, affinity, **problem) <= result.certificate.tolerance
+    problem = _free(rng.integers(1, 4, m), wanted)
+    _solved_by_the_provider_auction(affinity, problem, served)
