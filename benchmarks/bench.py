@@ -1,0 +1,457 @@
+"""The release benchmarks in one command: run the suites, compare with this machine's baseline, report.
+
+    bash .ci/bench            # the release suite (solver grid, round, match-list latency, intake,
+                              # import, ranking quality on csl-dev and the demo labels)
+    bash .ci/bench --quick    # the same kinds of figures on small cases, under 5 minutes
+
+Each suite runs in its own pytest process (pytest-benchmark JSON under ``raw/``, its output under
+``logs/``); ``benchmarks.report`` reads the figures, judges them against the last saved baseline of this
+machine and writes ``report.md``, ``report.json`` and ``solver_ratios.png`` into
+``var/bench/<date>-<commit>/``. Exit status: 0 when no suite is worse beyond noise, 1 when one is
+(named on the last line), 2 when a suite's own tests failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from benchmarks import report
+from benchmarks.report import Row, SuiteResult
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "var" / "bench"
+# Set from the noise measured on this machine (see the Release benchmarks section of the README).
+DEFAULT_MARGIN = 0.25
+NOISE_PAIRS = 15
+NOISY_SPREAD = 0.25  # a probe spread above this, or a load average above the cores, makes a run noisy
+VERSIONS = ("numpy", "scipy", "scikit-learn", "ortools", "jieba", "pytest-benchmark")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A report suite: the cases of one pytest run whose names match ``cases``."""
+
+    name: str
+    title: str
+    cases: str = ""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One pytest run: its files, its ``-k`` selection in the full and quick runs (None: left out)."""
+
+    paths: tuple[str, ...]
+    full: str | None
+    quick: str | None
+    parts: tuple[Part, ...]
+
+
+INVOCATIONS = (
+    Invocation(
+        ("benchmarks/test_solver.py",),
+        full="not big or (big and k50 and one)",
+        quick="(n1000 and not big) or real",
+        parts=(Part("solver", "Assignment solver grid against OR-Tools"),),
+    ),
+    Invocation(
+        ("benchmarks/test_round.py",),
+        full="",
+        quick="",
+        parts=(
+            Part("round", "Matching round end to end", r"round"),
+            Part("latency", "Match-list latency", r"match_list|latency"),
+        ),
+    ),
+    Invocation(
+        ("benchmarks/test_intake_load.py",),
+        full="",
+        quick="sqlite",
+        parts=(Part("intake", "Intake under load"),),
+    ),
+    Invocation(
+        ("benchmarks/test_import.py",),
+        full="",
+        quick=None,
+        parts=(Part("import", "Bulk import"),),
+    ),
+    Invocation(
+        ("benchmarks/test_quality.py",),
+        full="report_split",
+        quick=None,
+        parts=(Part("quality-csl", "Ranking quality on csl-dev"),),
+    ),
+    Invocation(
+        ("benchmarks/test_match_quality.py", "benchmarks/test_demo_quality.py"),
+        full="",
+        quick="",
+        parts=(Part("quality-demo", "Ranking quality on the demo labels"),),
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# The machine
+# ------------------------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def machine() -> dict[str, Any]:
+    """Host, CPU, cores, library versions and an id that names this machine in baselines."""
+    hostname, cpu, cores = socket.gethostname(), _cpu_model(), os.cpu_count() or 1
+    digest = hashlib.sha1(f"{hostname}|{cpu}|{cores}".encode()).hexdigest()[:8]
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", hostname).strip("-")[:32] or "host"
+    return {
+        "id": f"{slug}-{cores}c-{digest}",
+        "hostname": hostname,
+        "cpu_model": cpu,
+        "cores": cores,
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in VERSIONS},
+    }
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def load_average() -> float:
+    """The 1-minute load average."""
+    return round(os.getloadavg()[0], 2)
+
+
+# ------------------------------------------------------------------------------------------------
+# Noise: how far a ratio of two identical workloads moves on this machine right now
+# ------------------------------------------------------------------------------------------------
+
+
+def _workload() -> Callable[[], object]:
+    rng = np.random.default_rng(0)
+    a = sp.random(3000, 4000, density=0.004, random_state=rng, format="csr")
+    values = rng.random(200_000)
+
+    def work() -> object:
+        product = a @ a.T
+        return np.sort(values), product.nnz
+
+    return work
+
+
+def noise_probe(pairs: int = NOISE_PAIRS) -> dict[str, Any]:
+    """(max - min) / median of the ratio of one workload to itself, timed in interleaved pairs."""
+    work = _workload()
+    work()
+    ratios = []
+    for _ in range(pairs):
+        times = []
+        for _side in range(2):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        ratios.append(times[0] / times[1])
+    median = statistics.median(ratios)
+    return {"pairs": pairs, "spread": (max(ratios) - min(ratios)) / median, "ratios": ratios}
+
+
+# ------------------------------------------------------------------------------------------------
+# Running the suites
+# ------------------------------------------------------------------------------------------------
+
+
+def run_invocation(
+    inv: Invocation, selection: str, run_dir: Path, timeout_s: int
+) -> tuple[list[SuiteResult], dict[str, Any]]:
+    """Run one pytest process and split its figures into the invocation's report suites."""
+    stem = Path(inv.paths[0]).stem
+    raw, log = run_dir / "raw" / f"{stem}.json", run_dir / "logs" / f"{stem}.log"
+    command = [sys.executable, "-m", "pytest", *inv.paths, "-q", f"--benchmark-json={raw}"]
+    command += [f"--timeout={timeout_s}", "-W", "ignore::pytest_benchmark.logger.PytestBenchmarkWarning"]
+    if selection:
+        command += ["-k", selection]
+    print(
+        f"==> {' '.join(inv.parts[i].name for i in range(len(inv.parts)))}: pytest {' '.join(inv.paths)}"
+        + (f' -k "{selection}"' if selection else ""),
+        flush=True,
+    )
+    started = time.perf_counter()
+    with log.open("w", encoding="utf-8") as out:
+        returncode = subprocess.run(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False
+        ).returncode
+    wall = time.perf_counter() - started
+    document: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if raw.exists() else {}
+    tail = log.read_text(encoding="utf-8").strip().splitlines()[-1:] if log.exists() else []
+    results = []
+    for part in inv.parts:
+        pattern = re.compile(part.cases) if part.cases else None
+        rows = report.rows_from_json(part.name, document, pattern)
+        note = tail[0] if tail else ""
+        relative = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
+        results.append(SuiteResult(part.name, part.title, wall, returncode, rows, relative, note))
+    print(f"    {wall:.0f} s, pytest exit {returncode}: {tail[0] if tail else ''}", flush=True)
+    return results, document.get("machine_info", {})
+
+
+def _run_dir(commit: str) -> Path:
+    base = OUT / f"{dt.date.today().isoformat()}-{commit or 'nocommit'}"
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    (candidate / "raw").mkdir(parents=True)
+    (candidate / "logs").mkdir()
+    return candidate
+
+
+# ------------------------------------------------------------------------------------------------
+# Baselines
+# ------------------------------------------------------------------------------------------------
+
+
+def baseline_path(machine_id: str, selection: str) -> Path:
+    """Where this machine's baseline of the quick or full selection lives."""
+    return OUT / "baselines" / f"{machine_id}-{selection}.json"
+
+
+def read_baseline(path: Path) -> tuple[dict[str, Any], dict[str, Row]]:
+    """The baseline's description and its rows by key (empty when there is none)."""
+    if not path.exists():
+        return {}, {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = [report.row_from_dict(row) for row in data.get("rows", [])]
+    described = {k: v for k, v in data.items() if k != "rows"}
+    return described, report.row_index(rows)
+
+
+def save_baseline(path: Path, run: dict[str, Any], rows: list[Row]) -> None:
+    """Store this run's figures (without their comparison) as the machine's baseline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = [
+        report.row_to_dict(
+            Row(
+                r.suite,
+                r.case,
+                r.figure,
+                r.kind,
+                r.value,
+                r.ours_s,
+                r.peer_s,
+                r.peer_name,
+                r.spread,
+                r.interval,
+                r.load_average,
+            )
+        )
+        for r in rows
+    ]
+    keep = ("run", "commit", "started", "selection", "noisy_reason", "noise", "machine")
+    report.write_json(path, {**{k: run.get(k) for k in keep}, "rows": plain})
+
+
+# ------------------------------------------------------------------------------------------------
+# The command
+# ------------------------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="bash .ci/bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small cases, under 5 minutes")
+    parser.add_argument("--only", nargs="+", metavar="SUITE", help="run only these report suites")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help=f"allowed growth of a ratio beyond the measured noise (default {DEFAULT_MARGIN})",
+    )
+    parser.add_argument(
+        "--save-baseline",
+        action="store_true",
+        help="make this run the machine's baseline (refused when a suite's tests failed)",
+    )
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds one benchmark case may take")
+    options = parser.parse_args(argv)
+    if not 0 <= options.margin < 10:
+        parser.error("--margin must be between 0 and 10 (0.25 means 25 %)")
+    known = {part.name for inv in INVOCATIONS for part in inv.parts}
+    unknown = set(options.only or ()) - known
+    if unknown:
+        parser.error(f"unknown suite {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    return options
+
+
+def _noisy_reason(info: dict[str, Any], noise: dict[str, Any]) -> str:
+    cores, worst = info["cores"], max(info["load_before"], info["load_after"])
+    reasons = []
+    if worst > cores:
+        reasons.append(f"load average {worst} on {cores} cores")
+    if noise["spread"] > NOISY_SPREAD:
+        reasons.append(f"noise probe spread {100 * noise['spread']:.0f} % (> {100 * NOISY_SPREAD:.0f} %)")
+    return "; ".join(reasons)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selection, write the report, decide the exit status."""
+    options = parse(sys.argv[1:] if argv is None else argv)
+    selection = "quick" if options.quick else "full"
+    started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+    commit = _git("rev-parse", "--short", "HEAD")
+    info = machine()
+    info["load_before"] = load_average()
+    run_dir = _run_dir(commit)
+    print(
+        f"==> release benchmarks ({selection}) into {run_dir.relative_to(ROOT)}; "
+        f"load average {info['load_before']} on {info['cores']} cores",
+        flush=True,
+    )
+    before = noise_probe()
+    results: list[SuiteResult] = []
+    for inv in INVOCATIONS:
+        chosen = inv.quick if options.quick else inv.full
+        wanted = [p for p in inv.parts if not options.only or p.name in options.only]
+        if chosen is None or not wanted:
+            continue
+        found, bench_machine = run_invocation(inv, chosen, run_dir, options.timeout)
+        factor = int(bench_machine.get("slow_solver_factor", 1))
+        info["slow_solver_factor"] = max(factor, info.get("slow_solver_factor", 1))
+        results += [r for r in found if r.name in {p.name for p in wanted}]
+    after = noise_probe()
+    info["load_after"] = load_average()
+    noise = {
+        "pairs": 2 * NOISE_PAIRS,
+        "before": before["spread"],
+        "after": after["spread"],
+        "spread": max(before["spread"], after["spread"]),
+    }
+    baseline_file = baseline_path(info["id"], selection)
+    described, old_rows = read_baseline(baseline_file)
+    for result in results:
+        result.rows = report.compare(result.rows, old_rows, options.margin, noise["spread"])
+    failed = [r.name for r in results if r.verdict == "failed"]
+    worse = [r.name for r in results if r.verdict == report.WORSE]
+    verdict = "FAILED" if failed else "WORSE" if worse else "PASS"
+    run: dict[str, Any] = {
+        "run": run_dir.name,
+        "command": "bash .ci/bench"
+        + (" --quick" if options.quick else "")
+        + (f" --only {' '.join(options.only)}" if options.only else ""),
+        "selection": selection,
+        "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "machine": info,
+        "noise": noise,
+        "margin": options.margin,
+        "noisy_reason": _noisy_reason(info, noise),
+        "baseline": {**described, "file": str(baseline_file.relative_to(ROOT))} if described else None,
+        "wall_s": time.perf_counter() - clock,
+        "verdict": verdict,
+    }
+    all_rows = [row for r in results for row in r.rows]
+    chart = (
+        "solver_ratios.png"
+        if report.solver_chart([r for r in all_rows if r.suite == "solver"], run_dir / "solver_ratios.png")
+        else None
+    )
+    message = _baseline_decision(options, run, baseline_file, described, all_rows, failed, worse)
+    run["baseline_note"] = message
+    text = report.markdown(run, results, chart) + f"\n{message}\n"
+    (run_dir / "report.md").write_text(text, encoding="utf-8")
+    report.write_json(
+        run_dir / "report.json",
+        {
+            **run,
+            "suites": [
+                {
+                    "name": r.name,
+                    "title": r.title,
+                    "verdict": r.verdict,
+                    "wall_s": r.wall_s,
+                    "pytest_exit": r.returncode,
+                    "log": r.log,
+                    "summary": report.suite_summary(r),
+                    "rows": [report.row_to_dict(row) for row in r.rows],
+                }
+                for r in results
+            ],
+        },
+    )
+    print("\n" + "\n".join(report.suite_summary(r) for r in results))
+    print(
+        f"\n{message}\nreport: {(run_dir / 'report.md').relative_to(ROOT)} "
+        f"(wall {run['wall_s']:.0f} s, load {info['load_before']} -> {info['load_after']}, "
+        f"noise probe {100 * noise['spread']:.0f} %, margin {100 * options.margin:.0f} %)"
+    )
+    if failed:
+        print(f"benchmarks failed: the tests of {', '.join(failed)} failed (see their logs)", file=sys.stderr)
+        return 2
+    if worse:
+        print(f"benchmarks worse than the baseline beyond noise: {', '.join(worse)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _baseline_decision(
+    options: argparse.Namespace,
+    run: dict[str, Any],
+    path: Path,
+    described: dict[str, Any],
+    rows: list[Row],
+    failed: list[str],
+    worse: list[str],
+) -> str:
+    """Save the run as baseline when asked or when the machine has none; say what was done and why."""
+    relative = path.relative_to(ROOT)
+    noisy = run["noisy_reason"]
+    if options.only and not options.save_baseline:
+        return f"baseline {relative} left as it was (a partial run, --only)"
+    if failed:
+        return f"baseline {relative} left as it was: the tests of {', '.join(failed)} failed"
+    if described and not options.save_baseline:
+        return f"baseline {relative} kept (from {described.get('run')}); --save-baseline replaces it"
+    if worse and not options.save_baseline:
+        return f"baseline {relative} left as it was: {', '.join(worse)} worse"
+    save_baseline(path, run, rows)
+    why = "as asked (--save-baseline)" if options.save_baseline else "the first run of this machine"
+    if noisy:
+        return f"baseline saved to {relative}, {why}, FROM A NOISY RUN ({noisy}): later comparisons say so"
+    return f"baseline saved to {relative}, {why}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
