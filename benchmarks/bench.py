@@ -63,19 +63,21 @@ class Invocation:
     full: str | None
     quick: str | None
     parts: tuple[Part, ...]
+    big: str | None = None  # added to the full selection by --big
 
 
 INVOCATIONS = (
     Invocation(
         ("benchmarks/test_solver.py",),
-        full="not big or (big and k50 and one)",
-        quick="(n1000 and not big) or real",
+        full="not big",
+        quick="n1000-k or n10000-k20-one",
         parts=(Part("solver", "Assignment solver grid against OR-Tools"),),
+        big="big and k50",
     ),
     Invocation(
         ("benchmarks/test_round.py",),
         full="",
-        quick="",
+        quick="intake_tokens or match_list",
         parts=(
             Part("round", "Matching round end to end", r"round"),
             Part("latency", "Match-list latency", r"match_list|latency"),
@@ -292,6 +294,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="bash .ci/bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small cases, under 5 minutes")
+    parser.add_argument(
+        "--big", action="store_true", help="full run: add the N = 100,000 cells of the solver grid (slow)"
+    )
     parser.add_argument("--only", nargs="+", metavar="SUITE", help="run only these report suites")
     parser.add_argument(
         "--margin",
@@ -343,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[SuiteResult] = []
     for inv in INVOCATIONS:
         chosen = inv.quick if options.quick else inv.full
+        if chosen is not None and inv.big and options.big and not options.quick:
+            chosen = f"({chosen}) or ({inv.big})" if chosen else ""
         wanted = [p for p in inv.parts if not options.only or p.name in options.only]
         if chosen is None or not wanted:
             continue
