@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "var" / "bench"
 # Set from the noise measured on this machine (see the Release benchmarks section of the README).
 DEFAULT_MARGIN = 0.25
-NOISE_PAIRS = 15
+NOISE_PAIRS = 20
 NOISY_SPREAD = 0.25  # a probe spread above this, or a load average above the cores, makes a run noisy
 VERSIONS = ("numpy", "scipy", "scikit-learn", "ortools", "jieba", "pytest-benchmark")
 
@@ -164,8 +165,8 @@ def load_average() -> float:
 
 def _workload() -> Callable[[], object]:
     rng = np.random.default_rng(0)
-    a = sp.random(3000, 4000, density=0.004, random_state=rng, format="csr")
-    values = rng.random(200_000)
+    a = sp.random(6000, 8000, density=0.004, random_state=rng, format="csr")
+    values = rng.random(400_000)
 
     def work() -> object:
         product = a @ a.T
@@ -175,7 +176,11 @@ def _workload() -> Callable[[], object]:
 
 
 def noise_probe(pairs: int = NOISE_PAIRS) -> dict[str, Any]:
-    """(max - min) / median of the ratio of one workload to itself, timed in interleaved pairs."""
+    """How far the ratio of one workload to itself moves, timed in interleaved pairs.
+
+    ``spread`` is the inter-decile range of the pair ratios over their median (robust to the one pair
+    a burst of other work lands on); ``range`` is (max - min) / median, for the record.
+    """
     work = _workload()
     work()
     ratios = []
@@ -187,7 +192,13 @@ def noise_probe(pairs: int = NOISE_PAIRS) -> dict[str, Any]:
             times.append(time.perf_counter() - started)
         ratios.append(times[0] / times[1])
     median = statistics.median(ratios)
-    return {"pairs": pairs, "spread": (max(ratios) - min(ratios)) / median, "ratios": ratios}
+    deciles = statistics.quantiles(ratios, n=10)
+    return {
+        "pairs": pairs,
+        "spread": (deciles[-1] - deciles[0]) / median,
+        "range": (max(ratios) - min(ratios)) / median,
+        "ratios": ratios,
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -201,7 +212,9 @@ def run_invocation(
     """Run one pytest process and split its figures into the invocation's report suites."""
     stem = Path(inv.paths[0]).stem
     raw, log = run_dir / "raw" / f"{stem}.json", run_dir / "logs" / f"{stem}.log"
+    junit = run_dir / "raw" / f"{stem}.xml"
     command = [sys.executable, "-m", "pytest", *inv.paths, "-q", f"--benchmark-json={raw}"]
+    command += [f"--junitxml={junit}"]
     command += [f"--timeout={timeout_s}", "-W", "ignore::pytest_benchmark.logger.PytestBenchmarkWarning"]
     if selection:
         command += ["-k", selection]
@@ -218,15 +231,30 @@ def run_invocation(
     wall = time.perf_counter() - started
     document: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if raw.exists() else {}
     tail = log.read_text(encoding="utf-8").strip().splitlines()[-1:] if log.exists() else []
+    failures = failed_tests(junit) if returncode == 1 else {}
     results = []
     for part in inv.parts:
         pattern = re.compile(part.cases) if part.cases else None
         rows = report.rows_from_json(part.name, document, pattern)
-        note = tail[0] if tail else ""
+        mine = {name: why for name, why in failures.items() if pattern is None or pattern.search(name)}
+        code = (1 if mine else 0) if returncode == 1 else returncode
+        note = "; ".join(f"{name}: {why}" for name, why in mine.items()) or (tail[0] if tail else "")
         relative = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
-        results.append(SuiteResult(part.name, part.title, wall, returncode, rows, relative, note))
+        results.append(SuiteResult(part.name, part.title, wall, code, rows, relative, note))
     print(f"    {wall:.0f} s, pytest exit {returncode}: {tail[0] if tail else ''}", flush=True)
     return results, document.get("machine_info", {})
+
+
+def failed_tests(junit: Path) -> dict[str, str]:
+    """Name -> first line of the failure, of every failed or erroring test in a JUnit XML file."""
+    if not junit.exists():
+        return {}
+    failed = {}
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        for problem in (*case.findall("failure"), *case.findall("error")):
+            message = (problem.get("message") or problem.tag).strip().splitlines()
+            failed[case.get("name", "?")] = message[0][:160] if message else problem.tag
+    return failed
 
 
 def _run_dir(commit: str) -> Path:
@@ -364,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "before": before["spread"],
         "after": after["spread"],
         "spread": max(before["spread"], after["spread"]),
+        "range": max(before["range"], after["range"]),
     }
     baseline_file = baseline_path(info["id"], selection)
     described, old_rows = read_baseline(baseline_file)

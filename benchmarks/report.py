@@ -295,7 +295,7 @@ def suite_summary(result: SuiteResult) -> str:
     better = [row for row in counted if row.verdict == BETTER]
     verdict = result.verdict
     if verdict == "failed":
-        detail = f"its tests failed (pytest exit {result.returncode}); see {result.log}"
+        detail = f"its tests failed ({result.note or f'pytest exit {result.returncode}'}); see {result.log}"
     elif verdict == "empty":
         detail = "recorded no figures" + (f" ({result.note})" if result.note else "")
     elif verdict == NEW:
@@ -341,8 +341,9 @@ def markdown(run: Mapping[str, Any], results: list[SuiteResult], chart: str | No
         "## Noise and margin",
         "",
         f"- noise probe (the same workload timed in {noise['pairs']} interleaved pairs, before and after the "
-        f"suites): ratio spread {100 * noise['spread']:.0f} % (before {100 * noise['before']:.0f} %, "
-        f"after {100 * noise['after']:.0f} %)",
+        f"suites): inter-decile spread of the ratio {100 * noise['spread']:.0f} % (before "
+        f"{100 * noise['before']:.0f} %, after {100 * noise['after']:.0f} %; max - min "
+        f"{100 * noise.get('range', 0):.0f} %)",
         f"- a ratio is worse when it grew by more than the margin {100 * run['margin']:.0f} % plus the "
         "larger of the two runs' spreads and the probe's spread",
         f"- this run is {'NOISY: ' + run['noisy_reason'] if run.get('noisy_reason') else 'quiet enough'}",
