@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -71,14 +71,14 @@ INVOCATIONS = (
     Invocation(
         ("benchmarks/test_solver.py",),
         full="not big",
-        quick="n1000-k or n10000-k20-one",
+        quick="n1000-k",
         parts=(Part("solver", "Assignment solver grid against OR-Tools"),),
         big="big and k50",
     ),
     Invocation(
         ("benchmarks/test_round.py",),
         full="",
-        quick="intake_tokens or match_list",
+        quick="",  # the second round needs the first one's tokens
         parts=(
             Part("round", "Matching round end to end", r"round"),
             Part("latency", "Match-list latency", r"match_list|latency"),
@@ -105,7 +105,7 @@ INVOCATIONS = (
     Invocation(
         ("benchmarks/test_match_quality.py", "benchmarks/test_demo_quality.py"),
         full="",
-        quick="",
+        quick="fused_ranking",
         parts=(Part("quality-demo", "Ranking quality on the demo labels"),),
     ),
 )
@@ -278,39 +278,75 @@ def baseline_path(machine_id: str, selection: str) -> Path:
     return OUT / "baselines" / f"{machine_id}-{selection}.json"
 
 
-def read_baseline(path: Path) -> tuple[dict[str, Any], dict[str, Row]]:
-    """The baseline's description and its rows by key (empty when there is none)."""
+def read_baseline(path: Path) -> dict[str, dict[str, Any]]:
+    """Per suite: the run its baseline comes from and its rows (empty when there is none)."""
     if not path.exists():
-        return {}, {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    rows = [report.row_from_dict(row) for row in data.get("rows", [])]
-    described = {k: v for k, v in data.items() if k != "rows"}
-    return described, report.row_index(rows)
+        return {}
+    suites: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8")).get("suites", {})
+    for entry in suites.values():
+        entry["rows"] = [report.row_from_dict(row) for row in entry.get("rows", [])]
+    return suites
 
 
-def save_baseline(path: Path, run: dict[str, Any], rows: list[Row]) -> None:
-    """Store this run's figures (without their comparison) as the machine's baseline."""
+def baseline_rows(suites: dict[str, dict[str, Any]]) -> dict[str, Row]:
+    """Every baseline row by key."""
+    return report.row_index(row for entry in suites.values() for row in entry["rows"])
+
+
+def _plain(row: Row) -> dict[str, Any]:
+    """A row as a baseline keeps it: the figures, not their comparison."""
+    kept = Row(row.suite, row.case, row.figure, row.kind, row.value, row.ours_s, row.peer_s, row.peer_name)
+    return report.row_to_dict(
+        replace(kept, spread=row.spread, interval=row.interval, load_average=row.load_average)
+    )
+
+
+def save_baseline(path: Path, suites: dict[str, dict[str, Any]], machine_info: dict[str, Any]) -> None:
+    """Write the baseline of every suite (rows as plain figures) with the machine it was measured on."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    plain = [
-        report.row_to_dict(
-            Row(
-                r.suite,
-                r.case,
-                r.figure,
-                r.kind,
-                r.value,
-                r.ours_s,
-                r.peer_s,
-                r.peer_name,
-                r.spread,
-                r.interval,
-                r.load_average,
-            )
+    plain = {
+        name: {**{k: v for k, v in entry.items() if k != "rows"}, "rows": [_plain(r) for r in entry["rows"]]}
+        for name, entry in suites.items()
+    }
+    report.write_json(path, {"machine": machine_info, "suites": plain})
+
+
+def update_baseline(
+    path: Path, old: dict[str, dict[str, Any]], run: dict[str, Any], results: list[SuiteResult], asked: bool
+) -> list[str]:
+    """Save the suites that may become baseline; one line per suite saying what was done and why.
+
+    A suite becomes baseline when the machine has none for it, or when asked (``--save-baseline``);
+    never when its tests failed, and not when it is worse unless asked. A noisy run is saved with its
+    reason, which every later report compared with it repeats.
+    """
+    suites, lines = dict(old), []
+    noisy = run["noisy_reason"]
+    for result in results:
+        if result.verdict == "failed" or not result.rows:
+            lines.append(f"{result.name}: baseline left as it was (its tests failed or it recorded nothing)")
+            continue
+        if result.name in old and not asked:
+            lines.append(f"{result.name}: baseline kept (from {old[result.name].get('run')})")
+            continue
+        if result.verdict == report.WORSE and not asked:
+            lines.append(f"{result.name}: baseline left as it was (worse; --save-baseline accepts it)")
+            continue
+        suites[result.name] = {
+            "run": run["run"],
+            "commit": run["commit"],
+            "started": run["started"],
+            "noisy_reason": noisy,
+            "noise": run["noise"]["spread"],
+            "rows": result.rows,
+        }
+        why = "as asked" if asked else "first run of this suite on this machine"
+        lines.append(
+            f"{result.name}: baseline saved ({why})" + (f", FROM A NOISY RUN: {noisy}" if noisy else "")
         )
-        for r in rows
-    ]
-    keep = ("run", "commit", "started", "selection", "noisy_reason", "noise", "machine")
-    report.write_json(path, {**{k: run.get(k) for k in keep}, "rows": plain})
+    if suites != old:
+        save_baseline(path, suites, run["machine"])
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------
@@ -395,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "range": max(before["range"], after["range"]),
     }
     baseline_file = baseline_path(info["id"], selection)
-    described, old_rows = read_baseline(baseline_file)
+    old = read_baseline(baseline_file)
+    old_rows = baseline_rows(old)
     for result in results:
         result.rows = report.compare(result.rows, old_rows, options.margin, noise["spread"])
     failed = [r.name for r in results if r.verdict == "failed"]
@@ -414,7 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "noise": noise,
         "margin": options.margin,
         "noisy_reason": _noisy_reason(info, noise),
-        "baseline": {**described, "file": str(baseline_file.relative_to(ROOT))} if described else None,
+        "baseline": {
+            "file": str(baseline_file.relative_to(ROOT)),
+            "suites": {name: {k: v for k, v in entry.items() if k != "rows"} for name, entry in old.items()},
+        },
         "wall_s": time.perf_counter() - clock,
         "verdict": verdict,
     }
@@ -424,8 +464,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if report.solver_chart([r for r in all_rows if r.suite == "solver"], run_dir / "solver_ratios.png")
         else None
     )
-    message = _baseline_decision(options, run, baseline_file, described, all_rows, failed, worse)
-    run["baseline_note"] = message
+    if options.only and not options.save_baseline:
+        notes = ["baseline left as it was (a partial run, --only; --save-baseline saves its suites)"]
+    else:
+        notes = update_baseline(baseline_file, old, run, results, options.save_baseline)
+    message = "\n".join(notes)
+    run["baseline_note"] = notes
     text = report.markdown(run, results, chart) + f"\n{message}\n"
     (run_dir / "report.md").write_text(text, encoding="utf-8")
     report.write_json(
@@ -460,33 +504,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmarks worse than the baseline beyond noise: {', '.join(worse)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _baseline_decision(
-    options: argparse.Namespace,
-    run: dict[str, Any],
-    path: Path,
-    described: dict[str, Any],
-    rows: list[Row],
-    failed: list[str],
-    worse: list[str],
-) -> str:
-    """Save the run as baseline when asked or when the machine has none; say what was done and why."""
-    relative = path.relative_to(ROOT)
-    noisy = run["noisy_reason"]
-    if options.only and not options.save_baseline:
-        return f"baseline {relative} left as it was (a partial run, --only)"
-    if failed:
-        return f"baseline {relative} left as it was: the tests of {', '.join(failed)} failed"
-    if described and not options.save_baseline:
-        return f"baseline {relative} kept (from {described.get('run')}); --save-baseline replaces it"
-    if worse and not options.save_baseline:
-        return f"baseline {relative} left as it was: {', '.join(worse)} worse"
-    save_baseline(path, run, rows)
-    why = "as asked (--save-baseline)" if options.save_baseline else "the first run of this machine"
-    if noisy:
-        return f"baseline saved to {relative}, {why}, FROM A NOISY RUN ({noisy}): later comparisons say so"
-    return f"baseline saved to {relative}, {why}"
 
 
 if __name__ == "__main__":

@@ -348,13 +348,12 @@ def markdown(run: Mapping[str, Any], results: list[SuiteResult], chart: str | No
         "larger of the two runs' spreads and the probe's spread",
         f"- this run is {'NOISY: ' + run['noisy_reason'] if run.get('noisy_reason') else 'quiet enough'}",
     ]
-    if baseline:
-        lines.append(
-            f"- baseline: {baseline.get('run', '?')} (commit {baseline.get('commit', '?')}, "
-            f"{'noisy: ' + baseline['noisy_reason'] if baseline.get('noisy_reason') else 'quiet'})"
-        )
-    else:
+    suites = baseline.get("suites") or {}
+    if not suites:
         lines.append("- baseline: none for this machine")
+    for name, entry in suites.items():
+        noisy = f"NOISY: {entry['noisy_reason']}" if entry.get("noisy_reason") else "quiet"
+        lines.append(f"- baseline of {name}: {entry.get('run')} (commit {entry.get('commit')}, {noisy})")
     lines += ["", "## Summary", "", "```", *[suite_summary(r) for r in results], "```", ""]
     if chart:
         lines += [f"![solver grid ratios]({chart})", ""]
