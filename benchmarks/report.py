@@ -85,12 +85,14 @@ class SuiteResult:
             return "failed"
         if not self.rows:
             return "empty"
-        verdicts = {row.verdict for row in self.rows if row.counts}
+        counted = {row.verdict for row in self.rows if row.counts}
+        verdicts = counted or {row.verdict for row in self.rows}
+        mark = "" if counted else "*"  # only seconds without a peer: shown, never failing the run
         if WORSE in verdicts:
-            return WORSE
+            return WORSE + mark
         if verdicts <= {NEW}:
             return NEW
-        return BETTER if BETTER in verdicts else SAME
+        return (BETTER if BETTER in verdicts else SAME) + mark
 
 
 def _number(value: Any) -> float | None:
@@ -291,29 +293,35 @@ def _quality_line(row: Row) -> str:
 def suite_summary(result: SuiteResult) -> str:
     """One line: the suite, its verdict and what drove it."""
     counted = [row for row in result.rows if row.counts]
+    seconds = len(result.rows) - len(counted)
     worse = [row for row in counted if row.verdict == WORSE]
     better = [row for row in counted if row.verdict == BETTER]
     verdict = result.verdict
+    figures = f"{len(counted)} figures" + (f" (+{seconds} in seconds without a peer)" if seconds else "")
     if verdict == "failed":
         detail = f"its tests failed ({result.note or f'pytest exit {result.returncode}'}); see {result.log}"
     elif verdict == "empty":
         detail = "recorded no figures" + (f" ({result.note})" if result.note else "")
     elif verdict == NEW:
-        detail = f"{len(counted)} figures, no baseline to compare with"
+        detail = f"{figures}, no baseline to compare with"
+    elif verdict.endswith("*"):
+        changed = [r for r in result.rows if r.verdict in (BETTER, WORSE)]
+        detail = f"{figures}; * seconds alone, not counted: " + (
+            "; ".join(f"{r.case} {_fmt(r.baseline)} -> {_fmt(r.value)} s" for r in changed[:3]) or "no change"
+        )
     else:
-        detail = f"{len(counted)} figures: {len(better)} better, {len(worse)} worse beyond noise"
+        detail = f"{figures}: {len(better)} better, {len(worse)} worse beyond noise"
         if worse:
             shown = sorted(worse, key=lambda r: -(r.change or 0))[:3]
-            detail += "; " + "; ".join(
-                f"{r.case} {r.figure} {_fmt(r.baseline)} -> {_fmt(r.value)}"
-                + (
-                    f" (+{100 * (r.change or 0):.0f} %, allowed {100 * (r.tolerance or 0):.0f} %)"
-                    if r.kind == RATIO
-                    else ""
-                )
-                for r in shown
-            )
+            detail += "; " + "; ".join(_worse_text(r) for r in shown)
     return f"{result.name:<14} {verdict.upper():<7} {detail} [{result.wall_s:.0f} s]"
+
+
+def _worse_text(row: Row) -> str:
+    text = f"{row.case} {row.figure} {_fmt(row.baseline)} -> {_fmt(row.value)}"
+    if row.kind == RATIO:
+        text += f" (+{100 * (row.change or 0):.0f} %, allowed {100 * (row.tolerance or 0):.0f} %)"
+    return text
 
 
 def markdown(run: Mapping[str, Any], results: list[SuiteResult], chart: str | None) -> str:
