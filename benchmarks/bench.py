@@ -8,7 +8,7 @@ Each suite runs in its own pytest process (pytest-benchmark JSON under ``raw/``,
 ``logs/``); ``benchmarks.report`` reads the figures, judges them against the last saved baseline of this
 machine and writes ``report.md``, ``report.json`` and ``solver_ratios.png`` into
 ``var/bench/<date>-<commit>/``. Exit status: 0 when no suite is worse beyond noise, 1 when one is
-(named on the last line), 2 when a suite's own tests failed.
+(named on standard error), 2 when a suite's own tests failed (also named).
 """
 
 from __future__ import annotations
@@ -497,13 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(wall {run['wall_s']:.0f} s, load {info['load_before']} -> {info['load_after']}, "
         f"noise probe {100 * noise['spread']:.0f} %, margin {100 * options.margin:.0f} %)"
     )
-    if failed:
-        print(f"benchmarks failed: the tests of {', '.join(failed)} failed (see their logs)", file=sys.stderr)
-        return 2
     if worse:
         print(f"benchmarks worse than the baseline beyond noise: {', '.join(worse)}", file=sys.stderr)
-        return 1
-    return 0
+    if failed:
+        print(f"benchmarks failed: the tests of {', '.join(failed)} failed (see their logs)", file=sys.stderr)
+    return 2 if failed else 1 if worse else 0
 
 
 if __name__ == "__main__":
