@@ -435,6 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     old_rows = baseline_rows(old)
     for result in results:
         result.rows = report.compare(result.rows, old_rows, options.margin, noise["spread"])
+        result.pooled = report.pool(result.rows, options.margin, noise["spread"])
     failed = [r.name for r in results if r.verdict == "failed"]
     worse = [r.name for r in results if r.verdict == report.WORSE]
     verdict = "FAILED" if failed else "WORSE" if worse else "PASS"

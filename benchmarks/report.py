@@ -54,6 +54,7 @@ class Row:
     change: float | None = None
     tolerance: float | None = None
     verdict: str = NEW
+    pooled: bool = False  # a single-shot ratio: judged with its suite's others, not alone
 
     @property
     def key(self) -> str:
@@ -62,8 +63,24 @@ class Row:
 
     @property
     def counts(self) -> bool:
-        """Whether a worse verdict fails the run (seconds without a peer do not)."""
-        return self.kind != SECONDS
+        """Whether its own verdict can fail the run (not seconds without a peer, not a pooled ratio)."""
+        return self.kind != SECONDS and not self.pooled
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """The single-shot ratios of a suite judged together: their geometric mean change.
+
+    A ratio measured once has no spread of its own, and on a shared machine one such ratio moves a
+    lot between unchanged runs; a slower build moves them all. So they count together: worse when
+    their geometric mean grew by more than the margin plus two standard errors of the mean, measured
+    from the same changes (the probe's spread stands in below three ratios).
+    """
+
+    n: int
+    change: float
+    tolerance: float
+    verdict: str
 
 
 @dataclass
@@ -77,6 +94,7 @@ class SuiteResult:
     rows: list[Row] = field(default_factory=list)
     log: str = ""
     note: str = ""
+    pooled: Pooled | None = None
 
     @property
     def verdict(self) -> str:
@@ -86,6 +104,8 @@ class SuiteResult:
         if not self.rows:
             return "empty"
         counted = {row.verdict for row in self.rows if row.counts}
+        if self.pooled is not None:
+            counted.add(self.pooled.verdict)
         verdicts = counted or {row.verdict for row in self.rows}
         mark = "" if counted else "*"  # only seconds without a peer: shown, never failing the run
         if WORSE in verdicts:
@@ -208,7 +228,9 @@ def judge(row: Row, old: Row | None, margin: float, machine_noise: float) -> Row
         return replace(known, change=change, verdict=verdict)
     if old.value <= 0 or row.value <= 0:
         return replace(known, verdict=SAME)
-    noise = max(row.spread or 0.0, old.spread or 0.0, machine_noise)
+    pooled = row.kind == RATIO and row.spread is None and old.spread is None
+    known = replace(known, pooled=pooled)
+    noise = max(row.spread or 0.0, old.spread or 0.0) if row.kind == RATIO and not pooled else machine_noise
     tolerance = margin + noise
     change = row.value / old.value - 1.0
     if change > tolerance:
@@ -225,6 +247,23 @@ def compare(
 ) -> list[Row]:
     """Every row judged against the baseline row of the same suite and key."""
     return [judge(row, baseline.get(f"{row.suite} | {row.key}"), margin, machine_noise) for row in rows]
+
+
+def pool(rows: Iterable[Row], margin: float, machine_noise: float) -> Pooled | None:
+    """The joint verdict of a suite's single-shot ratios (None when it has none with a baseline)."""
+    logs = [math.log1p(row.change) for row in rows if row.pooled and row.change is not None]
+    if not logs:
+        return None
+    mean = sum(logs) / len(logs)
+    if len(logs) >= 3:
+        variance = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
+        noise = 2 * math.sqrt(variance / len(logs))
+    else:
+        noise = machine_noise
+    tolerance = margin + noise
+    change = math.expm1(mean)
+    verdict = WORSE if change > tolerance else BETTER if change < -tolerance / (1 + tolerance) else SAME
+    return Pooled(len(logs), change, tolerance, verdict)
 
 
 def row_index(rows: Iterable[Row]) -> dict[str, Row]:
@@ -274,7 +313,13 @@ def _interval(interval: tuple[float, float] | None) -> str:
 
 
 def _speed_line(row: Row) -> str:
-    verdict = row.verdict if row.counts else f"{row.verdict} (no peer: not counted)"
+    verdict = (
+        f"{row.verdict} (single shot: pooled)"
+        if row.pooled
+        else row.verdict
+        if row.counts
+        else f"{row.verdict} (no peer: not counted)"
+    )
     spread = f"{100 * row.spread:.0f} %" if row.spread is not None else "-"
     ratio = _fmt(row.value) if row.kind == RATIO else "-"
     return (
@@ -292,10 +337,10 @@ def _quality_line(row: Row) -> str:
 
 def suite_summary(result: SuiteResult) -> str:
     """One line: the suite, its verdict and what drove it."""
-    counted = [row for row in result.rows if row.counts]
+    counted = [row for row in result.rows if row.kind != SECONDS]
     seconds = len(result.rows) - len(counted)
-    worse = [row for row in counted if row.verdict == WORSE]
-    better = [row for row in counted if row.verdict == BETTER]
+    worse = [row for row in counted if row.counts and row.verdict == WORSE]
+    better = [row for row in counted if row.counts and row.verdict == BETTER]
     verdict = result.verdict
     figures = f"{len(counted)} figures" + (f" (+{seconds} in seconds without a peer)" if seconds else "")
     if verdict == "failed":
@@ -310,7 +355,13 @@ def suite_summary(result: SuiteResult) -> str:
             "; ".join(f"{r.case} {_fmt(r.baseline)} -> {_fmt(r.value)} s" for r in changed[:3]) or "no change"
         )
     else:
-        detail = f"{figures}: {len(better)} better, {len(worse)} worse beyond noise"
+        detail = f"{figures}: {len(better)} better, {len(worse)} worse beyond noise alone"
+        if result.pooled is not None:
+            p = result.pooled
+            detail += (
+                f"; {p.n} single-shot ratios together {p.verdict}: geometric mean {100 * p.change:+.0f} %"
+                f" (allowed {100 * p.tolerance:.0f} %)"
+            )
         if worse:
             shown = sorted(worse, key=lambda r: -(r.change or 0))[:3]
             detail += "; " + "; ".join(_worse_text(r) for r in shown)
