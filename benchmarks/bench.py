@@ -70,10 +70,10 @@ class Invocation:
 INVOCATIONS = (
     Invocation(
         ("benchmarks/test_solver.py",),
-        full="not big",
+        full="not n100000",  # the N = 100,000 cells are named big-n100000-... or n100000-...
         quick="n1000-k",
         parts=(Part("solver", "Assignment solver grid against OR-Tools"),),
-        big="big and k50",
+        big="n100000 and k50",
     ),
     Invocation(
         ("benchmarks/test_round.py",),
