@@ -10,9 +10,10 @@ Every suite records its figures in each case's ``extra_info`` under one conventi
   ``<metric>_ci`` pair or in a sibling ``intervals`` mapping.
 
 A case with a ratio is judged by its ratio; one without a peer is shown in seconds and never fails the
-run (seconds alone move with the machine's load). A ratio is worse when it grew by more than the margin
-plus the measured noise (the larger of the spreads of the two runs and the machine's noise probe); a
-quality figure is worse when it fell below the baseline's interval (or by more than 0.005 without one).
+run (seconds alone move with the machine's load). A ratio with a spread of its own is worse when it
+grew by more than the margin plus the larger of the two runs' spreads; ratios measured once (no spread)
+are judged together by their geometric mean change (``Pooled``). A quality figure is worse when it fell
+below the baseline's interval (or by more than 0.005 without one).
 """
 
 from __future__ import annotations
@@ -403,8 +404,10 @@ def markdown(run: Mapping[str, Any], results: list[SuiteResult], chart: str | No
         f"suites): inter-decile spread of the ratio {100 * noise['spread']:.0f} % (before "
         f"{100 * noise['before']:.0f} %, after {100 * noise['after']:.0f} %; max - min "
         f"{100 * noise.get('range', 0):.0f} %)",
-        f"- a ratio is worse when it grew by more than the margin {100 * run['margin']:.0f} % plus the "
-        "larger of the two runs' spreads and the probe's spread",
+        f"- a ratio with a spread of its own (interleaved repetitions) is worse when it grew by more than "
+        f"the margin {100 * run['margin']:.0f} % plus the larger of the two runs' spreads; ratios measured "
+        "once count together: worse when their geometric mean grew by more than the margin plus two "
+        "standard errors of that mean (the probe's spread below three ratios)",
         f"- this run is {'NOISY: ' + run['noisy_reason'] if run.get('noisy_reason') else 'quiet enough'}",
     ]
     suites = baseline.get("suites") or {}
