@@ -454,6 +454,7 @@ def solver_chart(rows: list[Row], path: Path) -> bool:
     if not ratios:
         return False
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -475,8 +476,12 @@ def solver_chart(rows: list[Row], path: Path) -> bool:
     axes.set_xscale("log")
     axes.set_yticks(list(positions), labels, fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlabel("time ours / OR-Tools (log scale; < 1: faster than the peer)")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.set_xlabel("ratio, log scale (< 1: faster than the peer)")
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axes.set_title("Solver grid: time ours / OR-Tools, same run", fontsize=10)
+    axes.legend(
+        loc="lower center", bbox_to_anchor=(0.5, -0.02 - 1.2 / (0.32 * len(ratios) + 1.5)), ncol=2, fontsize=8
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
