@@ -231,30 +231,34 @@ def run_invocation(
     wall = time.perf_counter() - started
     document: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if raw.exists() else {}
     tail = log.read_text(encoding="utf-8").strip().splitlines()[-1:] if log.exists() else []
-    failures = failed_tests(junit) if returncode == 1 else {}
+    failures = test_outcomes(junit, ("failure", "error")) if returncode == 1 else {}
+    skipped = test_outcomes(junit, ("skipped",))
     results = []
     for part in inv.parts:
         pattern = re.compile(part.cases) if part.cases else None
         rows = report.rows_from_json(part.name, document, pattern)
         mine = {name: why for name, why in failures.items() if pattern is None or pattern.search(name)}
         code = (1 if mine else 0) if returncode == 1 else returncode
+        left_out = {name: why for name, why in skipped.items() if pattern is None or pattern.search(name)}
         note = "; ".join(f"{name}: {why}" for name, why in mine.items()) or (tail[0] if tail else "")
+        if left_out and not rows:
+            note = f"skipped: {next(iter(left_out.values()))}"
         relative = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
         results.append(SuiteResult(part.name, part.title, wall, code, rows, relative, note))
     print(f"    {wall:.0f} s, pytest exit {returncode}: {tail[0] if tail else ''}", flush=True)
     return results, document.get("machine_info", {})
 
 
-def failed_tests(junit: Path) -> dict[str, str]:
-    """Name -> first line of the failure, of every failed or erroring test in a JUnit XML file."""
+def test_outcomes(junit: Path, kinds: tuple[str, ...]) -> dict[str, str]:
+    """Name -> first line of the message, of every test with an outcome of ``kinds`` in JUnit XML."""
     if not junit.exists():
         return {}
-    failed = {}
+    found = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        for problem in (*case.findall("failure"), *case.findall("error")):
+        for problem in (element for kind in kinds for element in case.findall(kind)):
             message = (problem.get("message") or problem.tag).strip().splitlines()
-            failed[case.get("name", "?")] = message[0][:160] if message else problem.tag
-    return failed
+            found[case.get("name", "?")] = message[0][:200] if message else problem.tag
+    return found
 
 
 def _run_dir(commit: str) -> Path:

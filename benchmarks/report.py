@@ -103,7 +103,7 @@ class SuiteResult:
         if self.returncode not in (0, 5):  # 5: pytest collected nothing
             return "failed"
         if not self.rows:
-            return "empty"
+            return "skipped" if self.note.startswith("skipped") else "empty"
         counted = {row.verdict for row in self.rows if row.counts}
         if self.pooled is not None:
             counted.add(self.pooled.verdict)
@@ -346,7 +346,7 @@ def suite_summary(result: SuiteResult) -> str:
     figures = f"{len(counted)} figures" + (f" (+{seconds} in seconds without a peer)" if seconds else "")
     if verdict == "failed":
         detail = f"its tests failed ({result.note or f'pytest exit {result.returncode}'}); see {result.log}"
-    elif verdict == "empty":
+    elif verdict in ("empty", "skipped"):
         detail = "recorded no figures" + (f" ({result.note})" if result.note else "")
     elif verdict == NEW:
         detail = f"{figures}, no baseline to compare with"
