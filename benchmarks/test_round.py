@@ -34,13 +34,13 @@ from api.db import Demand, DemandStatus, StaffRole, make_engine, make_session_fa
 from api.db.migrate import upgrade
 from api.main import create_app
 from api.matching import service
-from api.matching.engine import tokenizer
 from api.matching.index import clear_cache
 from api.matching.models import MatchRound, RoundStatus
 from api.matching.pipeline import run_round
 from api.matching.schemas import RoundScope
 from api.providers.models import Society, SocietyLevel
 from api.settings import Settings
+from matcher.texts import tokenizer
 from tests.conftest import fresh_database
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "zj-tech-market"
