@@ -130,12 +130,15 @@ def _committed(problem: Problem, n: int, m: int) -> tuple[IntArray, IntArray]:
 
 
 def _depth(problem: Problem, wanted: IntArray) -> FloatArray | None:
-    """The depth weights, the last one repeated up to the largest wanted number."""
+    """The depth weights of the slots that exist: as many as the largest wanted number, the last weight
+    repeated. Weights past it weigh no slot; dropping them lets every demand that wants one provider
+    take the solver's undiscounted path."""
     weights = problem.depth_discount
     if weights is None or weights.size == 0:
         return None
-    longest = max(int(wanted.max(initial=1)), weights.size, 1)
-    return np.concatenate([weights, np.full(longest - weights.size, weights[-1])])
+    longest = max(int(wanted.max(initial=1)), 1)
+    padded = np.concatenate([weights, np.full(max(longest - weights.size, 0), weights[-1])])
+    return np.asarray(padded[:longest], dtype=np.float64)
 
 
 def _key_set(pairs: IntArray) -> set[tuple[int, int]]:
