@@ -68,6 +68,8 @@ TOKENIZE_BATCH = 500
 # Seconds between two reads of the round's cancel flag while a stage runs.
 CANCEL_POLL = 0.5
 CANCELLED_MESSAGE = "已取消"
+# The clock of time limits (monotonic: a changed wall clock neither ends nor extends a round).
+CLOCK: Callable[[], float] = time.monotonic
 _LOG = logging.getLogger(__name__)
 
 
@@ -87,14 +89,14 @@ class Watch:
     round_id: int
     time_limit: float
     listener: Listener | None = None
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: CLOCK())
     _polled: float = 0.0
 
     def progress(self, stage: RoundStage, percent: int) -> None:
         """Record the stage and percent (and tell the listener); stop if asked to."""
         with self.factory.begin() as session:
             cancelled = repository.record_progress(session, self.round_id, stage, percent)
-        self._polled = time.monotonic()
+        self._polled = CLOCK()
         if self.listener is not None:
             self.listener(stage, percent)
         if cancelled:
@@ -111,14 +113,14 @@ class Watch:
 
     def check(self) -> None:
         """Raise RoundStoppedError past the time limit, or when staff cancelled (read at most every 0.5 s)."""
-        if time.monotonic() - self.started > self.time_limit:
+        if CLOCK() - self.started > self.time_limit:
             message = (
                 f"超过本轮时间限制（{self.time_limit:g} 秒），已停止；可缩小需求范围或提高时间限制后重试"
             )
             raise RoundStoppedError(message, RoundStatus.FAILED)
-        if time.monotonic() - self._polled < CANCEL_POLL:
+        if CLOCK() - self._polled < CANCEL_POLL:
             return
-        self._polled = time.monotonic()
+        self._polled = CLOCK()
         with self.factory() as session:
             if repository.cancel_requested(session, self.round_id):
                 raise RoundStoppedError(CANCELLED_MESSAGE, RoundStatus.CANCELLED)
@@ -417,7 +419,7 @@ def _run(factory: sessionmaker[Session], round_id: int, scope: RoundScope, watch
     started = time.perf_counter()
     stage_save(factory, round_id, scope, demands, vectors, matched, timings)
     timings["save"] = round(time.perf_counter() - started, 4)
-    timings["total"] = round(time.monotonic() - watch.started, 4)
+    timings["total"] = round(CLOCK() - watch.started, 4)
     with factory.begin() as session:
         repository.record_timings(session, round_id, timings)
     return RoundStatus.SUCCEEDED
