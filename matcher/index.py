@@ -68,6 +68,9 @@ Float32Array = npt.NDArray[np.float32]
 BLOCK_CELLS = 1 << 22
 # A candidate below this score is no candidate (scores are positive; float rounding aside).
 _POSITIVE = 1e-12
+# Up to this many demands (a match list, a page of them) one scipy product and a dense top-k beat the
+# threaded top-k product, whose set-up dominates a single row.
+SMALL_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -596,7 +599,7 @@ def top_candidates(
     n, m = vectors.n, index.n_providers
     if n == 0 or m == 0:
         return sp.csr_matrix((n, m), dtype=np.float32)
-    if not index.fused and index.gate_t is None:  # the cosine is the gate: one compiled sparse product
+    if not index.fused and index.gate_t is None and n > SMALL_BATCH:  # the cosine is the gate: one product
         _check_stop(should_stop)
         found = top_k(vectors.cosine, index.matrix_t, k, threshold=_below(min_score), transposed=True)
         _check_stop(should_stop)

@@ -8,6 +8,7 @@ query to know whether both caches are current.
 
 import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,19 @@ def _pairing_parts() -> list[Any]:
     ]
 
 
+@cache
+def _signature_query() -> tuple[Any, int]:
+    """The query of both signatures, built once (building it cost more than running it), and how many
+    of its columns are the providers'."""
+    providers = _provider_parts()
+    return select(*providers, *_pairing_parts()), len(providers)
+
+
 def signatures(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(providers' signature, pairings' signature), in one query."""
-    providers, pairings = _provider_parts(), _pairing_parts()
-    row = [str(value) for value in session.execute(select(*providers, *pairings)).one()]
-    return tuple(row[: len(providers)]), tuple(row[len(providers) :])
+    query, n_providers = _signature_query()
+    row = [str(value) for value in session.execute(query).one()]
+    return tuple(row[:n_providers]), tuple(row[n_providers:])
 
 
 def provider_signature(session: Session) -> tuple[Any, ...]:

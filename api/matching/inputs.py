@@ -20,7 +20,8 @@ def demand_inputs(rows: Sequence[Any], n_jobs: int = 1) -> list[DemandInput]:
     records = [demand_record(row) for row in rows]
     stored = [stored_tokens(getattr(row, "tokens", None)) for row in rows]
     missing = [i for i, tokens in enumerate(stored) if tokens is None]
-    fresh = iter(tokenize_demands([records[i] for i in missing], n_jobs=n_jobs))
+    # Only demands without stored terms need the tokenizer (its dictionary takes a second to load).
+    fresh = iter(tokenize_demands([records[i] for i in missing], n_jobs=n_jobs) if missing else [])
     return [
         DemandInput(tokens if tokens is not None else next(fresh), record)
         for tokens, record in zip(stored, records, strict=True)

@@ -44,6 +44,7 @@ from matcher import (
     MatchCancelledError,
     MatcherError,
     MatchResult,
+    PairScore,
     Problem,
     ProviderIndex,
     demand_vectors,
@@ -248,14 +249,17 @@ def build_problem(
 
 
 def pairing_rows(
-    round_id: int, scope: RoundScope, demands: Demands, vectors: Vectors, matched: Matched
+    round_id: int,
+    scope: RoundScope,
+    demands: Demands,
+    vectors: Vectors,
+    matched: Matched,
+    chosen: list[PairScore],
 ) -> list[dict[str, Any]]:
     """The new pairings of the round (pairings kept from earlier rounds are not written again)."""
     index = vectors.index
     chosen = [
-        pair
-        for pair in matched.result.chosen()
-        if (demands.ids[pair.row], int(index.ids[pair.col])) not in matched.pairs.kept
+        pair for pair in chosen if (demands.ids[pair.row], int(index.ids[pair.col])) not in matched.pairs.kept
     ]
     explained = reasons(
         index, vectors.vectors, demands.tokens, [p.row for p in chosen], [p.col for p in chosen]
@@ -282,10 +286,14 @@ def pairing_rows(
 
 
 def _counts(
-    demands: Demands, vectors: Vectors, matched: Matched, rows: Sequence[dict[str, Any]]
+    demands: Demands,
+    vectors: Vectors,
+    matched: Matched,
+    rows: Sequence[dict[str, Any]],
+    pairs_chosen: Sequence[PairScore],
 ) -> dict[str, Any]:
     result, pairs, index = matched.result, matched.pairs, vectors.index
-    chosen = {(demands.ids[p.row], int(index.ids[p.col])) for p in result.chosen()}
+    chosen = {(demands.ids[p.row], int(index.ids[p.col])) for p in pairs_chosen}
     served = sum(1 for count in result.assignment.demand_counts if count > 0)
     return {
         "demands": len(demands.ids),
@@ -319,10 +327,11 @@ def stage_save(
     timings: dict[str, float],
 ) -> None:
     """Write all pairings, the outcome and the job's end in one transaction, or nothing."""
-    rows = pairing_rows(round_id, scope, demands, vectors, matched)
+    chosen = matched.result.chosen()
+    rows = pairing_rows(round_id, scope, demands, vectors, matched, chosen)
     unserved, relaxations = diagnose(matched.result, matched.problem)
     diagnosis = describe(unserved, relaxations, scope.min_score, demands.ids, vectors.index)
-    counts = _counts(demands, vectors, matched, rows)
+    counts = _counts(demands, vectors, matched, rows, chosen)
     with factory.begin() as session:
         if repository.cancel_requested(session, round_id, lock=True):
             raise RoundStoppedError(CANCELLED_MESSAGE, RoundStatus.CANCELLED)

@@ -2,9 +2,10 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, func, literal, select, union_all
+from sqlalchemy import Integer, String, bindparam, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
@@ -137,14 +138,20 @@ def constraints_of_demands(
     notes: dict[int, dict[int, list[tuple[str, bool]]]] = {}
     wanted = sorted(set(demand_ids))
     for start in range(0, len(wanted), DEMAND_CHUNK):
-        rows = session.execute(_constraints_of_many(wanted[start : start + DEMAND_CHUNK], level))
+        chunk = wanted[start : start + DEMAND_CHUNK]
+        rows = session.execute(_constraints_query(), {"ids": chunk, "level": level})
         for demand_id, source, provider_id, kind, reason, round_id in rows:
             by_provider = notes.setdefault(int(demand_id), {})
             by_provider.setdefault(int(provider_id), []).append(_note(source, kind, reason, round_id))
     return notes
 
 
-def _constraints_of_many(demand_ids: Sequence[int], level: str) -> Any:
+@cache
+def _constraints_query() -> Any:
+    """Every constraint note of some demands (``ids``) at one level (``level``), in the order
+    ``constraints_of_demands`` lists them; built once, run with its parameters."""
+    ids: Any = bindparam("ids", expanding=True)
+    level: Any = bindparam("level")
     staff = select(
         PairConstraint.demand_id,
         literal("staff").label("source"),
@@ -152,7 +159,7 @@ def _constraints_of_many(demand_ids: Sequence[int], level: str) -> Any:
         cast(PairConstraint.kind, String),
         PairConstraint.reason,
         literal(None, Integer).label("round_id"),
-    ).where(PairConstraint.demand_id.in_(demand_ids), PairConstraint.provider_level == level)
+    ).where(PairConstraint.demand_id.in_(ids), PairConstraint.provider_level == level)
     enterprise = select(
         DemandPreference.demand_id,
         literal("enterprise"),
@@ -160,7 +167,7 @@ def _constraints_of_many(demand_ids: Sequence[int], level: str) -> Any:
         cast(DemandPreference.kind, String),
         DemandPreference.reason,
         literal(None, Integer),
-    ).where(DemandPreference.demand_id.in_(demand_ids), DemandPreference.provider_level == level)
+    ).where(DemandPreference.demand_id.in_(ids), DemandPreference.provider_level == level)
     reviewed = select(
         Pairing.demand_id,
         literal("pairing"),
@@ -169,7 +176,7 @@ def _constraints_of_many(demand_ids: Sequence[int], level: str) -> Any:
         Pairing.reject_reason,
         Pairing.round_id,
     ).where(
-        Pairing.demand_id.in_(demand_ids),
+        Pairing.demand_id.in_(ids),
         Pairing.provider_level == level,
         Pairing.status != PairingStatus.PROPOSED,
     )
