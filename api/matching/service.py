@@ -390,7 +390,7 @@ def get_round(session: Session, round_id: int) -> MatchRound:
 
 
 def cancel_round(session: Session, *, round_id: int) -> MatchRound:
-    """Cancel a queued round at once, or ask a running one to stop at its next stage."""
+    """Cancel a queued round at once, or ask a running one to stop (every stage looks at the request)."""
     matching_round = get_round(session, round_id)
     if matching_round.status == RoundStatus.QUEUED:
         matching_round.status = RoundStatus.CANCELLED
