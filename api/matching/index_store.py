@@ -2,7 +2,7 @@
 
 Fitting a level's index (vectorizer, provider vectors, the character SVM) takes seconds for the demo's
 societies and 40-50 s for a text-heavy level of several hundred providers; reading it back takes a
-fraction of that. Each level has one file, ``<data_dir>/index/<level>.joblib``, holding a key and the
+fraction of that. Each level has one file, ``<data_dir>/index/<level>.pickle``, holding a key and the
 index. The key covers everything the index depends on: the file format, the database, the providers'
 signature (row counts and latest changes, ``api.matching.index``), the ranking configuration and the
 tokenizer's dictionaries (``features.vectorize.data_signature``). A file whose key differs is stale and
@@ -15,11 +15,10 @@ also replace the database, so loading them adds no trust the service did not alr
 import hashlib
 import logging
 import os
+import pickle
 import tempfile
 from collections.abc import Hashable
 from pathlib import Path
-
-import joblib
 
 from features.vectorize import data_signature
 from matcher import ProviderIndex, RankingConfig
@@ -37,7 +36,7 @@ def index_key(database: str, level: str, signature: tuple[Hashable, ...]) -> str
 
 
 def _path(directory: Path, level: str) -> Path:
-    return directory / f"{level}.joblib"
+    return directory / f"{level}.pickle"
 
 
 def load_index(directory: Path, level: str, key: str) -> ProviderIndex | None:
@@ -46,7 +45,9 @@ def load_index(directory: Path, level: str, key: str) -> ProviderIndex | None:
     if not path.is_file():
         return None
     try:
-        payload = joblib.load(path)
+        # The C unpickler: joblib's Python one took 0.9 s for the 2,000-society index, this 0.1 s.
+        with path.open("rb") as handle:
+            payload = pickle.load(handle)
     except Exception as error:  # a torn or foreign file must cost a rebuild, never a failed request
         _LOG.warning("ignoring unreadable provider index %s: %s", path, error)
         return None
@@ -69,7 +70,8 @@ def _write_atomically(directory: Path, level: str, index: ProviderIndex, key: st
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{level}-", suffix=".tmp")
     os.close(handle)
     try:
-        joblib.dump({"key": key, "index": index}, temporary)
+        with open(temporary, "wb") as stream:
+            pickle.dump({"key": key, "index": index}, stream, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, _path(directory, level))
     finally:
         Path(temporary).unlink(missing_ok=True)

@@ -69,7 +69,7 @@ def test_a_restarted_process_reads_the_index_back_instead_of_refitting(
     clear_cache()  # what a restart loses
     assert _same(_index(db), built)
     assert builds == ["society"]
-    assert (store / "society.joblib").is_file()
+    assert (store / "society.pickle").is_file()
 
 
 def test_a_changed_provider_makes_the_stored_index_stale(db: Factory, store: Path, builds: list[str]) -> None:
@@ -89,7 +89,7 @@ def test_a_changed_provider_makes_the_stored_index_stale(db: Factory, store: Pat
 def test_a_torn_file_costs_a_refit_not_a_failed_request(db: Factory, store: Path, builds: list[str]) -> None:
     add_societies(db)
     _index(db)
-    (store / "society.joblib").write_bytes(b"\x80\x04 torn")
+    (store / "society.pickle").write_bytes(b"\x80\x04 torn")
     clear_cache()
     assert _index(db).fused
     clear_cache()
