@@ -212,7 +212,7 @@ def stage_match(
 ) -> Matched:
     """Pair constraints in index space, then ``matcher.match``: candidates, bonuses, solve, widening."""
     with factory() as session:
-        pairs = repository.pair_sets(session, round_id, scope, demands.ids)
+        pairs = repository.pair_sets(session, round_id, scope)
     problem = build_problem(scope, demands.ids, vectors.index, pairs)
     result = match(vectors.index, vectors.vectors, problem, should_stop=watch.should_stop)
     return Matched(problem, pairs, result)

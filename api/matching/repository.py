@@ -81,42 +81,47 @@ class PairSets:
     previous: set[Pair] = field(default_factory=set)
 
 
-def pair_sets(session: Session, round_id: int, scope: RoundScope, demand_ids: Sequence[int]) -> PairSets:
+def _scope_ids(scope: RoundScope) -> Any:
+    """The ids of the demands in scope, as a subquery (one statement, not thousands of bound ids)."""
+    return _scope_query(scope).with_only_columns(Demand.id).order_by(None).scalar_subquery()
+
+
+def pair_sets(session: Session, round_id: int, scope: RoundScope) -> PairSets:
     """Staff locks and forbids, enterprise preferences and refusals, earlier pairings (rejected ones are
     forbidden, accepted ones kept and locked), the previous round's proposals, and the scope's own."""
-    level, pairs = scope.level, PairSets()
-    for chunk in chunks(demand_ids):
-        for kind, demand_id, provider_id in session.execute(
-            select(PairConstraint.kind, PairConstraint.demand_id, PairConstraint.provider_id).where(
-                PairConstraint.demand_id.in_(chunk), PairConstraint.provider_level == level
-            )
-        ):
-            (pairs.locked if kind == ConstraintKind.LOCK else pairs.forbidden).add((demand_id, provider_id))
-        for preference, demand_id, provider_id in session.execute(
-            select(DemandPreference.kind, DemandPreference.demand_id, DemandPreference.provider_id).where(
-                DemandPreference.demand_id.in_(chunk), DemandPreference.provider_level == level
-            )
-        ):
-            (pairs.forbidden if preference == PreferenceKind.REFUSE else pairs.preferred).add(
-                (demand_id, provider_id)
-            )
-        earlier = select(Pairing.demand_id, Pairing.provider_id, Pairing.status).where(
-            Pairing.demand_id.in_(chunk), Pairing.provider_level == level, Pairing.round_id != round_id
+    level, pairs, in_scope = scope.level, PairSets(), _scope_ids(scope)
+    for kind, demand_id, provider_id in session.execute(
+        select(PairConstraint.kind, PairConstraint.demand_id, PairConstraint.provider_id).where(
+            PairConstraint.demand_id.in_(in_scope), PairConstraint.provider_level == level
         )
-        for demand_id, provider_id, status in session.execute(earlier):
-            if status == PairingStatus.REJECTED:
-                pairs.forbidden.add((demand_id, provider_id))
-            elif status in KEPT_STATUSES:
-                pairs.kept.add((demand_id, provider_id))
+    ):
+        (pairs.locked if kind == ConstraintKind.LOCK else pairs.forbidden).add((demand_id, provider_id))
+    for preference, demand_id, provider_id in session.execute(
+        select(DemandPreference.kind, DemandPreference.demand_id, DemandPreference.provider_id).where(
+            DemandPreference.demand_id.in_(in_scope), DemandPreference.provider_level == level
+        )
+    ):
+        (pairs.forbidden if preference == PreferenceKind.REFUSE else pairs.preferred).add(
+            (demand_id, provider_id)
+        )
+    # Only reviewed pairings constrain a round: proposals of earlier rounds (most rows) are read below,
+    # from the previous round alone.
+    earlier = select(Pairing.demand_id, Pairing.provider_id, Pairing.status).where(
+        Pairing.demand_id.in_(in_scope),
+        Pairing.provider_level == level,
+        Pairing.round_id != round_id,
+        Pairing.status.in_([PairingStatus.REJECTED, *KEPT_STATUSES]),
+    )
+    for demand_id, provider_id, status in session.execute(earlier):
+        (pairs.forbidden if status == PairingStatus.REJECTED else pairs.kept).add((demand_id, provider_id))
     previous = previous_round(session, round_id, level)
     if previous is not None:
-        for chunk in chunks(demand_ids):
-            query = select(Pairing.demand_id, Pairing.provider_id).where(
-                Pairing.round_id == previous,
-                Pairing.demand_id.in_(chunk),
-                Pairing.status == PairingStatus.PROPOSED,
-            )
-            pairs.previous.update((d, p) for d, p in session.execute(query))
+        query = select(Pairing.demand_id, Pairing.provider_id).where(
+            Pairing.round_id == previous,
+            Pairing.demand_id.in_(in_scope),
+            Pairing.status == PairingStatus.PROPOSED,
+        )
+        pairs.previous.update((d, p) for d, p in session.execute(query))
     pairs.forbidden.update((ref.demand_id, ref.provider_id) for ref in scope.forbidden)
     pairs.locked.update((ref.demand_id, ref.provider_id) for ref in scope.locked)
     pairs.locked |= pairs.kept
