@@ -1,0 +1,25 @@
+import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
+
+class FlowKernel:
+    n_nodes: int
+    n_arcs: int
+    total: int
+    routed: int
+    def __init__(
+        self,
+        tail: IntArray,
+        head: IntArray,
+        lower: IntArray,
+        upper: IntArray,
+        cost: IntArray,
+        supply: IntArray,
+        flow: IntArray,
+        pot: IntArray,
+    ) -> None: ...
+    @property
+    def fraction(self) -> float: ...
+    def run(self, seconds: float) -> int: ...
+    def min_reduced_cost(self) -> int: ...
