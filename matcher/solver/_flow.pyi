@@ -8,6 +8,9 @@ class FlowKernel:
     n_arcs: int
     total: int
     routed: int
+    paths: int
+    settled_nodes: int
+    scanned_arcs: int
     def __init__(
         self,
         tail: IntArray,
@@ -22,4 +25,5 @@ class FlowKernel:
     @property
     def fraction(self) -> float: ...
     def run(self, seconds: float) -> int: ...
+    def flows(self) -> None: ...
     def min_reduced_cost(self) -> int: ...

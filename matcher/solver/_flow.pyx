@@ -24,7 +24,7 @@ cdef inline double _now() noexcept nogil:
 
 
 cdef class FlowKernel:
-    """Min-cost flow state: arcs, flow, potentials, excesses and the scratch space of Dijkstra.
+    """Min-cost flow state: residual arcs, potentials, excesses and the scratch space of Dijkstra.
 
     Parameters
     ----------
@@ -33,26 +33,33 @@ cdef class FlowKernel:
     supply : ndarray of int64, shape (n_nodes,)
         Net supply of each node; the supplies sum to zero.
     flow : ndarray of int64, shape (n_arcs,)
-        Starting flow within the bounds (updated in place).
+        Starting flow within the bounds; holds the kernel's flow after :meth:`flows`.
     pot : ndarray of int64, shape (n_nodes,)
         Starting potentials, any values (updated in place).
+
+    Each arc is stored twice, leaving its tail and leaving its head, next to the other arcs leaving
+    the same node: a search reads a node's residual arcs (head, residual capacity, cost) in one
+    contiguous run, and ``mate`` links the two copies of an arc.
     """
 
-    cdef readonly int64_t n_nodes, n_arcs, total, routed
-    cdef int64_t[::1] tail, head, lower, upper, cost, flow, pot, excess
-    cdef int64_t[::1] adj_start, adj
+    cdef readonly int64_t n_nodes, n_arcs, total, routed, paths, settled_nodes, scanned_arcs
+    cdef int64_t[::1] flow, pot, excess, lower, upper
+    cdef int64_t[::1] adj_start, adj_head, adj_res, adj_cost, adj_mate, forward
     cdef int64_t[::1] dist, pred, seen, done, heap_key, heap_node, settled, queue
     cdef int64_t stamp, heap_size, n_settled, q_head, q_tail
 
     def __init__(self, tail, head, lower, upper, cost, supply, flow, pot):
-        self.tail, self.head, self.lower, self.upper, self.cost = tail, head, lower, upper, cost
-        self.flow, self.pot = flow, pot
+        self.flow, self.pot, self.lower, self.upper = flow, pot, lower, upper
         self.n_nodes = supply.shape[0]
         self.n_arcs = tail.shape[0]
         n, e = self.n_nodes, self.n_arcs
         self.excess = np.array(supply, dtype=np.int64)
         self.adj_start = np.zeros(n + 1, np.int64)
-        self.adj = np.empty(2 * e, np.int64)
+        self.adj_head = np.empty(2 * e, np.int64)
+        self.adj_res = np.empty(2 * e, np.int64)
+        self.adj_cost = np.empty(2 * e, np.int64)
+        self.adj_mate = np.empty(2 * e, np.int64)
+        self.forward = np.empty(e, np.int64)
         self.dist = np.zeros(n, np.int64)
         self.pred = np.full(n, -1, np.int64)
         self.seen = np.zeros(n, np.int64)
@@ -62,44 +69,43 @@ cdef class FlowKernel:
         self.settled = np.empty(n, np.int64)
         self.queue = np.empty(n, np.int64)
         self.stamp = 0
-        self._build()
-        self._saturate()
         self.total = 0
         self.routed = 0
+        self.paths = 0
+        self.settled_nodes = 0
+        self.scanned_arcs = 0
+        self._build(tail, head, cost)
         self._enqueue()
 
-    cdef void _build(self):
-        """Residual adjacency: arc ``a`` leaves its tail as code 2a and its head as code 2a + 1."""
-        cdef int64_t a, v, n = self.n_nodes, e = self.n_arcs
+    cdef void _build(self, const int64_t[::1] tail, const int64_t[::1] head, const int64_t[::1] cost):
+        """Saturate the arcs the potentials price negative, empty the positive ones, lay out residuals."""
+        cdef int64_t a, v, f, rc, i, j, n = self.n_nodes, e = self.n_arcs
+        cdef int64_t[::1] fill = self.dist  # scratch: next free position per node
         for a in range(e):
-            self.adj_start[self.tail[a] + 1] += 1
-            self.adj_start[self.head[a] + 1] += 1
+            self.adj_start[tail[a] + 1] += 1
+            self.adj_start[head[a] + 1] += 1
         for v in range(n):
             self.adj_start[v + 1] += self.adj_start[v]
-        cdef int64_t[::1] fill = self.dist  # scratch: next free position per node
-        for v in range(n):
             fill[v] = self.adj_start[v]
         for a in range(e):
-            self.adj[fill[self.tail[a]]] = 2 * a
-            fill[self.tail[a]] += 1
-            self.adj[fill[self.head[a]]] = 2 * a + 1
-            fill[self.head[a]] += 1
-        for v in range(n):
-            fill[v] = 0
-
-    cdef void _saturate(self) noexcept nogil:
-        """Make every residual reduced cost >= 0: saturate negative arcs, empty positive ones."""
-        cdef int64_t a, rc, f
-        for a in range(self.n_arcs):
             f = self.flow[a]
-            rc = self.cost[a] + self.pot[self.tail[a]] - self.pot[self.head[a]]
+            rc = cost[a] + self.pot[tail[a]] - self.pot[head[a]]
             if rc < 0:
                 f = self.upper[a]
             elif rc > 0:
                 f = self.lower[a]
             self.flow[a] = f
-            self.excess[self.tail[a]] -= f
-            self.excess[self.head[a]] += f
+            self.excess[tail[a]] -= f
+            self.excess[head[a]] += f
+            i = fill[tail[a]]
+            fill[tail[a]] += 1
+            j = fill[head[a]]
+            fill[head[a]] += 1
+            self.adj_head[i], self.adj_res[i], self.adj_cost[i], self.adj_mate[i] = head[a], self.upper[a] - f, cost[a], j
+            self.adj_head[j], self.adj_res[j], self.adj_cost[j], self.adj_mate[j] = tail[a], f - self.lower[a], -cost[a], i
+            self.forward[a] = i
+        for v in range(n):
+            fill[v] = 0
 
     cdef void _enqueue(self) noexcept nogil:
         cdef int64_t v
@@ -115,6 +121,12 @@ cdef class FlowKernel:
     def fraction(self):
         """Share of the starting excess routed so far."""
         return 1.0 if self.total == 0 else self.routed / self.total
+
+    def flows(self):
+        """Write the current flow into the ``flow`` array given at construction."""
+        cdef int64_t a
+        for a in range(self.n_arcs):
+            self.flow[a] = self.upper[a] - self.adj_res[self.forward[a]]
 
     def run(self, double seconds):
         """Route excess for about ``seconds``; 1 when done, 0 when time ran out, -1 if infeasible."""
@@ -174,7 +186,7 @@ cdef class FlowKernel:
 
     cdef bint _augment(self, int64_t s) noexcept nogil:
         """One shortest path from ``s`` to the nearest deficit; push along it; update potentials."""
-        cdef int64_t v, w, code, a, d, nd, rc, res, found = -1, reach = 0, k, delta
+        cdef int64_t v, w, k, d, nd, found = -1, reach = 0, delta, pv
         self.stamp += 1
         self.heap_size = 0
         self.n_settled = 0
@@ -192,24 +204,19 @@ cdef class FlowKernel:
             if self.excess[v] < 0:
                 found, reach = v, d
                 break
+            pv = self.pot[v] + d
+            self.scanned_arcs += self.adj_start[v + 1] - self.adj_start[v]
             for k in range(self.adj_start[v], self.adj_start[v + 1]):
-                code = self.adj[k]
-                a = code >> 1
-                if code & 1:
-                    res = self.flow[a] - self.lower[a]
-                    w = self.tail[a]
-                    rc = self.pot[v] - self.pot[w] - self.cost[a]
-                else:
-                    res = self.upper[a] - self.flow[a]
-                    w = self.head[a]
-                    rc = self.cost[a] + self.pot[v] - self.pot[w]
-                if res <= 0 or self.done[w] == self.stamp:
+                if self.adj_res[k] <= 0:
                     continue
-                nd = d + rc
+                w = self.adj_head[k]
+                if self.done[w] == self.stamp:
+                    continue
+                nd = pv + self.adj_cost[k] - self.pot[w]
                 if self.seen[w] != self.stamp or nd < self.dist[w]:
                     self.seen[w] = self.stamp
                     self.dist[w] = nd
-                    self.pred[w] = code
+                    self.pred[w] = k
                     if nd == d and self.excess[w] < 0:  # a deficit at the current minimum: shortest
                         self.done[w] = self.stamp
                         self.settled[self.n_settled] = w
@@ -219,6 +226,8 @@ cdef class FlowKernel:
                     self._push(nd, w)
             if found >= 0:
                 break
+        self.paths += 1
+        self.settled_nodes += self.n_settled
         if found < 0:
             return False
         for k in range(self.n_settled):
@@ -227,24 +236,15 @@ cdef class FlowKernel:
         delta = min(self.excess[s], -self.excess[found])
         v = found
         while v != s:
-            code = self.pred[v]
-            a = code >> 1
-            if code & 1:
-                delta = min(delta, self.flow[a] - self.lower[a])
-                v = self.head[a]
-            else:
-                delta = min(delta, self.upper[a] - self.flow[a])
-                v = self.tail[a]
+            k = self.pred[v]
+            delta = min(delta, self.adj_res[k])
+            v = self.adj_head[self.adj_mate[k]]
         v = found
         while v != s:
-            code = self.pred[v]
-            a = code >> 1
-            if code & 1:
-                self.flow[a] -= delta
-                v = self.head[a]
-            else:
-                self.flow[a] += delta
-                v = self.tail[a]
+            k = self.pred[v]
+            self.adj_res[k] -= delta
+            self.adj_res[self.adj_mate[k]] += delta
+            v = self.adj_head[self.adj_mate[k]]
         self.excess[s] -= delta
         self.excess[found] += delta
         self.routed += delta
@@ -252,12 +252,12 @@ cdef class FlowKernel:
 
     def min_reduced_cost(self):
         """Smallest reduced cost over the residual arcs (>= 0 certifies the flow optimal)."""
-        cdef int64_t a, rc, worst = INF
+        cdef int64_t v, k, rc, worst = INF
         with nogil:
-            for a in range(self.n_arcs):
-                rc = self.cost[a] + self.pot[self.tail[a]] - self.pot[self.head[a]]
-                if self.flow[a] < self.upper[a] and rc < worst:
-                    worst = rc
-                if self.flow[a] > self.lower[a] and -rc < worst:
-                    worst = -rc
+            for v in range(self.n_nodes):
+                for k in range(self.adj_start[v], self.adj_start[v + 1]):
+                    if self.adj_res[k] > 0:
+                        rc = self.adj_cost[k] + self.pot[v] - self.pot[self.adj_head[k]]
+                        if rc < worst:
+                            worst = rc
         return worst

@@ -49,17 +49,37 @@ def _run_kernel(
     """Optimal flow and potentials of the network, warm-started from the last round's."""
     tail, head, lower, upper, cost = net.arrays()
     start = np.concatenate([flow, lower[flow.shape[0] :]])
-    kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
-    while True:
-        status = kernel.run(options.slice_seconds)
-        if status < 0:
-            raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
-        progress.report("solve", kernel.fraction)
-        if status == 1:
-            break
+    supply = net.supply()
+    shifts = _SHIFTS if flow.shape[0] == 0 else (0,)
+    top = int(np.abs(cost).max(initial=0))
+    shifts = tuple(s for s in shifts if (top >> s) >= 16) + (0,)
+    prev = shifts[0]
+    pot >>= prev
+    for shift in dict.fromkeys(shifts):
+        pot <<= prev - shift
+        prev = shift
+        kernel = FlowKernel(tail, head, lower, upper, cost >> shift, supply, start, pot)
+        while True:
+            status = kernel.run(options.slice_seconds)
+            if status < 0:
+                raise SolverError(
+                    "the flow network has no feasible flow (a defect: slack arcs keep it feasible)"
+                )
+            progress.report("solve", kernel.fraction)
+            if status == 1:
+                break
+        if _DEBUG:
+            print(
+                f"    shift {shift}: paths {kernel.paths} settled {kernel.settled_nodes} scanned {kernel.scanned_arcs}"
+            )
+        kernel.flows()
     if kernel.min_reduced_cost() < 0:
         raise SolverError("the kernel's potentials do not certify its flow")
     return start, pot
+
+
+_SHIFTS: tuple[int, ...] = ()
+_DEBUG = False
 
 
 def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray, options: SolverOptions) -> BoolArray:

@@ -55,6 +55,7 @@ def test_kernel_matches_highs_and_certifies_its_flow(seed: int) -> None:
         net["tail"], net["head"], net["lower"], net["upper"], net["cost"], net["supply"], flow, pot
     )
     assert kernel.run(10.0) == 1
+    kernel.flows()
     assert kernel.min_reduced_cost() >= 0
     assert ((net["lower"] <= flow) & (flow <= net["upper"])).all()
     n = net["supply"].shape[0]
