@@ -12,11 +12,12 @@ from matcher.errors import (
     DemandBoundError,
     DepthDiscountError,
     InvalidAffinityError,
-    MatchCancelledError,
     MatcherError,
     PairListError,
     ShapeMismatchError,
+    SolveCancelled,
     SolverError,
+    SolverOptionsError,
 )
 from matcher.index import (
     DemandVectors,
@@ -32,7 +33,7 @@ from matcher.index import (
 )
 from matcher.match import diagnose, match
 from matcher.reasons import explain, reasons
-from matcher.solver import assign, certificate_violation
+from matcher.solver import SolveProgress, SolverOptions, assign, certificate_violation
 from matcher.types import (
     Assignment,
     Certificate,
@@ -58,7 +59,6 @@ __all__ = [
     "DemandVectors",
     "DepthDiscountError",
     "InvalidAffinityError",
-    "MatchCancelledError",
     "MatchResult",
     "MatcherError",
     "PairListError",
@@ -70,7 +70,11 @@ __all__ = [
     "Relaxation",
     "ScoreComponent",
     "ShapeMismatchError",
+    "SolveCancelled",
+    "SolveProgress",
     "SolverError",
+    "SolverOptions",
+    "SolverOptionsError",
     "TopKFromMatrix",
     "Unserved",
     "Widening",

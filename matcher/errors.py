@@ -11,11 +11,12 @@ __all__ = [
     "DemandBoundError",
     "DepthDiscountError",
     "InvalidAffinityError",
-    "MatchCancelledError",
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
+    "SolveCancelled",
     "SolverError",
+    "SolverOptionsError",
 ]
 
 
@@ -59,5 +60,10 @@ class SolverError(MatcherError):
     """The solver could not certify its answer; this signals a defect, never bad input."""
 
 
-class MatchCancelledError(MatcherError):
-    """The caller asked to stop (``should_stop`` answered True) while matching ran."""
+class SolverOptionsError(MatcherError):
+    """The ``method``, ``options`` or ``callback`` given to the solver is invalid."""
+
+
+class SolveCancelled(MatcherError):  # noqa: N818 (a request honoured, not a fault)
+    """The caller asked to stop (the solver's progress callback, or ``should_stop`` of ``matcher.match``
+    between its steps); no assignment was made."""

@@ -41,7 +41,7 @@ from features.characters import character_text, fit_providers
 from features.profiles import DEMAND, PROVIDER
 from features.vectorize import TfidfVectorizer
 from matcher.candidates import top_k, top_k_dense
-from matcher.errors import MatchCancelledError, MatcherError
+from matcher.errors import MatcherError, SolveCancelled
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
 
@@ -586,7 +586,7 @@ def top_candidates(
     min_score : float
         Threshold on the score (the score a match list shows).
     should_stop : callable, optional
-        Asked between blocks; True stops with :class:`matcher.errors.MatchCancelledError`.
+        Asked between blocks; True stops with :class:`matcher.errors.SolveCancelled`.
 
     Returns
     -------
@@ -620,7 +620,7 @@ def _below(min_score: float) -> float:
 
 def _check_stop(should_stop: Callable[[], bool] | None) -> None:
     if should_stop is not None and should_stop():
-        raise MatchCancelledError("matching was cancelled")
+        raise SolveCancelled("matching was cancelled")
 
 
 def ranked(scores: sp.csr_matrix) -> list[tuple[IntArray, Float32Array]]:

@@ -58,7 +58,7 @@ def match(
     problem : Problem
         Wanted numbers, capacities, pair constraints and bonuses in index space.
     should_stop : callable, optional
-        Asked between steps and blocks; True raises :class:`matcher.errors.MatchCancelledError`.
+        Asked between steps and blocks; True raises :class:`matcher.errors.SolveCancelled`.
 
     Returns
     -------

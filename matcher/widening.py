@@ -29,8 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from matcher.errors import MatchCancelledError, ShapeMismatchError
-from matcher.solver import assign
+from matcher.errors import ShapeMismatchError, SolveCancelled
+from matcher.solver import SolveProgress, assign
 from matcher.types import Assignment, Certificate
 
 __all__ = ["CandidateSource", "TopKFromMatrix", "Widening", "widen"]
@@ -171,7 +171,8 @@ def widen(
         Added to the affinity of some candidate pairs; it must be zero outside ``forced`` (a pruned pair
         then scores its plain score, which the bound covers).
     should_stop : callable, optional
-        Asked before every solve; True raises :class:`matcher.errors.MatchCancelledError`.
+        Asked before every solve and by the solver's progress callback while it runs; True raises
+        :class:`matcher.errors.SolveCancelled`.
     **problem
         ``min_per_demand``, ``forbidden``, ``locked``, ``depth_discount`` as for :func:`matcher.assign`.
 
@@ -190,10 +191,10 @@ def widen(
     extra = None if bonus is None else sp.csr_array(bonus)
     for rounds in range(1, max_rounds + 1):
         if should_stop is not None and should_stop():
-            raise MatchCancelledError("matching was cancelled")
+            raise SolveCancelled("matching was cancelled")
         candidates = _with_forced(fetched, forced_pairs)
         affinity = candidates if extra is None or extra.nnz == 0 else sp.csr_array(candidates + extra)
-        result = assign(affinity, capacity, max_per_demand, **problem)
+        result = assign(affinity, capacity, max_per_demand, callback=_stopper(should_stop), **problem)
         nnz = np.diff(fetched.indptr)
         open_ = nnz >= k  # a full row may hide more candidates
         bound = np.where(nnz > 0, _row_min(fetched), 0.0)
@@ -207,6 +208,13 @@ def widen(
         k[need] *= 2
         fetched = _replace_rows(fetched, need, sp.csr_array(source(need, k[need])))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stopper(should_stop: Callable[[], bool] | None) -> Callable[[SolveProgress], bool] | None:
+    """The solver's progress callback that stops it when ``should_stop`` says so."""
+    if should_stop is None:
+        return None
+    return lambda _progress: should_stop()
 
 
 def _row_min(matrix: sp.csr_array) -> FloatArray:

@@ -41,12 +41,12 @@ from api.matching.schemas import RoundScope
 from matcher import (
     DemandInput,
     DemandVectors,
-    MatchCancelledError,
     MatcherError,
     MatchResult,
     PairScore,
     Problem,
     ProviderIndex,
+    SolveCancelled,
     demand_vectors,
     diagnose,
     match,
@@ -372,7 +372,7 @@ def run_round(factory: sessionmaker[Session], round_id: int, listener: Listener 
         status = stopped.status
         with factory.begin() as session:
             repository.end_round(session, round_id, status, stopped.message)
-    except MatchCancelledError:
+    except SolveCancelled:
         status = RoundStatus.CANCELLED if _cancel_asked(factory, round_id) else RoundStatus.FAILED
         message = CANCELLED_MESSAGE if status == RoundStatus.CANCELLED else _timeout_message(watch)
         with factory.begin() as session:

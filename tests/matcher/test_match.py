@@ -6,11 +6,11 @@ import pytest
 
 from matcher import (
     DemandInput,
-    MatchCancelledError,
     Problem,
     ProviderIndex,
     ProviderInput,
     RankingConfig,
+    SolveCancelled,
     assign,
     demand_vectors,
     diagnose,
@@ -117,7 +117,7 @@ def test_preferences_and_previous_proposals_are_candidates_with_their_bonus(
 
 def test_should_stop_cancels_the_match(index: ProviderIndex, demands: list[DemandInput]) -> None:
     problem = Problem.build(wanted=[1] * len(TITLES), capacity=[2] * len(SOCIETIES))
-    with pytest.raises(MatchCancelledError):
+    with pytest.raises(SolveCancelled):
         match(index, demands, problem, should_stop=lambda: True)
 
 

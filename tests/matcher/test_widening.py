@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from matcher import Assignment, MatchCancelledError, ShapeMismatchError, TopKFromMatrix, assign, widen
+from matcher import Assignment, ShapeMismatchError, SolveCancelled, TopKFromMatrix, assign, widen
 
 WEIGHTS = np.array([1.0, 0.7, 0.4])
 
@@ -138,7 +138,7 @@ def test_a_demand_wanting_three_gets_the_wanted_factor_in_its_bound() -> None:
 
 def test_should_stop_ends_widening_with_a_matcher_error() -> None:
     scores, problem = _instance(1)
-    with pytest.raises(MatchCancelledError):
+    with pytest.raises(SolveCancelled):
         widen(TopKFromMatrix(scores), scores.shape[0], initial_k=1, should_stop=lambda: True, **problem)
 
 
