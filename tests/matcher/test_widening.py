@@ -153,3 +153,16 @@ def test_a_low_forced_pair_does_not_certify_a_pruned_better_one() -> None:
     widened = widen(TopKFromMatrix(scores), 1, capacity=[0, 1, 1], initial_k=1, max_rounds=3, forced=forced)
     assert widened.certified
     assert widened.assignment.objective == pytest.approx(0.8)
+
+
+def test_should_stop_reaches_the_solver_through_its_progress_callback() -> None:
+    scores, problem = _instance(2)
+    asked: list[bool] = []
+
+    def stop_once_solving() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # no before the solve, yes when the solver reports progress
+
+    with pytest.raises(SolveCancelled):
+        widen(TopKFromMatrix(scores), scores.shape[0], initial_k=2, should_stop=stop_once_solving, **problem)
+    assert len(asked) >= 2
