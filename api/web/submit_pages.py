@@ -8,7 +8,7 @@ Staff get each campaign's link as a QR code for posters (``/campaigns/{key}/qr.s
 import io
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 from urllib.parse import quote
 
 import segno
@@ -31,6 +31,7 @@ from api.security import public
 from api.validation import row_id
 from api.web.demand_form import FORM_FIELDS, DemandForm, posted_demand, submit_form
 from api.web.deps import WebStaffDep, read_form
+from api.web.history import enterprise_history
 from api.web.matching_pages import LEVEL_LABELS
 from api.web.routing import WebRoute
 from api.web.templating import render, templates
@@ -154,7 +155,7 @@ def read_receipt(request: Request, session: SessionDep, secret: SecretDep, poste
         "demand": demand,
         "status_label": STATUS_LABELS[demand.status],
         "progress": PROGRESS[demand.status],
-        "history": _history(demand),
+        "history": enterprise_history(demand),
         "pairings": public.enterprise_pairings(session, demand),
         "pairing_labels": PAIRING_LABELS,
         "level_labels": LEVEL_LABELS,
@@ -176,18 +177,6 @@ def _find(session: Session, secret: bytes, values: dict[str, str]) -> tuple[Dema
     if demand is None or not receipt_matches(secret, demand.id, demand.receipt_salt, values["token"]):
         return None, {"token": "需求编号与回执凭证对不上，请核对后再试（注意区分大小写）"}
     return demand, {}
-
-
-def _history(demand: Demand) -> list[tuple[Any, str]]:
-    """What the enterprise may read of the demand's history: submission and status changes with reasons."""
-    shown: list[tuple[Any, str]] = []
-    for event in demand.events:
-        if event.kind == "submitted":
-            shown.append((event.created_at, "已提交"))
-        elif event.kind == "status_changed" and event.to_status is not None:
-            text = f"状态改为“{STATUS_LABELS[event.to_status]}”"
-            shown.append((event.created_at, text + (f"，原因：{event.reason}" if event.reason else "")))
-    return shown
 
 
 # --- the link and its QR code, for staff ------------------------------------------------------------
