@@ -135,7 +135,10 @@ def submit_form(
         with session.begin_nested():
             return service.submit(session, payload=payload, secret=secret, idempotency_key=_key(form))
     except (ValidationError, HuiqiError) as error:
-        form.errors = field_errors(error, "form")
+        found = field_errors(error, "form")
+        # Listed in the order of the form, fields the page adds (campaign, society) and the rest last.
+        order = {name: index for index, name in enumerate(form.fields)}
+        form.errors = dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
     if form.errors.pop(IDEMPOTENCY_HEADER, None):
         # Sent before, then changed (the back button): a fresh key lets the next click store it anew.
         form.errors["form"] = "这份表单已经提交过，之后内容又有改动。如要再报一项需求，请再点一次“提交”。"

@@ -105,6 +105,9 @@ def test_a_refused_entry_keeps_what_was_typed_and_says_why_beside_each_field(
     assert re.search(r'id="e-mobile">[^<]*11位', html)
     assert re.search(r'id="e-title">[^<]*请填写', html)
     assert 'id="e-region_code"' in html
+    # The summary lists the problems in the order of the form.
+    summary = html[html.index('id="error-summary"') :]
+    assert summary.index("#f-mobile") < summary.index("#f-title") < summary.index("#f-region_code")
     # Nothing typed is lost: the long description and the keywords come back as typed.
     assert demand_payload()["description"] in html
     assert 'value="聚氨酯、耐水解，弹性体"' in html
