@@ -45,6 +45,8 @@ CODE_FIELDS: Final = ("industry_code", "discipline_code", "region_code")
 STAFF_FIELDS: Final = FORM_FIELDS + CODE_FIELDS
 REQUIRED: Final = frozenset({"org_name", "contact_name", "title", "description"})
 LONG_FIELDS: Final = frozenset({"description", "company_profile", "main_business"})
+# One-line fields that still take a whole row: names and addresses are long.
+WIDE_FIELDS: Final = LONG_FIELDS | {"org_name", "title", "address"}
 HINTS: Final = {
     "mobile": "11位手机号码；手机和办公电话至少填一个",
     "office_phone": "如 0597-3213010",
@@ -53,7 +55,7 @@ HINTS: Final = {
     "keywords": "最多5个，用逗号或顿号分开",
     "budget_wan": "单位：万元，可不填",
     "industry_code": "国民经济行业分类代码，如 C3562",
-    "discipline_code": "学科分类代码，如 460",
+    "discipline_code": "学科分类代码，如 52010",
     "region_code": "行政区划代码；不填时按联系地址推断",
 }
 # How each input is typed on a phone: the right keyboard and the browser's autofill.
@@ -99,6 +101,7 @@ class DemandForm:
             "labels": LABELS,
             "required": REQUIRED,
             "long_fields": LONG_FIELDS,
+            "wide_fields": WIDE_FIELDS,
             "hints": HINTS,
             "attributes": INPUT_ATTRIBUTES,
             "modes": COOPERATION_MODES,

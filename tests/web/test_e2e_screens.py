@@ -77,7 +77,9 @@ def _finished_round(page: Page) -> str:
 def _pages(page: Page, round_path: str) -> list[tuple[str, str]]:
     round_id = round_path.rsplit("/", 1)[1]
     page.goto(f"{round_path}/pairings?status=accepted")
-    pairing = page.locator("tbody tr").first.get_attribute("id") or "pairing-0"
+    accepted = page.locator("tbody tr").first
+    pairing = accepted.get_attribute("id") or "pairing-0"
+    paired_demand = accepted.locator("a[href^='/demands/']").first.get_attribute("href") or "/demands/1"
     page.goto("/campaigns")
     campaign = (
         page.get_by_role("link", name=re.compile("（演示）")).first.get_attribute("href") or "/campaigns"
@@ -88,6 +90,7 @@ def _pages(page: Page, round_path: str) -> list[tuple[str, str]]:
         ("demands", "/demands"),
         ("demands-filtered", "/demands?status=submitted&q=%E6%8A%80%E6%9C%AF"),
         ("demand", "/demands/1"),
+        ("demand-paired", paired_demand),
         ("demand-edit", "/demands/1/edit"),
         ("demand-new", "/demands/new"),
         ("demand-import", "/demands/import"),
