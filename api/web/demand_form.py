@@ -92,6 +92,8 @@ class DemandForm:
     errors: dict[str, str] = field(default_factory=dict)
     # Sent back with the form: a double click or a reload of the answer stores the demand once.
     key: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    # The HTTP status a refused form comes back with: 422, or the refusal's own (409 for a campaign).
+    status: int = 422
 
     def context(self) -> dict[str, Any]:
         """What the form template needs."""
@@ -138,6 +140,7 @@ def submit_form(
         with session.begin_nested():
             return service.submit(session, payload=payload, secret=secret, idempotency_key=_key(form))
     except (ValidationError, HuiqiError) as error:
+        form.status = error.status_code if isinstance(error, HuiqiError) else 422
         found = field_errors(error, "form")
         # Listed in the order of the form, fields the page adds (campaign, society) and the rest last.
         order = {name: index for index, name in enumerate(form.fields)}

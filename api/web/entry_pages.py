@@ -43,7 +43,7 @@ def save_entry(
         if "form" in typed.errors and "campaign_id" in extra:
             # A campaign's refusal (closed, not yet open) is about the campaign chosen.
             typed.errors["campaign_id"] = typed.errors.pop("form")
-        return _entry_page(request, session, typed, sources, status=422)
+        return _entry_page(request, session, typed, sources, status=typed.status)
     demand = stored.demand
     notice = (
         f"已录入需求 {demand.id}“{demand.title}”。请把需求编号 {demand.id} 和回执凭证 "

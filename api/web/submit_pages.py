@@ -109,14 +109,11 @@ def submit_demand(request: Request, session: SessionDep, secret: SecretDep, post
         seconds = max(1, math.ceil(wait))
         form.errors["form"] = f"提交过于频繁，请 {seconds} 秒后再点“提交”，已填的内容都还在。"
         return _form_page(request, state, form, 429, {"Retry-After": str(seconds)})
-    if state is not None and not state.takes_forms:
-        opens = f"{state.campaign.opens_on:%Y年%m月%d日}"
-        form.errors["form"] = f"“{state.campaign.name}”尚未开始征集，请于{opens}起提交。"
-        return _form_page(request, state, form, 409)
+    # A campaign not yet open or closed without a 补报 is refused by the intake rules, under the form.
     extra = {"campaign_id": state.campaign.id} if state else {}
     stored = submit_form(session, form=form, secret=secret, extra=extra)
     if stored is None:
-        return _form_page(request, state, form, 422)
+        return _form_page(request, state, form, form.status)
     context = {"demand": stored.demand, "token": stored.receipt_token, "state": state}
     return render(request, "submit/done.html", context)
 

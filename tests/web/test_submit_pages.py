@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db.models import Demand, DemandStatus
 from api.matching.models import MatchRound, Pairing, PairingStatus, RoundStatus
 from api.programmes.campaigns import programme, seed_programmes
-from api.programmes.models import Campaign, CampaignStatus
+from api.programmes.models import Campaign, CampaignOverride, CampaignStatus
 from api.programmes.periods import china_today
 from api.providers.models import ProviderLevel, Society, SocietyLevel
 from api.security.ratelimit import Rule
@@ -158,7 +158,7 @@ def test_a_closed_campaign_is_named_beside_the_campaign_choice(
     page = browser.get("/demands/new").text
     data = {"csrf_token": csrf_of(page), "campaign_id": str(campaign.id), **_form()}
     answer = browser.post("/demands/new", data=data)
-    assert answer.status_code == 422
+    assert answer.status_code == 409
     assert re.search(r'id="e-campaign_id">[^<]*截止征集', answer.text)
     assert f'<option value="{campaign.id}" selected>' in answer.text
     assert _count(db) == 0
@@ -235,6 +235,45 @@ def test_the_public_form_shares_the_api_submission_limit(
     assert "提交过于频繁" in refused.text
     assert 'value="第三项需求"' in refused.text
     assert _count(db) == 2
+
+
+def test_a_closed_campaign_takes_forms_only_from_an_enterprise_with_a_late_admission(
+    client: TestClient, db: sessionmaker[Session], campaign: Campaign
+) -> None:
+    with db.begin() as session:
+        session.get_one(Campaign, campaign.id).status = CampaignStatus.CLOSED
+    page = client.get("/submit", params={"campaign": CAMPAIGN_CODE}).text
+    assert "本次征集已截止" in page
+    refused = _submit(client)
+    assert refused.status_code == 409
+    assert "截止征集" in refused.text
+    assert demand_payload()["description"] in refused.text
+    assert _count(db) == 0
+    with db.begin() as session:
+        session.add(
+            CampaignOverride(
+                campaign_id=campaign.id,
+                org_name=demand_payload()["org_name"],
+                reason="县科协汇总时遗漏",
+                valid_until=china_today() + timedelta(days=3),
+            )
+        )
+    assert _submit(client).status_code == 200
+    assert _count(db) == 1
+
+
+def test_a_campaign_not_yet_open_shows_no_form(
+    client: TestClient, db: sessionmaker[Session], campaign: Campaign
+) -> None:
+    with db.begin() as session:
+        session.get_one(Campaign, campaign.id).opens_on = china_today() + timedelta(days=2)
+    page = client.get("/submit", params={"campaign": CAMPAIGN_CODE}).text
+    assert "开始，届时再来填写" in page
+    assert 'action="/submit"' not in page
+    posted = client.post("/submit", data={"campaign": CAMPAIGN_CODE, **_form()})
+    assert posted.status_code == 409
+    assert "届时再来填写" in posted.text
+    assert _count(db) == 0
 
 
 def test_a_wrong_receipt_token_reveals_nothing(client: TestClient, campaign: Campaign) -> None:
