@@ -130,6 +130,18 @@ def _shoot(page: Page, name: str, width: str) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
+def _register_station(page: Page, pages: list[tuple[str, str]]) -> None:
+    """Register a station from the accepted pairing: the form names its reporting unit or warns."""
+    page.goto(dict(pages)["standing-unit-new"])
+    warned = "不会计入季度报告" in page.locator("#reporter-hint").inner_text()
+    page.get_by_role("button", name="登记").click()
+    expect(page.get_by_role("status").first).to_contain_text("已登记")
+    # Without a reporting unit the notice and the unit's page say so; with one, its name shows.
+    expect(page.locator("#no-reporter")).to_have_count(1 if warned else 0)
+    _shoot(page, "standing-unit-registered", "1280")
+    page.context.close()
+
+
 def test_every_page_at_1280_and_390_px(chromium: Browser, service: LiveService) -> None:
     desktop = _signed_in(chromium, service, "1280")
     round_path = _finished_round(desktop)
@@ -146,6 +158,7 @@ def test_every_page_at_1280_and_390_px(chromium: Browser, service: LiveService) 
             if squeezed := page.evaluate(SQUEEZED_CELLS):
                 too_wide.append(f"{name} ({url}) squeezes cells at {width} px: {squeezed[:3]}")
         page.context.close()
+    _register_station(_signed_in(chromium, service, "1280"), pages)
     # The enterprise's side: a refused form and a receipt, at both widths.
     for width in WIDTHS:
         context = chromium.new_context(viewport=WIDTHS[width], locale="zh-CN", base_url=service.base_url)
