@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     debug: bool = False
     # Signs receipt tokens; when empty a random key is created once in ``data_dir/secret_key``.
     secret_key: str = ""
+    # The largest request body outside file uploads (bytes); larger ones are refused with 413 unread.
+    max_body_bytes: int = 2 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)
