@@ -15,8 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db.concurrency import is_foreign_key_violation, is_unique_violation
 from api.validation import FIELD_LABELS, MESSAGES
 from matcher import errors as matcher_errors
 
@@ -83,6 +86,20 @@ class ConflictError(HuiqiError):
     status_code = 409
     code = "conflict"
     default_detail = "请求与当前状态冲突"
+
+
+class DuplicateError(ConflictError):
+    """A new row would repeat the unique key of an existing one."""
+
+    code = "duplicate"
+    default_detail = "已有相同的记录（可能刚由他人提交），请刷新后查看"
+
+
+class StaleStateError(ConflictError):
+    """The row changed between reading and writing it."""
+
+    code = "version_conflict"
+    default_detail = "内容已被他人修改，请刷新后重试"
 
 
 class InvalidTransitionError(ConflictError):
@@ -327,7 +344,24 @@ def _as_huiqi_error(exc: Exception, labels: Mapping[str, str] | None = None) -> 
         return RequestInvalidError(errors=translate_all(exc.errors(), labels))
     if isinstance(exc, StarletteHTTPException):
         return _from_http_exception(exc)
+    if isinstance(exc, IntegrityError | StaleDataError):
+        return database_conflict(exc)
     return _from_table(exc)
+
+
+def database_conflict(exc: IntegrityError | StaleDataError) -> HuiqiError:
+    """409 for a write that lost a race the services' own checks did not see coming.
+
+    A unique violation is a concurrent twin, a foreign-key violation a row deleted meanwhile, a
+    stale version a row changed meanwhile. Any other integrity error is a bug and stays a 500.
+    """
+    if isinstance(exc, StaleDataError):
+        return StaleStateError()
+    if is_unique_violation(exc):
+        return DuplicateError()
+    if is_foreign_key_violation(exc):
+        return ConflictError("引用的记录已被删除或修改，请刷新后重试")
+    raise exc
 
 
 # FastAPI's answer to a JSON body it cannot decode as text (invalid UTF-8 bytes), in English.
@@ -387,6 +421,8 @@ def install_error_handlers(app: FastAPI) -> None:
         RequestValidationError,
         ValidationError,
         StarletteHTTPException,
+        IntegrityError,
+        StaleDataError,
     ]
     for exc_type in [*handled, *ERROR_TABLE]:
         app.add_exception_handler(exc_type, handle_error)

@@ -116,9 +116,9 @@ def _replay(earlier: Demand, fingerprint: str, secret: bytes) -> Submission:
     return Submission(earlier, receipt_token(secret, earlier.id, earlier.receipt_salt), replayed=True)
 
 
-def get_demand(session: Session, *, demand_id: int) -> Demand:
-    """The demand, or 404."""
-    demand = repository.get(session, demand_id)
+def get_demand(session: Session, *, demand_id: int, for_update: bool = False) -> Demand:
+    """The demand, or 404; ``for_update`` locks it for a change."""
+    demand = repository.get(session, demand_id, for_update=for_update)
     if demand is None:
         raise NotFoundError(f"需求 {demand_id} 不存在")
     return demand
@@ -145,7 +145,7 @@ def list_demands(
 
 def update_demand(session: Session, *, demand_id: int, patch: DemandPatch, staff: StaffUser) -> Demand:
     """Apply a staff edit; the edited demand must pass the same validation as a submission."""
-    demand = get_demand(session, demand_id=demand_id)
+    demand = get_demand(session, demand_id=demand_id, for_update=True)
     before = _as_payload(demand)
     changes = patch.model_dump(exclude_unset=True)
     if "address" in changes and "region_code" not in changes and demand.region_suggested:
@@ -186,7 +186,7 @@ def change_status(
     session: Session, *, demand_id: int, to: DemandStatus, reason: str | None, staff: StaffUser
 ) -> Demand:
     """Move a demand along the review workflow, recording who, when, from, to and why."""
-    demand = get_demand(session, demand_id=demand_id)
+    demand = get_demand(session, demand_id=demand_id, for_update=True)
     _check_transition(demand.status, to, reason)
     demand.events.append(
         DemandEvent(

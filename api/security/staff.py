@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from api.auth.service import issue_token
 from api.db.base import utcnow
+from api.db.concurrency import flush_unique, locked
 from api.db.models import StaffRole, StaffToken, StaffUser
-from api.errors import ConflictError, NotFoundError
+from api.errors import ConflictError, DuplicateError, NotFoundError
 from api.validation import InputModel
 from api.web.models import StaffSession
 
@@ -64,9 +65,9 @@ def list_staff(session: Session) -> list[StaffOut]:
     return [staff_out(staff) for staff in session.scalars(select(StaffUser).order_by(StaffUser.name))]
 
 
-def get_staff(session: Session, staff_id: int) -> StaffUser:
-    """The account, or 404."""
-    staff = session.get(StaffUser, staff_id)
+def get_staff(session: Session, staff_id: int, *, for_update: bool = False) -> StaffUser:
+    """The account, or 404; ``for_update`` locks it for a change (see api.db.concurrency)."""
+    staff = locked(session, StaffUser, staff_id) if for_update else session.get(StaffUser, staff_id)
     if staff is None:
         raise NotFoundError(f"工作人员 {staff_id} 不存在")
     return staff
@@ -74,17 +75,22 @@ def get_staff(session: Session, staff_id: int) -> StaffUser:
 
 def create_account(session: Session, payload: StaffCreate) -> IssuedToken:
     """Create an account and its first token; 409 when the name is taken."""
+
+    def taken() -> ConflictError:
+        return DuplicateError(f"已有名为“{payload.name}”的工作人员")
+
     if session.scalar(select(StaffUser.id).where(StaffUser.name == payload.name)) is not None:
-        raise ConflictError(f"已有名为“{payload.name}”的工作人员")
+        raise taken()
     staff = StaffUser(name=payload.name, role=payload.role)
     session.add(staff)
+    flush_unique(session, taken)  # a concurrent request with the same name committed first
     token = issue_token(session, staff=staff)
     return IssuedToken(staff=staff_out(staff), token=token)
 
 
 def change_role(session: Session, staff_id: int, role: StaffRole) -> StaffOut:
     """Change an account's role; the last admin cannot be demoted (nobody could manage staff)."""
-    staff = get_staff(session, staff_id)
+    staff = get_staff(session, staff_id, for_update=True)
     if staff.role == StaffRole.ADMIN and role != StaffRole.ADMIN and _admin_count(session) <= 1:
         raise ConflictError("至少要保留一名管理员")
     staff.role = role
@@ -93,7 +99,9 @@ def change_role(session: Session, staff_id: int, role: StaffRole) -> StaffOut:
 
 
 def _admin_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(StaffUser.role == StaffRole.ADMIN)) or 0
+    # Every admin row locked: two admins demoting each other at once must not leave none.
+    admins = select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN).with_for_update()
+    return len(session.scalars(admins).all())
 
 
 def new_token(session: Session, staff_id: int) -> IssuedToken:
@@ -104,7 +112,7 @@ def new_token(session: Session, staff_id: int) -> IssuedToken:
 
 def revoke_access(session: Session, staff_id: int) -> int:
     """Revoke every live token of the account and end its browser sessions; returns tokens revoked."""
-    staff = get_staff(session, staff_id)
+    staff = get_staff(session, staff_id, for_update=True)
     live = [token for token in staff.tokens if token.revoked_at is None]
     for token in live:
         token.revoked_at = utcnow()
