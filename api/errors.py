@@ -33,6 +33,25 @@ class FieldError:
     message: str
 
 
+MAX_FIELD_ERRORS: Final = 50
+
+
+def more_errors(rest: int) -> FieldError:
+    """The last entry of a capped error list: how many more there were."""
+    return FieldError("body", "more_errors", f"另有 {rest} 处错误未列出：请先改正以上各项，再重新提交")
+
+
+def capped(errors: Sequence[FieldError]) -> tuple[FieldError, ...]:
+    """At most :data:`MAX_FIELD_ERRORS` errors and a last entry counting the rest.
+
+    A list of a million bad ids would otherwise answer with a million entries (96.7 MB); the first ones
+    say what is wrong.
+    """
+    if len(errors) <= MAX_FIELD_ERRORS + 1:
+        return tuple(errors)
+    return (*errors[:MAX_FIELD_ERRORS], more_errors(len(errors) - MAX_FIELD_ERRORS))
+
+
 class HuiqiError(Exception):
     """Base of the service's errors; subclasses fix the HTTP status and the machine code."""
 
@@ -48,7 +67,7 @@ class HuiqiError(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
-        self.errors = tuple(errors)
+        self.errors = capped(errors)
         self.headers = dict(headers or {})
         super().__init__(self.detail)
 
@@ -205,6 +224,8 @@ _EXPECTED_TYPES: Final[Mapping[str, str]] = {
 _NULL_MEANS_MISSING: Final = frozenset({"string_type", "list_type", "int_type", "decimal_type", "date_type"})
 _WELL_FORMED_DAY: Final = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])", re.ASCII)
 _LOCATION_PARTS: Final = frozenset({"body", "query", "path", "header", "cookie"})
+# Starlette's multipart parser answers in English; a person uploading a file gets this instead.
+_MULTIPART_DETAILS: Final = frozenset({"Missing boundary in multipart.", "Invalid multipart data."})
 
 
 def field_name(loc: Sequence[int | str]) -> str:
@@ -269,6 +290,8 @@ def translate(error: ErrorDetails, labels: Mapping[str, str] | None = None) -> F
         ctx = {"position": loc[-1] if loc and isinstance(loc[-1], int) else 0}
         loc = ("body",)
     code = _PYDANTIC_CODES.get(kind, kind if kind in MESSAGES else "invalid")
+    if kind == "too_long" and isinstance(error.get("input"), str):
+        code = "too_long"  # a text's length checked as a generic constraint (an annotated query string)
     if error.get("input") is None and kind in _NULL_MEANS_MISSING:
         code = "required"  # an explicit null for a required field
     field = str(ctx.pop("field", "")) or field_name(loc)
@@ -295,9 +318,12 @@ def _short_input(value: Any) -> str:
 def translate_all(
     errors: Sequence[ErrorDetails], labels: Mapping[str, str] | None = None
 ) -> list[FieldError]:
-    """Translate every pydantic error, keeping one entry per (field, code)."""
+    """Translate pydantic's errors, one entry per (field, code), at most :data:`MAX_FIELD_ERRORS`
+    (translating a million errors only to drop them would cost seconds)."""
     seen: dict[tuple[str, str], FieldError] = {}
-    for error in errors:
+    for index, error in enumerate(errors):
+        if len(seen) == MAX_FIELD_ERRORS:
+            return [*seen.values(), more_errors(len(errors) - index)]
         item = translate(error, labels)
         seen.setdefault((item.field, item.code), item)
     return list(seen.values())
@@ -371,6 +397,8 @@ _UNDECODABLE_BODY: Final = "There was an error parsing the body"
 def _from_http_exception(exc: StarletteHTTPException) -> HuiqiError:
     if exc.status_code == 400 and exc.detail == _UNDECODABLE_BODY:
         return RequestInvalidError(errors=[field_error("body", "body_encoding_invalid")])
+    if exc.status_code == 400 and exc.detail in _MULTIPART_DETAILS:
+        return RequestInvalidError(errors=[field_error("body", "multipart_invalid")])
     known: dict[int, type[HuiqiError]] = {
         404: NotFoundError,
         401: AuthenticationError,
