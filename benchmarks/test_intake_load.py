@@ -8,7 +8,14 @@ per key: none lost, none duplicated.
     .venv/bin/pytest benchmarks/test_intake_load.py          # PostgreSQL needs HUIQI_TEST_POSTGRES_URL
 
 ``extra_info`` in the pytest-benchmark JSON holds p50/p95/max latency (ms), requests per second and
-the lost/duplicated counts.
+the lost/duplicated counts, and the release report's keys: ``ours_s`` (median submission latency),
+``peer_s`` (median latency of ``GET /healthz`` on the same server from the same clients: the reference
+that takes the machine's load and the HTTP stack out of the figure), ``ratio`` (ours / reference),
+``spread`` ((max - min) / median of the ratio over the ``CHUNKS`` interleaved chunks) and
+``load_average``. The submissions run in ``CHUNKS`` chunks, each followed by as many reference requests.
+
+The server's per-address submission limit is sized for the load (every client shares the loopback
+address) and stays enforced.
 """
 
 import os
@@ -37,6 +44,7 @@ from api.db.migrate import upgrade
 SUBMISSIONS = 1_000
 CLIENTS = 8
 RETRY_SHARE = 10  # every tenth submission is retried
+CHUNKS = 5  # submissions and reference requests take turns in this many chunks
 POSTGRES_ENV = "HUIQI_TEST_POSTGRES_URL"
 
 
@@ -81,6 +89,9 @@ def _server(database_url: str, workdir: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "HUIQI_DATABASE_URL": database_url, "HUIQI_DATA_DIR": str(workdir)}
     env["HUIQI_SECRET_KEY"] = "load-test"
+    # All clients share 127.0.0.1: a per-address limit sized for the whole load, still enforced.
+    env["HUIQI_RATE_LIMIT_SUBMIT_PER_MINUTE"] = str(60 * SUBMISSIONS)
+    env["HUIQI_RATE_LIMIT_SUBMIT_BURST"] = str(2 * SUBMISSIONS)
     command = [
         str(Path(sys.executable).with_name("huiqi")),
         "serve",
@@ -136,7 +147,11 @@ def _jobs(run_id: str) -> list[int]:
     return jobs
 
 
-def _run_load(base: str, run_id: str) -> list[Outcome]:
+Load = tuple[list[Outcome], float, list[list[float]], list[list[float]]]
+
+
+def _run_load(base: str, run_id: str) -> Load:
+    """Every submission's outcome, the seconds the submissions took, per chunk both kinds' latencies."""
     clients = [httpx.Client(base_url=base, timeout=30) for _ in range(CLIENTS)]
 
     def send(index_and_number: tuple[int, int]) -> Outcome:
@@ -149,12 +164,46 @@ def _run_load(base: str, run_id: str) -> list[Outcome]:
         demand_id = response.json().get("id") if response.status_code == 201 else None
         return Outcome(number, response.status_code, demand_id, elapsed)
 
+    def reference(index: int) -> float:
+        started = time.perf_counter()
+        response = clients[index % CLIENTS].get("/healthz")
+        assert response.status_code == 200
+        return time.perf_counter() - started
+
+    jobs = list(enumerate(_jobs(run_id)))
+    size = -(-len(jobs) // CHUNKS)
+    outcomes: list[Outcome] = []
+    ours: list[list[float]] = []
+    peer: list[list[float]] = []
+    busy = 0.0
     try:
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-            return list(pool.map(send, enumerate(_jobs(run_id))))
+            for start in range(0, len(jobs), size):
+                started = time.perf_counter()
+                chunk = list(pool.map(send, jobs[start : start + size]))
+                busy += time.perf_counter() - started
+                outcomes += chunk
+                ours.append([outcome.seconds for outcome in chunk])
+                peer.append(list(pool.map(reference, range(len(chunk)))))
     finally:
         for client in clients:
             client.close()
+    return outcomes, busy, ours, peer
+
+
+def _reference_figures(ours: list[list[float]], peer: list[list[float]]) -> dict[str, float | str]:
+    """The release report's keys: medians, their ratio and its spread over the chunks."""
+    ratios = [statistics.median(o) / statistics.median(p) for o, p in zip(ours, peer, strict=True)]
+    ours_s = statistics.median([t for chunk in ours for t in chunk])
+    peer_s = statistics.median([t for chunk in peer for t in chunk])
+    return {
+        "ours_s": round(ours_s, 5),
+        "peer_s": round(peer_s, 5),
+        "peer_name": "GET /healthz, same server and clients (reference)",
+        "ratio": round(ours_s / peer_s, 3),
+        "spread": round((max(ratios) - min(ratios)) / statistics.median(ratios), 3),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
 
 
 def _stored(database_url: str) -> tuple[int, dict[str, int]]:
@@ -190,12 +239,12 @@ def test_intake_load(benchmark: Any, backend: str, tmp_path: Path) -> None:
         upgrade(database_url)
         with _server(database_url, tmp_path) as base:
             run_id = uuid.uuid4().hex[:8]
-            started = time.perf_counter()
-            outcomes = benchmark.pedantic(_run_load, args=(base, run_id), rounds=1, iterations=1)
-            wall = time.perf_counter() - started
+            outcomes, wall, ours, peer = benchmark.pedantic(
+                _run_load, args=(base, run_id), rounds=1, iterations=1
+            )
         total, per_title = _stored(database_url)
     summary = _summary(outcomes, wall, total, per_title)
-    benchmark.extra_info.update({"backend": backend, **summary})
+    benchmark.extra_info.update({"backend": backend, **summary, **_reference_figures(ours, peer)})
     print(f"\n{backend}: {summary}")
     ids_by_number: dict[int, set[int | None]] = {}
     for outcome in outcomes:

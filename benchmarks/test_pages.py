@@ -8,7 +8,11 @@ the server's routing, queries and template rendering.
 
     .venv/bin/pytest benchmarks/test_pages.py            # add -s to see the table
 
-``extra_info`` in the pytest-benchmark JSON holds p50/p95/max (ms) and the page size per page.
+``extra_info`` in the pytest-benchmark JSON holds p50/p95/max (ms) and the page size per page, and
+the release report's keys: ``ours_s`` (median seconds of the page), ``peer_s`` (median of ``GET /healthz``
+through the same client, timed before each load of the page: the reference that takes the machine's load
+and the ASGI stack out of the figure), ``ratio`` (ours / reference) and ``spread`` ((max - min) / median
+of the ratio over five consecutive blocks of loads).
 """
 
 import re
@@ -93,6 +97,7 @@ def test_page_render_time(benchmark, signed_in: tuple[str, TestClient, int], pag
     url = PAGES[page].format(round_id=round_id)
     assert client.get(url).status_code == 200  # warm: caches of the first request are not a page's cost
     timings: list[float] = []
+    reference: list[float] = []
 
     def load() -> None:
         start = time.perf_counter()
@@ -100,7 +105,12 @@ def test_page_render_time(benchmark, signed_in: tuple[str, TestClient, int], pag
         timings.append(time.perf_counter() - start)
         assert response.status_code == 200
 
-    benchmark.pedantic(load, rounds=LOADS, iterations=1)
+    def probe() -> None:  # pytest-benchmark runs it before each load, untimed
+        start = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        reference.append(time.perf_counter() - start)
+
+    benchmark.pedantic(load, setup=probe, rounds=LOADS, iterations=1)
     ordered = sorted(timings)
     stats = {
         "p50_ms": round(1000 * statistics.median(ordered), 1),
@@ -108,8 +118,25 @@ def test_page_render_time(benchmark, signed_in: tuple[str, TestClient, int], pag
         "max_ms": round(1000 * ordered[-1], 1),
         "kib": round(len(client.get(url).content) / 1024, 1),
     }
-    benchmark.extra_info.update(stats)
+    benchmark.extra_info.update(stats, **_against_reference(timings, reference))
     RESULTS.setdefault(backend, {})[page] = stats
+
+
+def _against_reference(timings: list[float], reference: list[float]) -> dict[str, float | str]:
+    """Median page and reference times, their ratio and its spread over five blocks of loads."""
+    size = len(timings) // 5
+    blocks = [
+        statistics.median(timings[i : i + size]) / statistics.median(reference[i : i + size])
+        for i in range(0, 5 * size, size)
+    ]
+    ours, peer = statistics.median(timings), statistics.median(reference)
+    return {
+        "ours_s": round(ours, 5),
+        "peer_s": round(peer, 5),
+        "peer_name": "GET /healthz, same client (reference)",
+        "ratio": round(ours / peer, 3),
+        "spread": round((max(blocks) - min(blocks)) / statistics.median(blocks), 3),
+    }
 
 
 def teardown_module() -> None:
