@@ -15,8 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db.concurrency import is_foreign_key_violation, is_unique_violation
 from api.validation import FIELD_LABELS, MESSAGES
 from matcher import errors as matcher_errors
 
@@ -28,6 +31,25 @@ class FieldError:
     field: str
     code: str
     message: str
+
+
+MAX_FIELD_ERRORS: Final = 50
+
+
+def more_errors(rest: int) -> FieldError:
+    """The last entry of a capped error list: how many more there were."""
+    return FieldError("body", "more_errors", f"另有 {rest} 处错误未列出：请先改正以上各项，再重新提交")
+
+
+def capped(errors: Sequence[FieldError]) -> tuple[FieldError, ...]:
+    """At most :data:`MAX_FIELD_ERRORS` errors and a last entry counting the rest.
+
+    A list of a million bad ids would otherwise answer with a million entries (96.7 MB); the first ones
+    say what is wrong.
+    """
+    if len(errors) <= MAX_FIELD_ERRORS + 1:
+        return tuple(errors)
+    return (*errors[:MAX_FIELD_ERRORS], more_errors(len(errors) - MAX_FIELD_ERRORS))
 
 
 class HuiqiError(Exception):
@@ -45,7 +67,7 @@ class HuiqiError(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
-        self.errors = tuple(errors)
+        self.errors = capped(errors)
         self.headers = dict(headers or {})
         super().__init__(self.detail)
 
@@ -83,6 +105,20 @@ class ConflictError(HuiqiError):
     status_code = 409
     code = "conflict"
     default_detail = "请求与当前状态冲突"
+
+
+class DuplicateError(ConflictError):
+    """A new row would repeat the unique key of an existing one."""
+
+    code = "duplicate"
+    default_detail = "已有相同的记录（可能刚由他人提交），请刷新后查看"
+
+
+class StaleStateError(ConflictError):
+    """The row changed between reading and writing it."""
+
+    code = "version_conflict"
+    default_detail = "内容已被他人修改，请刷新后重试"
 
 
 class InvalidTransitionError(ConflictError):
@@ -139,6 +175,12 @@ ERROR_TABLE: Final[dict[type[Exception], ErrorSpec]] = {
         409, "matching_conflict", "锁定的配对与禁止配对、容量或对接数相互矛盾"
     ),
     matcher_errors.SolverError: ErrorSpec(500, "solver_error", "匹配求解器未能证明结果最优，请联系管理员"),
+    matcher_errors.SolverOptionsError: ErrorSpec(
+        500, "solver_options_invalid", "匹配求解器的设置有误，请联系管理员"
+    ),
+    matcher_errors.SolveCancelled: ErrorSpec(
+        409, "matching_cancelled", "匹配已按要求停止（取消或超过时间限制）"
+    ),
 }
 
 _PYDANTIC_CODES: Final[Mapping[str, str]] = {
@@ -188,6 +230,8 @@ _EXPECTED_TYPES: Final[Mapping[str, str]] = {
 _NULL_MEANS_MISSING: Final = frozenset({"string_type", "list_type", "int_type", "decimal_type", "date_type"})
 _WELL_FORMED_DAY: Final = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])", re.ASCII)
 _LOCATION_PARTS: Final = frozenset({"body", "query", "path", "header", "cookie"})
+# Starlette's multipart parser answers in English; a person uploading a file gets this instead.
+_MULTIPART_DETAILS: Final = frozenset({"Missing boundary in multipart.", "Invalid multipart data."})
 
 
 def field_name(loc: Sequence[int | str]) -> str:
@@ -252,6 +296,8 @@ def translate(error: ErrorDetails, labels: Mapping[str, str] | None = None) -> F
         ctx = {"position": loc[-1] if loc and isinstance(loc[-1], int) else 0}
         loc = ("body",)
     code = _PYDANTIC_CODES.get(kind, kind if kind in MESSAGES else "invalid")
+    if kind == "too_long" and isinstance(error.get("input"), str):
+        code = "too_long"  # a text's length checked as a generic constraint (an annotated query string)
     if error.get("input") is None and kind in _NULL_MEANS_MISSING:
         code = "required"  # an explicit null for a required field
     field = str(ctx.pop("field", "")) or field_name(loc)
@@ -278,9 +324,12 @@ def _short_input(value: Any) -> str:
 def translate_all(
     errors: Sequence[ErrorDetails], labels: Mapping[str, str] | None = None
 ) -> list[FieldError]:
-    """Translate every pydantic error, keeping one entry per (field, code)."""
+    """Translate pydantic's errors, one entry per (field, code), at most :data:`MAX_FIELD_ERRORS`
+    (translating a million errors only to drop them would cost seconds)."""
     seen: dict[tuple[str, str], FieldError] = {}
-    for error in errors:
+    for index, error in enumerate(errors):
+        if len(seen) == MAX_FIELD_ERRORS:
+            return [*seen.values(), more_errors(len(errors) - index)]
         item = translate(error, labels)
         seen.setdefault((item.field, item.code), item)
     return list(seen.values())
@@ -327,7 +376,24 @@ def _as_huiqi_error(exc: Exception, labels: Mapping[str, str] | None = None) -> 
         return RequestInvalidError(errors=translate_all(exc.errors(), labels))
     if isinstance(exc, StarletteHTTPException):
         return _from_http_exception(exc)
+    if isinstance(exc, IntegrityError | StaleDataError):
+        return database_conflict(exc)
     return _from_table(exc)
+
+
+def database_conflict(exc: IntegrityError | StaleDataError) -> HuiqiError:
+    """409 for a write that lost a race the services' own checks did not see coming.
+
+    A unique violation is a concurrent twin, a foreign-key violation a row deleted meanwhile, a
+    stale version a row changed meanwhile. Any other integrity error is a bug and stays a 500.
+    """
+    if isinstance(exc, StaleDataError):
+        return StaleStateError()
+    if is_unique_violation(exc):
+        return DuplicateError()
+    if is_foreign_key_violation(exc):
+        return ConflictError("引用的记录已被删除或修改，请刷新后重试")
+    raise exc
 
 
 # FastAPI's answer to a JSON body it cannot decode as text (invalid UTF-8 bytes), in English.
@@ -337,6 +403,8 @@ _UNDECODABLE_BODY: Final = "There was an error parsing the body"
 def _from_http_exception(exc: StarletteHTTPException) -> HuiqiError:
     if exc.status_code == 400 and exc.detail == _UNDECODABLE_BODY:
         return RequestInvalidError(errors=[field_error("body", "body_encoding_invalid")])
+    if exc.status_code == 400 and exc.detail in _MULTIPART_DETAILS:
+        return RequestInvalidError(errors=[field_error("body", "multipart_invalid")])
     known: dict[int, type[HuiqiError]] = {
         404: NotFoundError,
         401: AuthenticationError,
@@ -387,6 +455,8 @@ def install_error_handlers(app: FastAPI) -> None:
         RequestValidationError,
         ValidationError,
         StarletteHTTPException,
+        IntegrityError,
+        StaleDataError,
     ]
     for exc_type in [*handled, *ERROR_TABLE]:
         app.add_exception_handler(exc_type, handle_error)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +16,10 @@ class Settings(BaseSettings):
     debug: bool = False
     # Signs receipt tokens; when empty a random key is created once in ``data_dir/secret_key``.
     secret_key: str = ""
+    # The largest request body outside file uploads (bytes); larger ones are refused with 413 unread.
+    max_body_bytes: int = 2 * 1024 * 1024
+    # Days a staff bearer token stays valid after it is issued; 0: tokens never expire.
+    staff_token_days: int = Field(default=90, ge=0, le=3650)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ reads is built from :data:`MESSAGES` at the edge (``api.errors``), with the fiel
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Final, get_args
 from urllib.parse import urlsplit
 
@@ -72,6 +72,12 @@ MESSAGES: Final[Mapping[str, str]] = {
     "csv_invalid": "文件第{line}行无法按 CSV 读取（单元格超过13万字或引号不成对），请检查后再导入",
     "column_repeated": "表头中的列“{value}”出现了不止一次，请只保留一列",
     "cells_beyond_header": "文件第{line}行的单元格比表头多，请补上表头或删去多余的单元格",
+    "staff_change_empty": "请至少填写角色或账号状态中的一项",
+    "multipart_invalid": (
+        "上传内容不是有效的表单（multipart/form-data 缺少分隔符或格式有误），请通过网页或表单方式上传文件"
+    ),
+    "duplicate_key": "JSON 中的字段“{value}”出现了不止一次，请只保留一个",
+    "date_out_of_range": "{label}“{value}”超出可用范围，应在 {min} 至 {max} 之间",
     "invalid": "{label}的值不符合要求",
 }
 
@@ -108,6 +114,65 @@ _SEPARATORS = re.compile(r"[\s\-－—]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A lone UTF-16 surrogate ("\ud800" in JSON) cannot be encoded as UTF-8, so no database can store it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+# --- dates ------------------------------------------------------------------------------------------
+# One rule for every date and time the service is given, in bodies, queries and forms alike: days from
+# 1900 to 2099 (nothing the associations record lies outside, and arithmetic on the extremes of
+# Python's calendar overflows), and times without a zone are Beijing time, as staff read them on pages.
+EARLIEST_DAY: Final = date(1900, 1, 1)
+LATEST_DAY: Final = date(2099, 12, 31)
+CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
+_DAY_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$", re.ASCII)
+
+
+def day_in_range(day: date) -> bool:
+    """Whether ``day`` lies within :data:`EARLIEST_DAY` … :data:`LATEST_DAY`."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def day_range_context(day: date) -> dict[str, str]:
+    """The message context of ``date_out_of_range`` for ``day``."""
+    return {"value": day.isoformat(), "min": EARLIEST_DAY.isoformat(), "max": LATEST_DAY.isoformat()}
+
+
+def _check_day(value: date) -> date:
+    if not day_in_range(value):
+        raise invalid("date_out_of_range", **day_range_context(value))
+    return value
+
+
+def _day_only_as_midnight(value: Any) -> Any:
+    # "since=2026-01-02" is the start of that day, the form the error message itself suggests.
+    if isinstance(value, str) and _DAY_ONLY.match(value):
+        return f"{value.strip()}T00:00:00"
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The range first: 0001-01-01T00:00:00+14:00 has no UTC equivalent in Python's calendar.
+    _check_day(value.date())
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TIME)
+    return aware.astimezone(UTC)
+
+
+def read_day(text: str, label: str = "日期") -> date:
+    """A day typed by a person (full-width digits too) within the range; ValueError with a Chinese reason.
+
+    For the command line and the staff pages' query strings, which are not read by pydantic.
+    """
+    try:
+        day = date.fromisoformat(_half_width(text).strip())
+    except ValueError:
+        raise ValueError(f"{label}“{text}”不是有效日期，格式如 2026-06-30") from None
+    if not day_in_range(day):
+        raise ValueError(MESSAGES["date_out_of_range"].format(label=label, **day_range_context(day)))
+    return day
+
+
+Day = Annotated[date, AfterValidator(_check_day)]
+# A moment: a date alone is its midnight, a time without a zone is Beijing time; always aware, in UTC.
+Moment = Annotated[datetime, BeforeValidator(_day_only_as_midnight), AfterValidator(_as_utc)]
 
 
 def register_labels(labels: Mapping[str, str]) -> None:
@@ -159,10 +224,23 @@ class InputModel(BaseModel):
         # methods type dates as ２０２６－０６－３０; only date fields are converted, since in free text the
         # full-width forms are the writer's choice.
         check_text(value)
+        if isinstance(value, str):
+            value = _trim_invisible(value)
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, str) and field is not None and _holds_date(field.annotation):
             return _half_width(value)
         return value
+
+
+def _trim_invisible(value: str) -> str:
+    # Zero-width and direction marks (Unicode format characters) at either end show nothing: a title of
+    # only "\u200b\u200e" is blank. Inside a text they stay (emoji sequences, mixed-script names).
+    start, end = 0, len(value)
+    while start < end and (value[start].isspace() or unicodedata.category(value[start]) == "Cf"):
+        start += 1
+    while end > start and (value[end - 1].isspace() or unicodedata.category(value[end - 1]) == "Cf"):
+        end -= 1
+    return value[start:end]
 
 
 def _holds_date(annotation: Any) -> bool:

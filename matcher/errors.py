@@ -14,7 +14,9 @@ __all__ = [
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
+    "SolveCancelled",
     "SolverError",
+    "SolverOptionsError",
 ]
 
 
@@ -56,3 +58,12 @@ class ConflictError(MatcherError):
 
 class SolverError(MatcherError):
     """The solver could not certify its answer; this signals a defect, never bad input."""
+
+
+class SolverOptionsError(MatcherError):
+    """The ``method``, ``options`` or ``callback`` given to the solver is invalid."""
+
+
+class SolveCancelled(MatcherError):  # noqa: N818 (a request honoured, not a fault)
+    """The caller asked to stop (the solver's progress callback, or ``should_stop`` of ``matcher.match``
+    between its steps); no assignment was made."""

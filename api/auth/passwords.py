@@ -5,7 +5,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import StaffUser
+from api.db.models import StaffStatus, StaffUser
 
 MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
@@ -32,7 +32,7 @@ def authenticate(session: Session, *, name: str, password: str) -> StaffUser | N
         _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if staff is None or stored is None:
+    if staff is None or stored is None or staff.status is not StaffStatus.ACTIVE:
         return None
     if _hasher.check_needs_rehash(stored):
         staff.password_hash = _hasher.hash(password)

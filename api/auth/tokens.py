@@ -36,10 +36,18 @@ def receipt_token(secret: bytes, demand_id: int, salt: str) -> str:
 
 def receipt_matches(secret: bytes, demand_id: int, salt: str, token: str) -> bool:
     """Whether ``token`` is the receipt token of the demand (constant-time comparison)."""
-    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500, for a
-    # header sent as Latin-1 or UTF-8 bytes), and such a token never matches anyway.
-    expected = receipt_token(secret, demand_id, salt).encode()
-    return hmac.compare_digest(expected, token.encode("utf-8", "surrogateescape"))
+    return secrets_equal(receipt_token(secret, demand_id, salt), token)
+
+
+def secrets_equal(expected: str, given: str) -> bool:
+    """Constant-time comparison of a secret with what a client sent, whatever characters it holds.
+
+    As bytes: ``hmac.compare_digest`` refuses str with non-ASCII characters (a TypeError, so a 500, for
+    a header or form field holding "é"), and such a value never matches anyway.
+    """
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogateescape"), given.encode("utf-8", "surrogateescape")
+    )
 
 
 def resolve_secret(settings: Settings) -> bytes:

@@ -1,7 +1,7 @@
 """Persistence: the declarative base, the typed models and the engine/session factory."""
 
 from api.db.base import Base
-from api.db.models import Demand, DemandEvent, DemandStatus, StaffRole, StaffToken, StaffUser
+from api.db.models import Demand, DemandEvent, DemandStatus, StaffRole, StaffStatus, StaffToken, StaffUser
 from api.db.session import make_engine, make_session_factory
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "DemandEvent",
     "DemandStatus",
     "StaffRole",
+    "StaffStatus",
     "StaffToken",
     "StaffUser",
     "make_engine",

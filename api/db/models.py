@@ -28,6 +28,13 @@ class StaffRole(StrEnum):
     REVIEWER = "reviewer"
 
 
+class StaffStatus(StrEnum):
+    """Whether an account may sign in and use its tokens."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
 def _enum_column(enum: type[StrEnum], name: str) -> Enum:
     # Stored as plain strings with a CHECK constraint: portable, and readable in SQL.
     return Enum(
@@ -49,6 +56,10 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[StaffRole] = mapped_column(_enum_column(StaffRole, "staff_role"))
+    # A disabled account keeps its history (events name it) but neither signs in nor uses tokens.
+    status: Mapped[StaffStatus] = mapped_column(
+        _enum_column(StaffStatus, "staff_status"), default=StaffStatus.ACTIVE, server_default="active"
+    )
     # argon2id hash for signing in to the staff pages; None: the account has no password yet.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from api.db.concurrency import locked
 from api.db.models import Demand, DemandStatus
 
 
@@ -19,8 +20,10 @@ class DemandFilter:
     industry_prefix: str | None = None
 
 
-def get(session: Session, demand_id: int) -> Demand | None:
-    """The demand with its history, or None."""
+def get(session: Session, demand_id: int, *, for_update: bool = False) -> Demand | None:
+    """The demand with its history, or None; ``for_update`` locks it for a change (see api.db.concurrency)."""
+    if for_update:
+        return locked(session, Demand, demand_id, options=(selectinload(Demand.events),))
     query = select(Demand).where(Demand.id == demand_id).options(selectinload(Demand.events))
     return session.scalar(query)
 

@@ -65,7 +65,8 @@ def list_demands(
     _staff: StaffDep,
     status: Annotated[list[DemandStatus] | None, Query(description="状态，可重复")] = None,
     q: Annotated[
-        ParameterText | None, Query(max_length=100, description="在名称、说明、单位、主营业务中查找")
+        ParameterText | None,
+        Query(max_length=100, title="查找内容", description="在名称、说明、单位、主营业务中查找"),
     ] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="行政区划代码或其前缀")] = None,
     industry: Annotated[

@@ -19,6 +19,7 @@ from pydantic import (
 from api.db.models import DemandStatus
 from api.reference import discipline_codes, normalize_industry_code, normalize_region_code
 from api.validation import (
+    Day,
     EmailAddress,
     InputModel,
     MobileNumber,
@@ -141,7 +142,7 @@ class DemandCreate(_DemandFields):
     keywords: Keywords = Field(default_factory=list, description="关键词，最多5个")
     cooperation_mode: CooperationMode | None = Field(default=None, description="合作方式")
     budget_wan: Budget | None = Field(default=None, description="预算（万元）")
-    deadline: date | None = Field(default=None, description="期望完成日期")
+    deadline: Day | None = Field(default=None, description="期望完成日期")
     campaign_id: RowId | None = Field(default=None, description="征集活动编号；截止后须工作人员登记补报")
     collected_by_society_id: RowId | None = Field(default=None, description="汇总填报（转报）的学会编号")
 
@@ -188,7 +189,7 @@ class DemandPatch(_DemandFields):
     keywords: Keywords | None = None
     cooperation_mode: CooperationMode | None = None
     budget_wan: Budget | None = None
-    deadline: date | None = None
+    deadline: Day | None = None
 
 
 class TransitionRequest(InputModel):

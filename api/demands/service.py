@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from api.auth.tokens import new_receipt_salt, receipt_matches, receipt_token
 from api.db.models import Demand, DemandEvent, DemandStatus, StaffUser
 from api.demands import repository
 from api.demands.repository import DemandFilter
-from api.demands.schemas import DemandCreate, DemandPatch
+from api.demands.schemas import DemandCreate, DemandPatch, TransitionRequest
 from api.errors import (
     AuthenticationError,
     InvalidTransitionError,
@@ -20,11 +21,14 @@ from api.errors import (
     PermissionDeniedError,
     RequestInvalidError,
     field_error,
+    model_labels,
+    translate_all,
 )
 from api.imports.keys import unclaimed_dedup_key
-from api.matching.engine import demand_record, tokenize_demands
+from api.matching.inputs import demand_record
 from api.programmes.admission import admit_to_campaign
 from api.reference import suggest_region
+from matcher.texts import tokenize_demands
 
 STATUS_LABELS: Final = {
     DemandStatus.SUBMITTED: "已提交",
@@ -116,9 +120,9 @@ def _replay(earlier: Demand, fingerprint: str, secret: bytes) -> Submission:
     return Submission(earlier, receipt_token(secret, earlier.id, earlier.receipt_salt), replayed=True)
 
 
-def get_demand(session: Session, *, demand_id: int) -> Demand:
-    """The demand, or 404."""
-    demand = repository.get(session, demand_id)
+def get_demand(session: Session, *, demand_id: int, for_update: bool = False) -> Demand:
+    """The demand, or 404; ``for_update`` locks it for a change."""
+    demand = repository.get(session, demand_id, for_update=for_update)
     if demand is None:
         raise NotFoundError(f"需求 {demand_id} 不存在")
     return demand
@@ -130,8 +134,11 @@ def open_demand(
     """The demand for staff, or for the enterprise holding its receipt token; nobody else."""
     if staff is None and not receipt:
         raise AuthenticationError("请提供工作人员令牌，或在 X-Receipt-Token 中提供提交时得到的回执凭证")
-    demand = get_demand(session, demand_id=demand_id)
-    if staff is None and not receipt_matches(secret, demand.id, demand.receipt_salt, receipt or ""):
+    if staff is not None:
+        return get_demand(session, demand_id=demand_id)
+    demand = repository.get(session, demand_id)
+    # A missing demand answers like another's: a receipt holder learns nothing about which ids exist.
+    if demand is None or not receipt_matches(secret, demand.id, demand.receipt_salt, receipt or ""):
         raise PermissionDeniedError("回执凭证与该需求不符：回执凭证只能查看提交时对应的那一份需求")
     return demand
 
@@ -145,7 +152,7 @@ def list_demands(
 
 def update_demand(session: Session, *, demand_id: int, patch: DemandPatch, staff: StaffUser) -> Demand:
     """Apply a staff edit; the edited demand must pass the same validation as a submission."""
-    demand = get_demand(session, demand_id=demand_id)
+    demand = get_demand(session, demand_id=demand_id, for_update=True)
     before = _as_payload(demand)
     changes = patch.model_dump(exclude_unset=True)
     if "address" in changes and "region_code" not in changes and demand.region_suggested:
@@ -186,7 +193,8 @@ def change_status(
     session: Session, *, demand_id: int, to: DemandStatus, reason: str | None, staff: StaffUser
 ) -> Demand:
     """Move a demand along the review workflow, recording who, when, from, to and why."""
-    demand = get_demand(session, demand_id=demand_id)
+    reason = _checked_reason(to, reason)
+    demand = get_demand(session, demand_id=demand_id, for_update=True)
     _check_transition(demand.status, to, reason)
     demand.events.append(
         DemandEvent(
@@ -196,6 +204,15 @@ def change_status(
     demand.status = to
     session.flush()
     return demand
+
+
+def _checked_reason(to: DemandStatus, reason: str | None) -> str | None:
+    # Every caller (the API, the staff page) gets the API's rules: no control characters, a length cap.
+    try:
+        return TransitionRequest(to=to, reason=reason).reason
+    except ValidationError as error:
+        labels = model_labels(TransitionRequest)
+        raise RequestInvalidError(errors=translate_all(error.errors(), labels)) from None
 
 
 def _check_transition(current: DemandStatus, to: DemandStatus, reason: str | None) -> None:

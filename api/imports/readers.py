@@ -25,7 +25,7 @@ from typing import Final
 import docx
 from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table, _Cell
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
 from api.exports.tables import unguard_formula
 from api.imports.columns import (
@@ -155,14 +155,20 @@ def _wanted_member(name: str) -> bool:
 def _read_xlsx(name: str, data: bytes, limits: ImportLimits) -> ParsedFile:
     check_archive(data, limits)
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    sheets = workbook.sheet_names
-    for index in range(len(sheets)):
+    # Hidden sheets are a workbook's scratch space (lookup lists, old versions): only what the person
+    # sees in Excel is imported.
+    visible = [
+        index
+        for index, meta in enumerate(workbook.sheets_metadata)
+        if meta.visible == SheetVisibleEnum.Visible
+    ]
+    for position, index in enumerate(visible):
         sheet = workbook.get_sheet_by_index(index)
         first = _first_row(sheet)
         parsed = _read_table(
             name, sheet.iter_rows(), limits, first_row=first, height=first - 1 + sheet.height
         )
-        if not _no_header(parsed) or index == len(sheets) - 1:
+        if not _no_header(parsed) or position == len(visible) - 1:
             return parsed
     return ParsedFile(name, errors=[_header_missing(name)])
 
@@ -207,7 +213,17 @@ def _csv_rows(text: str) -> Iterator[list[str]]:
     try:
         yield from rows
     except csv.Error as error:
-        raise FileRefusedError("file_corrupt", f"CSV 第 {rows.line_num} 行无法解析：{error}") from None
+        raise FileRefusedError("file_corrupt", _csv_problem(rows.line_num, error)) from None
+
+
+def _csv_problem(line: int, error: csv.Error) -> str:
+    # The csv module's reasons are English; the two a person can cause get a sentence of their own.
+    if "field larger than field limit" in str(error):
+        limit = csv.field_size_limit()
+        return f"CSV 第 {line} 行有单元格超过 {limit} 个字符（约{limit // 10_000}万字），请删减后再导入"
+    if "NUL" in str(error):
+        return f"CSV 第 {line} 行含有空字符（NUL），文件可能已损坏或不是文本文件"
+    return f"CSV 第 {line} 行无法解析（引号不成对或格式有误），请在表格软件中检查后另存为 CSV"
 
 
 def _csv_text(value: object, field_name: str) -> str | None:
@@ -234,7 +250,10 @@ def _read_table(
 ) -> ParsedFile:
     """Find the header among the first rows; the records are read lazily, as the import asks."""
     iterator = iter(rows)
-    head = list(islice(iterator, HEADER_SEARCH_ROWS))
+    try:
+        head = list(islice(iterator, HEADER_SEARCH_ROWS))
+    except FileRefusedError as error:  # a bad line among the first rows: refused before any record
+        return ParsedFile(name, errors=[file_error(name, error.code, str(error))])
     scores = [header_score(row) for row in head]
     if not scores or max(scores) < 2:
         return ParsedFile(name, errors=[_header_missing(name)])

@@ -1,17 +1,13 @@
 """``POST /api/v1/demands/import``: staff upload 汇总表 and 附件1 forms; the answer is the report.
 
-The body of an upload is capped before it is parsed: a declared Content-Length over the limit is
-answered 413 at once, and a body without one (chunked) is counted as it arrives and cut off at the
-limit, so an oversized upload is never spooled to disk.
+The body of an upload is capped before it is parsed by ``api.security.bodylimit`` (the upload limit
+of every file route), so an oversized upload is never spooled to disk.
 """
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from starlette.types import Message, Receive
 
 from api.auth.dependencies import StaffDep
 from api.deps import SessionDep
@@ -38,54 +34,7 @@ def import_limits() -> ImportLimits:
 LimitsDep = Annotated[ImportLimits, Depends(import_limits)]
 
 
-class _BodyTooLargeError(HTTPException):
-    """Raised from inside the body stream; FastAPI passes HTTPExceptions from body parsing on as they are."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=413)
-
-
-def _upload_too_large(limit: int) -> PayloadTooLargeError:
-    return PayloadTooLargeError(f"上传内容超过 {human_size(limit)} 的上限，请拆分后分批导入")
-
-
-def _capped(receive: Receive, limit: int) -> Receive:
-    received = 0
-
-    async def capped_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _BodyTooLargeError
-        return message
-
-    return capped_receive
-
-
-class UploadLimitRoute(APIRoute):
-    """A route whose request body may not exceed ``ImportLimits.max_upload_bytes``."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler behind the body cap."""
-        handler = super().get_route_handler()
-
-        async def capped_handler(request: Request) -> Response:
-            overrides = request.app.dependency_overrides
-            limit = overrides.get(import_limits, import_limits)().max_upload_bytes
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _upload_too_large(limit)
-            try:
-                return await handler(Request(request.scope, _capped(request.receive, limit)))
-            except _BodyTooLargeError:
-                raise _upload_too_large(limit) from None
-
-        return capped_handler
-
-
-router = APIRouter(prefix="/demands", tags=["demands"], route_class=UploadLimitRoute)
+router = APIRouter(prefix="/demands", tags=["demands"])
 
 
 def _read(upload: UploadFile, limits: ImportLimits) -> list[ParsedFile]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.db.base import utcnow
+from api.db.concurrency import locked
 from api.db.models import StaffUser
 from api.errors import (
     ConflictError,
@@ -90,7 +91,10 @@ def transition(
     expected = version if version is not None else change.version
     if expected is None:
         raise VersionRequiredError()
-    pairing = get_pairing(session, pairing_id)
+    # Locked: concurrent changes queue here and each compares its version with the row as it is now.
+    pairing = locked(session, Pairing, pairing_id)
+    if pairing is None:
+        raise NotFoundError(f"配对 {pairing_id} 不存在")
     if pairing.version != expected:
         raise StaleVersionError(
             f"配对已被他人修改（当前版本 {pairing.version}，你的版本 {expected}），请刷新后重试"

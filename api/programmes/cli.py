@@ -1,7 +1,6 @@
 """``huiqi campaign …`` and ``huiqi report …``: campaigns and the 附件2/3 reports from the command line."""
 
 import json
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,11 +19,11 @@ from api.programmes import campaigns, documents, reports
 from api.programmes.periods import china_today
 from api.programmes.schemas import CampaignCreate, CampaignOut, Dashboard, ReportKey
 from api.settings import get_settings
+from api.validation import read_day
 
 campaign_app = typer.Typer(help="技术需求征集活动：发起、查看进度、截止。", no_args_is_help=True)
 report_app = typer.Typer(help="附件2/附件3 季度与年度报告。", no_args_is_help=True)
 T = TypeVar("T")
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @contextmanager
@@ -55,15 +54,9 @@ def _write(target: Path, content: bytes) -> None:
 def _day(text: str) -> date:
     # Full-width digits (２０２６-０１-０１) are read as ASCII; an impossible date is named as such.
     try:
-        day = date.fromisoformat(unicodedata.normalize("NFKC", text).strip())
-    except ValueError:
-        raise typer.BadParameter(f"“{text}”不是有效日期，格式如 2026-06-30", param_hint="--on") from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        # The due dates of the year around it must exist too: year 1 or 9999 has no neighbour.
-        raise typer.BadParameter(
-            f"“{text}”超出范围：年份应在 {FIRST_YEAR}～{LAST_YEAR} 之间", param_hint="--on"
-        )
-    return day
+        return read_day(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--on") from None
 
 
 @campaign_app.command("list")

@@ -1,6 +1,5 @@
 """Staff routes: programmes, campaigns, reporting and standing units, activities, 附件2/3 reports."""
 
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -34,7 +33,7 @@ from api.programmes.schemas import (
     TagCreate,
     TagOut,
 )
-from api.validation import ParameterText, PathId
+from api.validation import Day, ParameterText, PathId
 
 router = APIRouter(tags=["programmes"])
 JSON_BODY = [Depends(require_json)]
@@ -240,7 +239,7 @@ def file_report(payload: ReportKey, session: SessionDep, staff: StaffDep) -> Rep
 def reports_due(
     session: SessionDep,
     _staff: StaffDep,
-    on: Annotated[date | None, Query(description="按哪一天计算，默认今天")] = None,
+    on: Annotated[Day | None, Query(title="日期", description="按哪一天计算，默认今天")] = None,
 ) -> list[DueItem]:
     """What falls due when (3/6/9月18日, 12月18日) and which units have not filed."""
     return reports.due(session, on=on or china_today())

@@ -18,7 +18,7 @@ from api.programmes.models import (
     UnitStatus,
 )
 from api.reference import normalize_region_code
-from api.validation import FIELD_LABELS, InputModel, RowId, blank_to_none, invalid, register_labels
+from api.validation import FIELD_LABELS, Day, InputModel, RowId, blank_to_none, invalid, register_labels
 
 # Labels are global by field name: the names other schemas label already (code, name, title, kind,
 # level, org_name, society_id, provider_*) keep their labels.
@@ -146,8 +146,8 @@ class CampaignCreate(_Input):
         Field(default_factory=lambda: ["县（市、区）科协", "市级学会"])
     )
     form: Annotated[str, Field(min_length=1, max_length=20)] = "附件1"
-    opens_on: date
-    closes_on: date
+    opens_on: Day
+    closes_on: Day
 
     @model_validator(mode="after")
     def _dates_ordered(self) -> Self:
@@ -179,7 +179,7 @@ class OverrideCreate(_Input):
 
     org_name: Name
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    valid_until: date | None = Field(default=None, description="默认7天内有效")
+    valid_until: Day | None = Field(default=None, description="默认7天内有效")
 
 
 class OverrideOut(_Output):
@@ -259,7 +259,7 @@ class ReportingUnitOut(_Output):
 class _UnitFields(_Input):
     kind: UnitKind = Field(title="服务站类型")
     level: UnitLevel = Field(title="服务站级别")
-    established_on: date
+    established_on: Day
     name: Annotated[str, Field(min_length=1, max_length=150)] | None = Field(default=None, title="服务站名称")
     programme: Annotated[str, Field(min_length=1, max_length=30)] | None = None
     reporting_unit_id: RowId | None = None
@@ -324,7 +324,7 @@ class ActivityCreate(_Input):
     content: Annotated[str, Field(min_length=1, max_length=3000)]
     outcomes: OptionalText = None
     publicity: OptionalText = None
-    occurred_on: date
+    occurred_on: Day
     enterprises: Annotated[int, Field(ge=0, le=100_000)] = 0
     participants: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     experts: Annotated[int, Field(ge=0, le=100_000)] = 0

@@ -207,8 +207,25 @@ def _register(
 
 
 def _default_reporter(session: Session, unit: StandingUnit) -> ReportingUnit | None:
-    society_id = unit.provider_id if unit.provider_level == UnitProvider.SOCIETY else None
-    return repository.reporting_unit_for(session, society_id=society_id, region_code=unit.region_code)
+    return _reporter_for(session, unit.provider_level, unit.provider_id, unit.region_code)
+
+
+def _reporter_for(
+    session: Session, level: UnitProvider, provider_id: int, region_code: str | None
+) -> ReportingUnit | None:
+    # The society that runs the unit files for it; else the 科协 of the enterprise's county.
+    society_id = provider_id if level == UnitProvider.SOCIETY else None
+    return repository.reporting_unit_for(session, society_id=society_id, region_code=region_code)
+
+
+def default_reporter_of_pairing(session: Session, pairing: Pairing) -> ReportingUnit | None:
+    """The reporting unit a station registered from ``pairing`` gets when staff choose none (or None)."""
+    try:
+        level, provider_id = _unit_provider(session, pairing)
+    except ConflictError:
+        return None
+    demand = session.get(Demand, pairing.demand_id)
+    return _reporter_for(session, level, provider_id, demand.region_code if demand else None)
 
 
 def log_founding(session: Session, unit: StandingUnit, staff: StaffUser | None) -> None:

@@ -123,7 +123,8 @@ def _xlsx_rows(content: bytes) -> list[Row]:
         raise RequestInvalidError(
             errors=[field_error("file", "file_type_invalid", value="无法读取的 XLSX")]
         ) from error
-    sheet = workbook.worksheets[0]
+    # The first sheet the person sees in Excel; hidden sheets hold lookup lists and old versions.
+    sheet = next((ws for ws in workbook.worksheets if ws.sheet_state == "visible"), workbook.worksheets[0])
     values = sheet.iter_rows(values_only=True)
     header = [str(cell).strip() if cell is not None else "" for cell in next(values, ())]
     rows = [

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.db.concurrency import flush_unique, locked
 from api.db.models import Demand, DemandStatus, StaffUser
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
 from api.providers import repository
@@ -65,12 +65,7 @@ def _assign(row: object, values: dict[str, Any]) -> None:
 
 
 def _flush_unique(session: Session, detail: str) -> None:
-    # The pre-check in each service answers almost every duplicate; this catches the concurrent one.
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:
-        raise DuplicateProviderError(detail) from error
+    flush_unique(session, lambda: DuplicateProviderError(detail))
 
 
 def _page(page: int, page_size: int) -> dict[str, int]:
@@ -281,6 +276,9 @@ def add_preference(
     session: Session, *, demand: Demand, payload: PreferenceIn, staff: StaffUser | None
 ) -> DemandPreference:
     """Record that the demand prefers or refuses a provider."""
+    # The demand's row lock queues concurrent preferences of one demand, so the duplicate check
+    # below sees a twin committed a moment ago (see api.db.concurrency).
+    demand = locked(session, Demand, demand.id) or demand
     if demand.status is DemandStatus.CLOSED:
         raise ConflictError("需求已关闭，不能再修改对接意向")
     if not repository.provider_exists(session, payload.provider_level, payload.provider_id):
@@ -292,7 +290,7 @@ def add_preference(
     preference = DemandPreference(demand_id=demand.id, **payload.model_dump())
     preference.staff_id = staff.id if staff else None
     session.add(preference)
-    session.flush()
+    flush_unique(session, lambda: ConflictError("已对该对象填写过对接意向；如需更改，请先删除原意向"))
     return preference
 
 

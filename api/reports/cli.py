@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import Callable
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +14,7 @@ from api.db.session import make_engine, make_session_factory
 from api.errors import HuiqiError
 from api.reports import html, service, workbooks
 from api.settings import get_settings
-from api.validation import MAX_ROW_ID
+from api.validation import MAX_ROW_ID, read_day
 
 
 class ReportFormat(StrEnum):
@@ -76,9 +75,9 @@ def report_period_command(
     """Write the report of the demands collected in a period."""
     started = time.perf_counter()
     try:
-        period = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError:
-        typer.echo(f"错误：日期应写作 YYYY-MM-DD（收到 {first}、{last}）", err=True)
+        period = read_day(first, "开始日期"), read_day(last, "结束日期")
+    except ValueError as error:
+        typer.echo(f"错误：{error}", err=True)
         raise typer.Exit(2) from None
     if out is not None:
         check_writable(out)

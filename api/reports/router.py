@@ -1,7 +1,6 @@
 """HTTP routes of exports and reports (staff): pairings and match lists as XLSX, round and period reports
 as HTML or XLSX."""
 
-from datetime import date
 from typing import Annotated, Final
 from urllib.parse import quote
 
@@ -13,15 +12,15 @@ from api.deps import SessionDep
 from api.errors import FieldError, RequestInvalidError
 from api.matching.schemas import Level
 from api.reports import html, service, workbooks
-from api.validation import PathId, row_id
+from api.validation import Day, PathId, row_id
 
 # Registered before the demands router: "/demands/{demand_id}" would otherwise claim "matches.xlsx".
 router = APIRouter(tags=["reports"])
 
 MAX_DEMANDS: Final = 200
 # Labelled here, not globally: elsewhere ``to`` is a status (a transition's 目标状态).
-From = Annotated[date, Query(alias="from", title="开始日期", description="开始日期（含），如 2026-07-01")]
-To = Annotated[date, Query(title="结束日期", description="结束日期（含），如 2026-09-30")]
+From = Annotated[Day, Query(alias="from", title="开始日期", description="开始日期（含），如 2026-07-01")]
+To = Annotated[Day, Query(title="结束日期", description="结束日期（含），如 2026-09-30")]
 RoundId = Annotated[PathId, Path(title="匹配轮次编号")]
 
 

@@ -10,6 +10,7 @@ from api.db.base import utcnow
 from api.errors import FieldError, RequestInvalidError
 from api.reports import charts, metrics
 from api.reports.facts import Cohort, period_cohort, round_cohort
+from api.validation import MESSAGES, day_in_range, day_range_context
 
 GAPS_LISTED: Final = 200
 MAX_PERIOD_DAYS: Final = 3 * 366
@@ -86,7 +87,19 @@ def period_report(session: Session, first: date, last: date, *, with_charts: boo
 
 
 def check_period(first: date, last: date) -> None:
-    """Refuse a reversed period or one longer than three years, naming the field."""
+    """Refuse a day out of range, a reversed period or one longer than three years, naming the field."""
+    days = (("from", "开始日期", first), ("to", "结束日期", last))
+    outside = [
+        FieldError(
+            name,
+            "date_out_of_range",
+            MESSAGES["date_out_of_range"].format(label=label, **day_range_context(day)),
+        )
+        for name, label, day in days
+        if not day_in_range(day)
+    ]
+    if outside:
+        raise RequestInvalidError(errors=outside)
     if last < first:
         raise RequestInvalidError(errors=[FieldError("to", "period_reversed", "结束日期不能早于开始日期")])
     if (last - first).days > MAX_PERIOD_DAYS:

@@ -3,7 +3,7 @@ streamed in write-only mode), and the report workbook with its charts as images.
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -71,6 +71,7 @@ SUMMARY_HEADERS: Final = ("学会", "工作表", "行数")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_TITLE_MAX: Final = 31
 REASON_TERMS: Final = 5
+PERCENT: Final = "0%"
 CHART_ROWS: Final = 22  # rows an inserted chart covers, so the next one starts below it
 
 
@@ -275,10 +276,11 @@ def report_workbook(report: Report) -> bytes:
                 r.load,
                 r.advanced,
                 r.rejected,
-                None if r.ratio is None else round(r.ratio, 3),
+                None if r.ratio is None else round(r.ratio, 4),
             )
             for r in report.loads
         ],
+        formats={8: PERCENT},  # a ratio of 1 reads 100%, as on the page
     )
     _table(
         workbook.create_sheet("未匹配需求"),
@@ -340,12 +342,21 @@ def _overview(sheet: Worksheet, report: Report) -> None:
         row += CHART_ROWS
 
 
-def _table(sheet: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+def _table(
+    sheet: Worksheet,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    formats: Mapping[int, str] | None = None,
+) -> None:
+    """A sheet of rows under bold headers; ``formats`` gives number formats by 1-based column."""
     sheet.append(list(headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([_text(value) for value in row])
+    for column, number_format in (formats or {}).items():
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+            cell.number_format = number_format
     sheet.freeze_panes = "A2"
     for index in range(1, len(headers) + 1):
         sheet.column_dimensions[_letter(index)].width = 14 if index != 3 else 36

@@ -1,7 +1,9 @@
 """Backup and restore of the configured database: ``huiqi db backup PATH`` / ``huiqi db restore PATH``.
 
 * SQLite: a consistent copy through SQLite's online backup API (safe while the service runs);
-  restore copies the file back the same way, page by page, in one step.
+  restore first checks the backup (``PRAGMA integrity_check`` and the migrations' version table), keeps
+  the current database as ``<name>.before-restore-<time>``, then copies the backup in, page by page, in
+  one step.
 * PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --if-exists --single-transaction``
   from Debian's ``postgresql-client`` (same major version as the server or newer). The password goes
   to the tools through ``PGPASSWORD``, never on the command line.
@@ -14,12 +16,14 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Final
 
 import typer
 from sqlalchemy.engine import URL, make_url
 
+from api.db.base import utcnow
 from api.settings import get_settings
 
 SQLITE_MAGIC: Final = b"SQLite format 3\x00"
@@ -80,15 +84,19 @@ def backup(database_url: str, target: Path) -> Path:
     return target
 
 
-def restore(database_url: str, source: Path) -> None:
-    """Replace the content of the database at ``database_url`` with the backup at ``source``."""
+def restore(database_url: str, source: Path) -> Path | None:
+    """Replace the content of the database at ``database_url`` with the backup at ``source``.
+
+    Returns where the previous SQLite database was kept (None for PostgreSQL, whose restore is one
+    transaction, or when there was no previous file).
+    """
     url = make_url(database_url)
     kind = _backup_kind(source)
     if url.get_backend_name() == "sqlite":
         if kind != "sqlite":
             raise BackupError(f"{source} 不是 SQLite 备份，不能恢复到 SQLite 数据库")
-        _sqlite_copy(source, _sqlite_path(url))
-    elif url.get_backend_name() == "postgresql":
+        return _sqlite_restore(source, _sqlite_path(url))
+    if url.get_backend_name() == "postgresql":
         if kind != "postgresql":
             raise BackupError(f"{source} 不是 pg_dump 备份，不能恢复到 PostgreSQL 数据库")
         uri, env = _libpq(url)
@@ -96,6 +104,32 @@ def restore(database_url: str, source: Path) -> None:
         _run([_tool("pg_restore"), *options, f"--dbname={uri}", str(source)], env)
     else:
         raise BackupError(f"不支持的数据库：{url.get_backend_name()}")
+    return None
+
+
+def _sqlite_restore(source: Path, target: Path) -> Path | None:
+    check_sqlite_backup(source)
+    kept = None
+    if target.is_file():
+        kept = target.with_name(f"{target.name}.before-restore-{utcnow():%Y%m%dT%H%M%SZ}")
+        _sqlite_copy(target, kept)
+    _sqlite_copy(source, target)
+    return kept
+
+
+def check_sqlite_backup(source: Path) -> None:
+    """Refuse a SQLite file that fails ``PRAGMA integrity_check`` or is not a Huiqi database."""
+    try:
+        with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as connection:
+            problems = [row[0] for row in connection.execute("PRAGMA integrity_check(5)")]
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"备份 {source} 已损坏，无法读取（{error}）；数据库未被改动") from None
+    if problems != ["ok"]:
+        detail = "；".join(problems)
+        raise BackupError(f"备份 {source} 未通过完整性检查（{detail}）；数据库未被改动")
+    if "alembic_version" not in tables:
+        raise BackupError(f"{source} 不是会企的数据库备份（缺少迁移版本表）；数据库未被改动")
 
 
 def _backup_kind(source: Path) -> str:
@@ -139,9 +173,11 @@ def restore_command(
     if not yes:
         typer.confirm(f"用 {path} 覆盖 {make_url(url).render_as_string()} 的全部数据？", abort=True)
     try:
-        restore(url, path)
+        kept = restore(url, path)
     except BackupError as error:
         raise typer.BadParameter(str(error), param_hint="PATH") from None
+    if kept is not None:
+        typer.echo(f"previous database kept as {kept}")
     typer.echo(f"database restored from {path}")
 
 

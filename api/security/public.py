@@ -5,6 +5,7 @@ name, contacts, address, company profile, budget and any staff notes — stays p
 sees providers only once staff accepted the pairing, and only then their contacts.
 """
 
+import re
 from datetime import date
 from typing import Any, Final
 
@@ -17,7 +18,8 @@ from api.matching.models import Pairing, PairingStatus
 from api.providers.models import Branch, Expert, ProviderLevel, Society
 
 # The demand fields a published listing shows. The description is public because staff publish a
-# demand only after reviewing its text for anything the enterprise would not want shown.
+# demand only after reviewing its text; phone numbers and e-mail addresses typed inside the title or
+# description are masked all the same (a reviewer can miss one, a scraper never does).
 PUBLIC_DEMAND_FIELDS: Final = (
     "id",
     "title",
@@ -82,9 +84,26 @@ class EnterprisePairing(BaseModel):
     contact: ProviderContact
 
 
+# Mobile numbers (138 1234 5678, +86-138…), landlines (0591-87654321, (010)66661111) and e-mail
+# addresses; the digits may be full-width or separated by blanks and dashes, as people type them.
+_CONTACTS: Final = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+    r"|(?<![0-9０-９])(?:\+?86[\s\-]?)?[1１][3-9３-９](?:[\s\-]?[0-9０-９]){9}(?![0-9０-９])"
+    r"|(?<![0-9０-９])[（(]?0[0-9]{2,3}[）)]?[\s\-]?[2-9][0-9]{6,7}(?![0-9])"
+)
+MASK: Final = "［联系方式已隐藏］"
+
+
+def mask_contacts(text: str) -> str:
+    """``text`` with every phone number and e-mail address replaced by :data:`MASK`."""
+    return _CONTACTS.sub(MASK, text)
+
+
 def public_demand(demand: Demand) -> PublicDemand:
-    """The public view of one demand."""
-    return PublicDemand.model_validate({name: getattr(demand, name) for name in PUBLIC_DEMAND_FIELDS})
+    """The public view of one demand, contacts typed into its texts masked."""
+    fields = {name: getattr(demand, name) for name in PUBLIC_DEMAND_FIELDS}
+    fields["title"], fields["description"] = mask_contacts(demand.title), mask_contacts(demand.description)
+    return PublicDemand.model_validate(fields)
 
 
 def published_demands(session: Session, *, page: int, page_size: int) -> PublicDemandPage:

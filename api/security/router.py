@@ -1,7 +1,7 @@
 """Routes of security and data protection: audit log, staff management, public and enterprise views."""
 
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -12,7 +12,7 @@ from api.errors import NotFoundError
 from api.exports.tables import MEDIA_TYPES, TableFormat
 from api.security import auditlog, public, staff
 from api.security.roles import AdminDep, EnterpriseDemandDep
-from api.validation import MAX_ROW_ID, ParameterText, PathId
+from api.validation import MAX_ROW_ID, Moment, ParameterText, PathId
 
 router = APIRouter()
 
@@ -26,8 +26,20 @@ KindFilter = Annotated[
     ParameterText | None, Query(max_length=40, title="对象类型", description="对象类型，如 demand、society")
 ]
 TargetFilter = Annotated[ParameterText | None, Query(max_length=40, title="对象编号", description="对象编号")]
-Since = Annotated[datetime | None, Query(title="起始时间", description="起始时间（含），ISO 8601")]
-Until = Annotated[datetime | None, Query(title="截止时间", description="截止时间（不含），ISO 8601")]
+Since = Annotated[
+    Moment | None,
+    Query(
+        title="起始时间",
+        description="起始时间（含），如 2026-01-02 或 2026-01-02T08:00:00；不带时区按北京时间",
+    ),
+]
+Until = Annotated[
+    Moment | None,
+    Query(
+        title="截止时间",
+        description="截止时间（不含），如 2026-02-01 或 2026-02-01T08:00:00；不带时区按北京时间",
+    ),
+]
 Page = Annotated[int, Query(ge=1, le=100_000, title="页码")]
 StaffId = Annotated[PathId, Path(title="工作人员编号")]
 
@@ -104,8 +116,8 @@ def create_staff(payload: staff.StaffCreate, session: SessionDep, _admin: AdminD
 def change_staff_role(
     staff_id: StaffId, payload: staff.StaffPatch, session: SessionDep, _admin: AdminDep
 ) -> staff.StaffOut:
-    """Change a staff member's role (admins); the last admin stays an admin."""
-    return staff.change_role(session, staff_id, payload.role)
+    """Change a staff member's role or disable/enable the account (admins); one active admin stays."""
+    return staff.change_account(session, staff_id, payload)
 
 
 @router.post("/staff/{staff_id}/tokens", response_model=staff.IssuedToken, status_code=201, tags=["staff"])
@@ -116,7 +128,7 @@ def issue_staff_token(staff_id: StaffId, session: SessionDep, _admin: AdminDep) 
 
 @router.post("/staff/{staff_id}/revoke", status_code=status.HTTP_204_NO_CONTENT, tags=["staff"])
 def revoke_staff_access(staff_id: StaffId, session: SessionDep, _admin: AdminDep) -> Response:
-    """Revoke every token and browser session of a staff member (admins)."""
+    """Disable a staff account (admins): tokens revoked, sessions ended, signing in refused."""
     staff.revoke_access(session, staff_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,12 +1,12 @@
 """Signing in and out of the staff pages."""
 
-import hmac
 import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
 from api.auth.passwords import authenticate
+from api.auth.tokens import secrets_equal
 from api.deps import SessionDep
 from api.web.deps import FormDep
 from api.web.routing import WebRoute
@@ -54,7 +54,7 @@ def login(
     """Check name and password; on success open a session and go on."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     next_url = safe_next(next)
-    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+    if not cookie or not secrets_equal(cookie, csrf_token):
         error = "登录表单已过期，请重新输入后再登录。"
         return _login_page(request, next_url=next_url, name=name, error=error, status=403)
     staff = authenticate(session, name=name.strip(), password=password) if name.strip() and password else None

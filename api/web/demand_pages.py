@@ -21,6 +21,7 @@ from api.providers.schemas import PreferenceIn
 from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
 from api.validation import COOPERATION_MODES
 from api.web.deps import FormDep, WebStaffDep
+from api.web.history import demand_history
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
 from api.web.routing import WebRoute
@@ -140,6 +141,7 @@ def _detail_context(
         "labels": LABELS,
         "transitions": sorted(service.TRANSITIONS[demand.status]),
         "preferences": preference_rows(session, demand.id),
+        "history": demand_history(session, demand),
         **match_panel(session, demand.id, level),
         **extra,
     }

@@ -15,6 +15,7 @@ from api.matching.models import MatchRound, RoundStatus
 from api.programmes.periods import china_today
 from api.reports import html, service, workbooks
 from api.reports.router import download, xlsx
+from api.validation import read_day
 from api.web.deps import WebStaffDep
 from api.web.routing import WebRoute
 from api.web.templating import render
@@ -42,9 +43,9 @@ class Choice:
 
 def _date(value: str | None, field: str, errors: dict[str, str]) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        errors[field] = "日期格式应为 年-月-日，如 2026-07-01"
+        return read_day(value, "开始日期" if field == "from" else "结束日期") if value else None
+    except ValueError as error:
+        errors[field] = str(error)
         return None
 
 

@@ -10,11 +10,13 @@ from api.errors import NotFoundError
 from api.web import (
     auth_pages,
     demand_pages,
+    entry_pages,
     import_pages,
     matching_pages,
     programme_pages,
     provider_pages,
     report_pages,
+    submit_pages,
 )
 from api.web.routing import WebRoute
 
@@ -47,10 +49,12 @@ def static_file(name: str) -> Response:
 for pages in (
     auth_pages,
     import_pages,
+    entry_pages,
     demand_pages,
     matching_pages,
     provider_pages,
     report_pages,
     programme_pages,
+    submit_pages,
 ):
     router.include_router(pages.router)

@@ -1,15 +1,14 @@
 """Signed-in browser sessions: a random id in a cookie, its hash and a CSRF token in the database."""
 
-import hmac
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.auth.tokens import hash_token
+from api.auth.tokens import hash_token, secrets_equal
 from api.db.base import utcnow
-from api.db.models import StaffUser
+from api.db.models import StaffStatus, StaffUser
 from api.web.models import StaffSession
 
 SESSION_COOKIE = "huiqi_session"
@@ -34,7 +33,7 @@ def start_session(session: Session, *, staff: StaffUser) -> str:
 def find_session(session: Session, *, token: str) -> StaffSession | None:
     """The live session of a cookie value, or None when unknown or expired."""
     found = session.scalar(select(StaffSession).where(StaffSession.token_hash == hash_token(token)))
-    if found is None or found.expires_at <= utcnow():
+    if found is None or found.expires_at <= utcnow() or found.staff.status is not StaffStatus.ACTIVE:
         return None
     return found
 
@@ -50,4 +49,4 @@ def end_session(session: Session, *, token: str) -> None:
 
 def csrf_matches(web_session: StaffSession, submitted: str | None) -> bool:
     """Whether a form carried its session's CSRF token (constant-time comparison)."""
-    return bool(submitted) and hmac.compare_digest(web_session.csrf_token, submitted or "")
+    return bool(submitted) and secrets_equal(web_session.csrf_token, submitted or "")

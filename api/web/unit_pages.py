@@ -24,6 +24,11 @@ from api.web.templating import redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
+# Said when a unit is registered without a reporting unit: its activities then reach no report.
+NO_REPORTER = (
+    "注意：未指定填报单位（依托学会和企业所在县科协都还不是填报单位），本单位的活动不会计入季度报告；"
+    "请先在“季度报告”中登记填报单位，或记录活动时逐条选择填报单位。"
+)
 UNIT_FIELDS = ("kind", "level", "established_on", "name", "programme", "reporting_unit_id", "notes")
 ACTIVITY_FIELDS = (
     "kind",
@@ -80,6 +85,7 @@ def _new_page(
         "pairing": pairing,
         "demand": session.get(Demand, pairing.demand_id),
         "taken_up": pairing.status in units.TAKEN_UP,
+        "default_reporter": units.default_reporter_of_pairing(session, pairing),
         "programmes": campaigns.list_programmes(session),
         "reporting_units": units.list_reporting_units(session),
         "values": values,
@@ -113,7 +119,10 @@ def register_from_pairing(
             field_errors(error, labels=model_labels(StandingUnitFromPairing)),
             code,
         )
-    return redirect(f"/standing-units/{unit.id}", f"已登记“{unit.name}”。")
+    notice = f"已登记“{unit.name}”。"
+    if unit.reporting_unit is None:
+        notice += NO_REPORTER
+    return redirect(f"/standing-units/{unit.id}", notice)
 
 
 def _pairing_id(value: object) -> int:

@@ -21,8 +21,9 @@ from api.imports.readers import ParsedFile, read_upload
 from api.imports.report import ImportMode, ImportReport
 from api.imports.router import import_limits
 from api.imports.service import import_files
-from api.matching.engine import demand_record, tokenize_demands
+from api.matching.inputs import demand_record
 from api.settings import get_settings
+from matcher.texts import tokenize_demands
 from tests.api.demand_files import (
     FORM_HEADERS,
     csv_bytes,
@@ -296,11 +297,8 @@ async def _post_raw(app: FastAPI, chunks: int, content_length: int | None) -> tu
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 def test_route_stops_reading_an_upload_over_the_limit(app: FastAPI, declared: bool) -> None:
-    app.dependency_overrides[import_limits] = lambda: ImportLimits(max_upload_bytes=200_000)
-    try:
-        status, body, read = anyio.run(_post_raw, app, 1000, 1000 * 65536 if declared else None)
-    finally:
-        app.dependency_overrides.clear()
+    app.state.body_limits.upload_bytes = 200_000
+    status, body, read = anyio.run(_post_raw, app, 1000, 1000 * 65536 if declared else None)
     assert status == 413
     assert json.loads(body)["code"] == "file_too_large"
     # Refused on the header alone, or at the first block past 200 kB: never 64 MB spooled.

@@ -149,6 +149,13 @@ def test_the_round_report_workbook_holds_the_funnel_the_load_and_decodable_chart
     assert all(capacity == 5 for capacity, *_ in load.values())
     assert sum(live for _, live, _, _ in load.values()) == 2  # three pairings, one rejected
     assert sum(rejected for *_, rejected in load.values()) == 1
+    # 负荷率 is a ratio shown as a percentage (1 reads 100%), like the page's column.
+    sheet = book["服务方负荷"]
+    assert sheet.cell(row=1, column=8).value == "负荷率"
+    ratios = [row[0] for row in sheet.iter_rows(min_row=2, min_col=8, max_col=8) if row[0].value is not None]
+    assert ratios
+    assert all(cell.number_format == "0%" for cell in ratios)
+    assert all(0 <= cell.value <= 1 for cell in ratios)
 
 
 def test_the_pairings_workbook_has_a_summary_and_a_sheet_per_society(

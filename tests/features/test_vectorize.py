@@ -10,7 +10,13 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from features.vectorize import TfidfVectorizer, VectorizerVersionError, _block_counts, char_ngrams
+from features.vectorize import (
+    TfidfVectorizer,
+    VectorizerVersionError,
+    _block_counts,
+    _weights_of,
+    char_ngrams,
+)
 
 CORPUS = [
     {"激光": 2.0, "焊接": 1.0, "机器人": 1.0},
@@ -148,10 +154,10 @@ def test_block_counts_equal_a_bag_by_bag_scan(ngrams: tuple[int, int] | None) ->
     ]
     grown: dict[str, int] = {}
     expected_vocabulary: dict[str, int] = {}
-    fitted = _block_counts(bags[:40], grown, True, ngrams)
+    fitted = _block_counts(*_weights_of(bags[:40]), grown, True, ngrams)
     expected = _scan_counts(bags[:40], expected_vocabulary, True, ngrams)
     assert list(grown.items()) == list(expected_vocabulary.items())  # same features, same columns
     assert abs(fitted - expected).max() == 0
-    unseen = _block_counts(bags[40:], grown, False, ngrams)
+    unseen = _block_counts(*_weights_of(bags[40:]), grown, False, ngrams)
     assert abs(unseen - _scan_counts(bags[40:], dict(grown), False, ngrams)).max() == 0
     assert len(grown) == len(expected_vocabulary)  # transforming adds nothing

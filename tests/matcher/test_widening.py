@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from matcher import Assignment, ShapeMismatchError, TopKFromMatrix, assign, widen
+from matcher import Assignment, ShapeMismatchError, SolveCancelled, TopKFromMatrix, assign, widen
 
 WEIGHTS = np.array([1.0, 0.7, 0.4])
 
@@ -100,3 +100,69 @@ def test_source_with_wrong_row_count_raises() -> None:
 
     with pytest.raises(ShapeMismatchError, match="source returned 3 rows but n_demands is 4"):
         widen(three_rows, 4, capacity=[1, 1])
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_forced_pairs_and_bonuses_keep_the_bound_honest(seed: int) -> None:
+    """Pairs that are candidates whatever their rank (locks, preferences, earlier proposals) hold low
+    scores; they must not lower the bound of the pairs pruned from a demand's top k."""
+    scores, problem = _instance(seed)
+    rng = np.random.default_rng(1000 + seed)
+    coo = scores.tocoo()
+    pick = rng.random(coo.nnz) < 0.15
+    forced = sp.csr_array((coo.data[pick], (coo.row[pick], coo.col[pick])), shape=scores.shape)
+    bonus = sp.csr_array((np.full(int(pick.sum()), 0.05), (coo.row[pick], coo.col[pick])), shape=scores.shape)
+    affinity = sp.csr_array(scores + bonus)
+    full = _value(assign(affinity, **problem), affinity, problem)
+    for k in (1, 2, 4):
+        out = widen(
+            TopKFromMatrix(scores),
+            scores.shape[0],
+            initial_k=k,
+            max_rounds=1,
+            forced=forced,
+            bonus=bonus,
+            **problem,
+        )
+        gap = full - _value(out.assignment, affinity, problem)
+        assert gap <= out.gap_bound + 1e-9 * max(1.0, full), (k, gap, out.gap_bound)
+
+
+def test_a_demand_wanting_three_gets_the_wanted_factor_in_its_bound() -> None:
+    # The round's old copy dropped the factor: 0.9 instead of 2.7 (true gap 1.8).
+    scores = sp.csr_array(np.full((1, 4), 0.9))
+    out = widen(TopKFromMatrix(scores), 1, capacity=[1, 1, 1, 1], max_per_demand=3, initial_k=1, max_rounds=1)
+    assert out.assignment.objective == pytest.approx(0.9)
+    assert out.gap_bound >= 1.8 - 1e-9
+
+
+def test_should_stop_ends_widening_with_a_matcher_error() -> None:
+    scores, problem = _instance(1)
+    with pytest.raises(SolveCancelled):
+        widen(TopKFromMatrix(scores), scores.shape[0], initial_k=1, should_stop=lambda: True, **problem)
+
+
+def test_a_low_forced_pair_does_not_certify_a_pruned_better_one() -> None:
+    # k = 1 keeps 0.9 (a full provider); the forced pair scores 0.05; the pruned 0.8 is the optimum.
+    scores = sp.csr_array(np.array([[0.9, 0.8, 0.05]]))
+    forced = sp.csr_array(np.array([[0.0, 0.0, 0.05]]))
+    out = widen(TopKFromMatrix(scores), 1, capacity=[0, 1, 1], initial_k=1, max_rounds=1, forced=forced)
+    assert out.assignment.objective == pytest.approx(0.05)
+    assert not out.certified
+    assert out.gap_bound >= 0.8 - 0.05
+    widened = widen(TopKFromMatrix(scores), 1, capacity=[0, 1, 1], initial_k=1, max_rounds=3, forced=forced)
+    assert widened.certified
+    assert widened.assignment.objective == pytest.approx(0.8)
+
+
+def test_should_stop_reaches_the_solver_through_its_progress_callback() -> None:
+    scores, problem = _instance(2)
+    asked: list[bool] = []
+
+    def stop_once_solving() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # no before the solve, yes when the solver reports progress
+
+    with pytest.raises(SolveCancelled):
+        widen(TopKFromMatrix(scores), scores.shape[0], initial_k=2, should_stop=stop_once_solving, **problem)
+    assert len(asked) >= 2

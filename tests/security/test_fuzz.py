@@ -1,9 +1,10 @@
 """Property-based fuzzing of the whole HTTP API from its OpenAPI description (schemathesis).
 
 Every operation gets up to ``EXAMPLES`` generated requests, sent as an admin (the widest access) to
-the ASGI app on a SQLite database holding a small world of demands, providers and pairings. Checks:
+the ASGI app on a SQLite and on a PostgreSQL database, each holding a small world of demands,
+providers and pairings. Checks:
 no 5xx, status codes, content types, headers and bodies as documented, and every 4xx in the
-service's error shape. The counts per operation are written to ``artifacts/fuzz-summary.md``.
+service's error shape. The counts per operation are written to ``artifacts/fuzz-summary-<backend>.md``.
 """
 
 import re
@@ -31,10 +32,11 @@ from api.db.migrate import upgrade
 from api.main import create_app
 from api.security.ratelimit import Rule
 from api.settings import Settings
+from tests.conftest import BACKENDS, fresh_database
 from tests.security.world import World, build_world
 
 EXAMPLES = 10
-ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "fuzz-summary.md"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TRIED: Counter[str] = Counter()
 STATUSES: dict[str, Counter[int]] = {}
 FAILURES: dict[str, str] = {}
@@ -97,21 +99,25 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, World]]:
-    """The service on a migrated SQLite database with a small world in it; no rate limits."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FastAPI, World]]:
+    """The service on a migrated database with a small world in it; no rate limits."""
     workdir = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{workdir / 'fuzz.db'}"
-    upgrade(url)
-    app = create_app(Settings(database_url=url, data_dir=str(workdir), secret_key="fuzz"))
-    app.state.rate_limit_rules[("POST", "/api/v1/demands")] = Rule("submit", 0, 0.0, "")
-    engine = make_engine(url)
-    with TestClient(app) as client:
-        world = build_world(client, make_session_factory(engine))
-    yield app, world
-    engine.dispose()
-    app.state.engine.dispose()
-    _write_summary()
+    for counts in (TRIED, STATUSES, FAILURES, SECONDS):
+        counts.clear()
+    with fresh_database(request.param, workdir) as url:
+        upgrade(url)
+        app = create_app(Settings(database_url=url, data_dir=str(workdir), secret_key="fuzz"))
+        app.state.rate_limit_rules[("POST", "/api/v1/demands")] = Rule("submit", 0, 0.0, "")
+        engine = make_engine(url)
+        with TestClient(app) as client:
+            world = build_world(client, make_session_factory(engine))
+        yield app, world
+        engine.dispose()
+        app.state.engine.dispose()
+        _write_summary(request.param)
 
 
 def _fuzz(operation: Any, headers: dict[str, str]) -> None:
@@ -149,9 +155,14 @@ def test_the_api_holds_to_its_description(fuzz_app: tuple[FastAPI, World]) -> No
     assert failures == {}
 
 
-def _write_summary() -> None:
+def _write_summary(backend: str) -> None:
+    server_errors = sum(
+        count for statuses in STATUSES.values() for status, count in statuses.items() if status >= 500
+    )
     lines = [
-        "# Schema fuzzing (schemathesis)",
+        f"# Schema fuzzing (schemathesis) on {backend}",
+        "",
+        f"5xx answers: {server_errors}",
         "",
         f"{sum(TRIED.values())} generated requests over {len(TRIED)} operations,"
         f" at most {EXAMPLES} examples each (more where a failure was shrunk).",
@@ -166,5 +177,5 @@ def _write_summary() -> None:
         lines.append(f"| {label} | {TRIED[label]} | {SECONDS.get(label, 0):.1f} | {statuses} |")
     lines += ["", f"## Failures ({len(FAILURES)})", ""]
     lines += [f"### {label}\n\n```\n{text}\n```\n" for label, text in sorted(FAILURES.items())]
-    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    ARTIFACT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"fuzz-summary-{backend}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
