@@ -240,7 +240,9 @@ def run_invocation(
         mine = {name: why for name, why in failures.items() if pattern is None or pattern.search(name)}
         code = (1 if mine else 0) if returncode == 1 else returncode
         left_out = {name: why for name, why in skipped.items() if pattern is None or pattern.search(name)}
-        note = "; ".join(f"{name}: {why}" for name, why in mine.items()) or (tail[0] if tail else "")
+        shown = [f"{name}: {why}" for name, why in list(mine.items())[:2]]
+        more = f" and {len(mine) - 2} more" if len(mine) > 2 else ""
+        note = "; ".join(shown) + more if shown else (tail[0] if tail else "")
         if left_out and not rows:
             note = f"skipped: {next(iter(left_out.values()))}"
         relative = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log)
