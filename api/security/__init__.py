@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from api.security.audit import CLI_ACTOR, attach_actor, record_audit
 from api.security.bodylimit import BodyLimitMiddleware, BodyLimits
+from api.security.gate import RequestGateMiddleware
 from api.security.headers import SecurityHeadersMiddleware
 from api.security.openapi import install_error_documentation
 from api.security.outage import install_outage_handler
@@ -23,6 +24,7 @@ def install_security(app: FastAPI, limits: RateLimitSettings | None = None) -> N
     rules = default_rules(limits or RateLimitSettings())
     app.state.rate_limit_rules = rules
     app.state.rate_limiter = RateLimiter()
+    app.add_middleware(RequestGateMiddleware)  # innermost: 413 and 429 answers never wait
     app.add_middleware(RateLimitMiddleware, rules=rules, limiter=app.state.rate_limiter)
     settings = getattr(app.state, "settings", None)
     app.state.body_limits = BodyLimits(body_bytes=settings.max_body_bytes) if settings else BodyLimits()

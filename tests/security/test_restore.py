@@ -24,10 +24,9 @@ def world(client: TestClient, db: sessionmaker[Session]) -> World:
 
 
 def _corrupt(backup: Path) -> None:
-    """Overwrite the middle of the file (past its header) with garbage, as a bad disk or copy would."""
+    """Overwrite everything past the first 4 KiB (past the header) with garbage, as a bad disk would."""
     data = bytearray(backup.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 8192] = b"\xa5" * min(8192, len(data) - middle)
+    data[4096:] = b"\xa5" * (len(data) - 4096)
     backup.write_bytes(bytes(data))
 
 
