@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from math import ceil
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from api.providers import service as providers
 from api.providers.schemas import PreferenceIn
 from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
 from api.validation import COOPERATION_MODES
+from api.web import bulk as bulk_actions
 from api.web.deps import FormDep, WebStaffDep
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
@@ -103,8 +105,33 @@ def demand_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Demands, newest first, with filters, search and paging."""
+    return _list_page(request, session, query, page)
+
+
+@dataclass
+class BulkForm:
+    """The bulk form as submitted, shown again (checked rows, action, reason) when it is refused."""
+
+    action: str = ""
+    reason: str = ""
+    ids: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    query: ListQuery,
+    page: int,
+    bulk: BulkForm | None = None,
+    status_code: int = 200,
+) -> Response:
     items, total = service.list_demands(session, where=query.to_filter(), page=page, page_size=PAGE_SIZE)
+    list_params = [(k, v) for k, v in request.query_params.multi_items()]
     context = {
+        "bulk": bulk or BulkForm(),
+        "bulk_actions": bulk_actions.DEMAND_ACTION_LABELS,
+        "bulk_url": "/demands/bulk" + (f"?{urlencode(list_params)}" if list_params else ""),
         "query": query,
         "items": items,
         "total": total,
@@ -119,7 +146,33 @@ def demand_list(
         # The match-list export form repeats the list's filters (not its page) as hidden fields.
         "export_params": [(k, v) for k, v in request.query_params.multi_items() if k != "page"],
     }
-    return render(request, "demands/list.html", context)
+    return render(request, "demands/list.html", context, status_code=status_code)
+
+
+@router.post("/demands/bulk")
+def bulk_change(
+    request: Request,
+    session: SessionDep,
+    staff: WebStaffDep,
+    form: FormDep,
+    query: ListFiltersDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Review, publish or return the checked demands at once; the list keeps its filters."""
+    bulk = BulkForm(
+        action=str(form.get("action") or ""),
+        reason=str(form.get("reason") or "").strip(),
+        ids=[str(value) for value in form.getlist("ids")],
+    )
+    try:
+        result = bulk_actions.apply_to_demands(
+            session, ids=bulk.ids, action=bulk.action, reason=bulk.reason, staff=staff
+        )
+    except bulk_actions.BulkInputError as error:
+        bulk.errors = error.errors
+        return _list_page(request, session, query, page, bulk, 422)
+    back = "/demands" + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(back, result.summary())
 
 
 @router.get("/demands/{demand_id:int}")

@@ -2,6 +2,7 @@
 
 from math import ceil
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -14,9 +15,12 @@ from api.db.models import DemandStatus, StaffUser
 from api.deps import SessionDep
 from api.errors import HuiqiError, RequestInvalidError, model_labels, translate_all
 from api.matching import review, service
-from api.matching.models import AgreementType, MatchRound, PairingStatus, RoundStatus
+from api.matching.models import AgreementType, MatchRound, RoundStatus
 from api.matching.schemas import MatchList, PairingTransition, RoundScope
+from api.validation import row_id
+from api.web import bulk as bulk_actions
 from api.web.deps import FormDep, WebStaffDep
+from api.web.pairing_lists import SORTS, PairingQuery, find_pairings, parse_query
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
@@ -219,37 +223,58 @@ def pairing_list(
     _staff: WebStaffDep,
     round_id: int,
     status: str = "",
+    q: str = "",
+    sort: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """A round's pairings by demand and rank, with the review actions of each."""
-    return _pairings_page(request, session, round_id, status, page, {})
+    """A round's pairings with their demands' titles and enterprises, searched, sorted, reviewable."""
+    service.get_round(session, round_id)
+    query = parse_query(str(round_id), status, q, sort)
+    return _pairings_page(request, session, query, page, {})
+
+
+@router.get("/pairings")
+def all_pairings(
+    request: Request,
+    session: SessionDep,
+    _staff: WebStaffDep,
+    round: str = "",  # the query parameter of the links
+    status: str = "",
+    q: str = "",
+    sort: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Pairings of every round (or one), e.g. all accepted ones waiting for 对接."""
+    return _pairings_page(request, session, parse_query(round, status, q, sort), page, {})
 
 
 def _pairings_page(
     request: Request,
     session: Session,
-    round_id: int,
-    status: str,
+    query: PairingQuery,
     page: int,
     row_errors: dict[int, dict[str, str]],
     code: int = 200,
+    bulk: dict[str, Any] | None = None,
 ) -> Response:
-    wanted = PairingStatus(status) if status in PairingStatus._value2member_map_ else None
-    items, total = service.list_pairings(
-        session,
-        round_id=round_id,
-        status=wanted,
-        demand_id=None,
-        offset=(page - 1) * PAIRINGS_PER_PAGE,
-        limit=PAIRINGS_PER_PAGE,
+    rows, total = find_pairings(
+        session, query, offset=(page - 1) * PAIRINGS_PER_PAGE, limit=PAIRINGS_PER_PAGE
+    )
+    matching_round = service.get_round(session, query.round_id) if query.round_id else None
+    base = (
+        f"/rounds/{query.round_id}/pairings"
+        if matching_round and request.url.path != "/pairings"
+        else "/pairings"
     )
     context = {
-        "round": service.get_round(session, round_id),
-        "items": items,
+        "round": matching_round,
+        "query": query,
+        "list_path": base,
+        "sorts": SORTS,
+        "rows": rows,
         "total": total,
         "page": page,
         "pages": max(1, ceil(total / PAIRINGS_PER_PAGE)),
-        "status": status,
         "pairing_statuses": service.STATUS_LABELS,
         "actions": review.ACTIONS,
         "action_labels": review.ACTION_LABELS,
@@ -257,8 +282,53 @@ def _pairings_page(
         "row_errors": row_errors,
         "level_labels": LEVEL_LABELS,
         "export_enabled": True,
+        "bulk": bulk or {"reason": "", "ids": [], "errors": {}},
+        "back": _list_url(base, query, page),
     }
     return render(request, "rounds/pairings.html", context, status_code=code)
+
+
+def _list_url(path: str, query: PairingQuery, page: int) -> str:
+    params = {
+        "round": str(query.round_id) if query.round_id and path == "/pairings" else "",
+        "status": query.status.value if query.status else "",
+        "q": query.text,
+        "sort": query.sort if query.sort != "demand" else "",
+        "page": str(page) if page > 1 else "",
+    }
+    kept = urlencode({key: value for key, value in params.items() if value})
+    return f"{path}?{kept}" if kept else path
+
+
+def _query_of(back: str) -> tuple[PairingQuery, int]:
+    """The worklist a form came from, read back from its ``back`` URL."""
+    parts = urlsplit(back)
+    params = dict(parse_qsl(parts.query))
+    round_text = params.get("round", "")
+    if parts.path.startswith("/rounds/"):
+        round_text = parts.path.split("/")[2]
+    page = row_id(params.get("page", "1")) or 1
+    query = parse_query(round_text, params.get("status", ""), params.get("q", ""), params.get("sort", ""))
+    return query, min(page, 100_000)
+
+
+def _safe_back(value: str, fallback: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else fallback
+
+
+@router.post("/pairings/bulk")
+def bulk_pairings(request: Request, session: SessionDep, staff: WebStaffDep, form: FormDep) -> Response:
+    """Accept or reject the checked pairings at once; the worklist keeps its filter."""
+    back = _safe_back(str(form.get("back") or "/pairings"), "/pairings")
+    ids = [str(value) for value in form.getlist("ids")]
+    action, reason = str(form.get("action") or ""), str(form.get("reason") or "").strip()
+    try:
+        result = bulk_actions.apply_to_pairings(session, ids=ids, action=action, reason=reason, staff=staff)
+    except bulk_actions.BulkInputError as error:
+        query, page = _query_of(back)
+        bulk = {"reason": reason, "ids": ids, "errors": error.errors}
+        return _pairings_page(request, session, query, page, {}, 422, bulk)
+    return redirect(back, result.summary())
 
 
 @router.post("/pairings/{pairing_id:int}")
@@ -267,14 +337,14 @@ def change_pairing(
 ) -> Response:
     """Apply one review action to a pairing; a refused action is explained in its row."""
     pairing = review.get_pairing(session, pairing_id)
-    back = str(form.get("back") or f"/rounds/{pairing.round_id}/pairings")
-    back = back if back.startswith("/") and not back.startswith("//") else "/"
+    back = _safe_back(str(form.get("back") or f"/rounds/{pairing.round_id}/pairings"), "/")
     try:
         with session.begin_nested():
             _transition(session, pairing_id, form, staff)
     except (ValidationError, HuiqiError) as error:
         code = error.status_code if isinstance(error, HuiqiError) else 422
-        return _pairings_page(request, session, pairing.round_id, "", 1, {pairing_id: _errors(error)}, code)
+        query, page = _query_of(back)
+        return _pairings_page(request, session, query, page, {pairing_id: _errors(error)}, code)
     label = review.ACTION_LABELS.get(str(form.get("action")), "")
     return redirect(f"{back}#pairing-{pairing_id}", f"配对 {pairing_id}：已{label}。")
 

@@ -48,11 +48,13 @@ def highlight(text: str | None, terms: Iterable[str]) -> Markup:
     return Markup(pattern.sub(lambda match: f"<mark>{match.group(0)}</mark>", escaped))
 
 
-def page_url(request: Request, **changes: Any) -> str:
-    """The current URL with some query parameters replaced (None removes one)."""
+def page_url(request: Request, at: str | None = None, **changes: Any) -> str:
+    """The current URL (or the page ``at`` with its query) with some query parameters replaced (None
+    removes one)."""
     params = [(key, value) for key, value in request.query_params.multi_items() if key not in changes]
     params += [(key, str(value)) for key, value in changes.items() if value is not None]
-    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+    path = at or request.url.path
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 templates.env.filters.update(local_time=local_time, status_label=status_label, highlight=highlight)

@@ -39,3 +39,13 @@ function watchRound(panel) {
 }
 
 document.querySelectorAll("[data-progress-url]").forEach(watchRound);
+
+// A "select all" box checks every row box of its form: <input type="checkbox" data-check-all="ids">.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const name = box.dataset && box.dataset.checkAll;
+  if (!name) return;
+  const form = box.getAttribute("form");
+  const selector = form ? `input[name="${name}"][form="${form}"]` : `input[name="${name}"]`;
+  document.querySelectorAll(selector).forEach((row) => { row.checked = box.checked; });
+});
