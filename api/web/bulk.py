@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import DemandStatus, StaffUser
 from api.demands import service as demands
-from api.errors import HuiqiError
+from api.errors import HuiqiError, InvalidTransitionError
 from api.matching import review
 from api.matching.schemas import PairingTransition
 from api.validation import row_id
@@ -95,6 +95,8 @@ def _walk(
     session: Session, demand_id: int, steps: tuple[DemandStatus, ...], reason: str | None, staff: StaffUser
 ) -> None:
     demand = demands.get_demand(session, demand_id=demand_id)
+    if demand.status == steps[-1]:
+        raise InvalidTransitionError(f"已是“{demands.STATUS_LABELS[demand.status]}”，无需再改")
     # Start at the step after the demand's status; a status not on the path fails at the first step.
     start = steps.index(demand.status) + 1 if demand.status in steps else 0
     for status in steps[start:]:

@@ -31,6 +31,8 @@ from api.web.templating import redirect, render
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
+# The status buttons say what they do, not where the demand ends up.
+TRANSITION_LABELS = {"in_review": "开始审核", "published": "发布", "returned": "退回", "closed": "关闭"}
 # Fields staff may edit: those of a submission that a staff edit (DemandPatch) accepts.
 EDIT_FIELDS = tuple(name for name in DemandCreate.model_fields if name in DemandPatch.model_fields)
 LONG_FIELDS = frozenset({"description", "company_profile", "main_business"})
@@ -192,6 +194,7 @@ def _detail_context(
         "demand": demand,
         "labels": LABELS,
         "transitions": sorted(service.TRANSITIONS[demand.status]),
+        "transition_labels": TRANSITION_LABELS,
         "preferences": preference_rows(session, demand.id),
         **match_panel(session, demand.id, level),
         **extra,
@@ -205,24 +208,28 @@ def change_status(
     """Move a demand along the review workflow; errors shown beside the form."""
     target = str(form.get("to") or "")
     reason = str(form.get("reason") or "").strip() or None
+    values = {"to": target, "reason": reason or ""}
     if target not in DemandStatus._value2member_map_:
-        return _status_error(request, session, demand_id, {"to": "请选择目标状态"})
+        return _status_error(request, session, demand_id, {"to": "请选择要执行的操作"}, values)
     try:
         with session.begin_nested():
             service.change_status(
                 session, demand_id=demand_id, to=DemandStatus(target), reason=reason, staff=staff
             )
     except RequestInvalidError as error:
-        return _status_error(request, session, demand_id, _by_field(error.errors))
+        return _status_error(request, session, demand_id, _by_field(error.errors), values)
     except InvalidTransitionError as error:
-        return _status_error(request, session, demand_id, {"to": error.detail})
+        return _status_error(request, session, demand_id, {"to": error.detail}, values)
     label = service.STATUS_LABELS[DemandStatus(target)]
     return redirect(f"/demands/{demand_id}", f"需求 {demand_id} 已改为“{label}”。")
 
 
-def _status_error(request: Request, session: Session, demand_id: int, errors: dict[str, str]) -> Response:
+def _status_error(
+    request: Request, session: Session, demand_id: int, errors: dict[str, str], values: dict[str, str]
+) -> Response:
+    # The refused form shows again as the user left it: the reason typed, the action chosen.
     demand = service.get_demand(session, demand_id=demand_id)
-    context = _detail_context(session, demand, status_errors=errors)
+    context = _detail_context(session, demand, status_errors=errors, status_values=values)
     return render(request, "demands/detail.html", context, status_code=422)
 
 

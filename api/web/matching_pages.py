@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.db.models import DemandStatus, StaffUser
+from api.db.models import Demand, DemandStatus, StaffUser
 from api.deps import SessionDep
 from api.errors import HuiqiError, RequestInvalidError, model_labels, translate_all
 from api.matching import review, service
@@ -23,6 +23,7 @@ from api.web.deps import FormDep, WebStaffDep
 from api.web.pairing_lists import SORTS, PairingQuery, find_pairings, parse_query
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
+from api.web.worker_state import round_waiting_hint
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -40,6 +41,7 @@ STAGE_LABELS = {
     "candidates": "候选",
     "solve": "求解",
     "save": "保存",
+    "total": "合计",
 }
 FIELD_LABELS = {
     "title": "名称",
@@ -66,6 +68,19 @@ COUNT_LABELS = {
     "objective": "目标值",
     "gap_bound": "最优性间隙上界",
 }
+# What the round page shows up front; the other counts are technical and go into its 详情 fold.
+PLAIN_COUNTS = (
+    "demands",
+    "providers",
+    "pairs",
+    "new_pairs",
+    "churn",
+    "kept",
+    "locked",
+    "preferred",
+    "forbidden",
+)
+ROUND_FAILED = "本轮匹配出错，未能完成。可以重新开始一轮；如果再次出错，请联系系统管理员并告知轮次编号。"
 PAIRINGS_PER_PAGE = 50
 ROUNDS_SHOWN = 50
 
@@ -175,7 +190,11 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
     matching_round = service.get_round(session, round_id)
     context = {
         "round": matching_round,
-        "progress": progress_state(matching_round),
+        "progress": progress_state(matching_round, round_waiting_hint(session, matching_round)),
+        "outcome": round_outcome(matching_round),
+        "plain_counts": PLAIN_COUNTS,
+        "titles": _diagnosed_titles(session, matching_round),
+        "failure": failure_text(matching_round.error) if matching_round.status == RoundStatus.FAILED else "",
         "level_labels": LEVEL_LABELS,
         "round_status_labels": ROUND_STATUS_LABELS,
         "stage_labels": STAGE_LABELS,
@@ -186,8 +205,43 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
     return render(request, "rounds/detail.html", context)
 
 
-def progress_state(matching_round: MatchRound) -> dict[str, Any]:
-    """What the progress bar shows: percent, a Chinese label and whether the round has ended."""
+def _diagnosed_titles(session: Session, matching_round: MatchRound) -> dict[int, str]:
+    diagnosis = matching_round.diagnosis or {}
+    ids = {int(entry["demand_id"]) for entry in (diagnosis.get("unserved") or [])[:50]}
+    for item in (diagnosis.get("relaxations") or [])[:10]:
+        ids |= {int(served["demand_id"]) for served in item.get("serves") or []}
+    if not ids:
+        return {}
+    rows = session.execute(select(Demand.id, Demand.title).where(Demand.id.in_(ids)))
+    return {int(demand_id): str(title) for demand_id, title in rows}
+
+
+def failure_text(error: str | None) -> str:
+    """Why a round failed, in words for staff: a Chinese reason is shown, a programmer's one is not."""
+    reason = (error or "").split(": ", 1)[-1].strip()
+    readable = any("\u4e00" <= char <= "\u9fff" for char in reason) and not any(
+        mark in reason for mark in ("Traceback", "_", "{", "Error")
+    )
+    return f"本轮匹配未能完成：{reason}" if readable else ROUND_FAILED
+
+
+def round_outcome(matching_round: MatchRound) -> dict[str, Any]:
+    """匹配成功 N 项、未匹配 N 项 and the reasons of the unmatched, counted by reason."""
+    counts = matching_round.counts or {}
+    reasons: dict[str, int] = {}
+    for entry in (matching_round.diagnosis or {}).get("unserved") or []:
+        text = str(entry.get("message") or "原因未记录")
+        reasons[text] = reasons.get(text, 0) + 1
+    return {
+        "served": counts.get("served"),
+        "unserved": counts.get("unserved"),
+        "reasons": sorted(reasons.items(), key=lambda item: -item[1]),
+    }
+
+
+def progress_state(matching_round: MatchRound, waiting: str = "") -> dict[str, Any]:
+    """What the progress bar shows: percent, a Chinese label, whether the round has ended and, for a
+    round no worker has taken, why it waits."""
     status = ROUND_STATUS_LABELS[matching_round.status]
     stage = STAGE_LABELS.get(matching_round.stage.value if matching_round.stage else "", "")
     finished = matching_round.status not in (RoundStatus.QUEUED, RoundStatus.RUNNING)
@@ -195,15 +249,21 @@ def progress_state(matching_round: MatchRound) -> dict[str, Any]:
     label = f"{status}：{stage} {percent}%" if matching_round.status == RoundStatus.RUNNING else status
     if matching_round.cancel_requested and not finished:
         label += "（正在取消）"
-    return {"percent": percent, "label": label, "finished": finished, "status": matching_round.status.value}
+    return {
+        "percent": percent,
+        "label": label,
+        "finished": finished,
+        "status": matching_round.status.value,
+        "waiting": waiting,
+    }
 
 
 @router.get("/rounds/{round_id:int}/progress")
 def round_progress(session: SessionDep, _staff: WebStaffDep, round_id: int) -> Response:
     """The round's progress as JSON, polled by the round page."""
-    return JSONResponse(
-        progress_state(service.get_round(session, round_id)), headers={"Cache-Control": "no-store"}
-    )
+    matching_round = service.get_round(session, round_id)
+    state = progress_state(matching_round, round_waiting_hint(session, matching_round))
+    return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/rounds/{round_id:int}/cancel")

@@ -48,6 +48,13 @@ def highlight(text: str | None, terms: Iterable[str]) -> Markup:
     return Markup(pattern.sub(lambda match: f"<mark>{match.group(0)}</mark>", escaped))
 
 
+def plain_number(value: float | int) -> str:
+    """A count as is, any other number to two decimals (staff read 648.75, not 648.748443)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return f"{value:.2f}"
+    return f"{int(value)}"
+
+
 def page_url(request: Request, at: str | None = None, **changes: Any) -> str:
     """The current URL (or the page ``at`` with its query) with some query parameters replaced (None
     removes one)."""
@@ -57,7 +64,9 @@ def page_url(request: Request, at: str | None = None, **changes: Any) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
-templates.env.filters.update(local_time=local_time, status_label=status_label, highlight=highlight)
+templates.env.filters.update(
+    local_time=local_time, status_label=status_label, highlight=highlight, plain_number=plain_number
+)
 templates.env.globals.update(page_url=page_url, status_labels=STATUS_LABELS)
 
 

@@ -51,6 +51,7 @@ def test_a_round_started_from_the_form_runs_and_its_pairings_can_be_accepted(
         "label": "已完成",
         "finished": True,
         "status": "succeeded",
+        "waiting": "",
     }
     pairings = browser.get(f"/rounds/{round_id}/pairings").text
     pairing_id = int(re.findall(r'id="pairing-(\d+)"', pairings)[0])

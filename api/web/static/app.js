@@ -28,6 +28,11 @@ function watchRound(panel) {
     bar.value = state.percent;
     bar.textContent = `${state.percent}%`;
     label.textContent = state.label;
+    const waiting = panel.querySelector("[data-progress-waiting]");
+    if (waiting) {
+      waiting.textContent = state.waiting || "";
+      waiting.hidden = !state.waiting;
+    }
     if (state.finished) {
       panel.dataset.finished = "true";
       window.location.reload();
