@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from api.reports.metrics import FunnelStep, LoadRow, StageMedian, duration_text
+from api.reports.metrics import FunnelStep, LoadRow, StageMedian, duration_text, duration_unit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -122,23 +122,29 @@ def funnel_chart(steps: Sequence[FunnelStep]) -> bytes:
 def load_chart(rows: Sequence[LoadRow]) -> bytes:
     """The busiest providers' load (bars) against their capacity (outline), busiest at the top."""
     shown = list(rows[:LOAD_BARS])
-    with _figure(7.5, max(2.4, 0.32 * len(shown) + 1.2)) as (figure, axes):
-        positions = list(range(len(shown)))[::-1]
-        axes.barh(
-            positions,
-            [row.capacity for row in shown],
-            color="none",
-            edgecolor=MUTED,
-            height=0.7,
-            label="容量",
-        )
-        axes.barh(positions, [row.load for row in shown], color=BAR, height=0.45, label="本期配对")
-        axes.set_yticks(positions, [_short(row.name) for row in shown], fontsize=8)
-        axes.set_xlabel("需求数")
-        _counts_axis(axes.xaxis)
-        axes.set_title(f"服务方负荷与容量（前 {len(shown)} 位）")
-        axes.legend(loc="lower right", fontsize=8, frameon=False)
+    with _figure(7.5, max(2.4, 0.32 * len(shown) + 1.4)) as (figure, axes):
+        draw_load(figure, axes, shown)
         return _png(figure)
+
+
+def draw_load(figure: "Figure", axes: "Axes", shown: Sequence[LoadRow]) -> None:
+    """Draw :func:`load_chart` on ``axes``; its legend sits above the plot, clear of every bar."""
+    positions = list(range(len(shown)))[::-1]
+    axes.barh(
+        positions,
+        [row.capacity for row in shown],
+        color="none",
+        edgecolor=MUTED,
+        height=0.7,
+        label="容量",
+    )
+    axes.barh(positions, [row.load for row in shown], color=BAR, height=0.45, label="本期配对")
+    axes.set_yticks(positions, [_short(row.name) for row in shown], fontsize=8)
+    axes.set_xlabel("需求数")
+    _counts_axis(axes.xaxis)
+    figure.suptitle(f"服务方负荷与容量（前 {len(shown)} 位）", fontsize=10)
+    # Outside the axes (constrained layout makes room): inside, it covered the last bar.
+    figure.legend(loc="outside upper right", ncols=2, fontsize=8, frameon=False)
 
 
 def _short(name: str, width: int = 14) -> str:
@@ -146,25 +152,28 @@ def _short(name: str, width: int = 14) -> str:
 
 
 def stage_chart(stages: Sequence[StageMedian]) -> bytes:
-    """Median days per stage, with the number of cases under each bar."""
+    """Median time per stage, with the number of cases under each bar."""
     with _figure(7.5, 3.2) as (figure, axes):
-        values = [stage.median_days or 0.0 for stage in stages]
-        bars = axes.bar(range(len(stages)), values, color=BAR, width=0.6)
-        axes.set_xticks(range(len(stages)), [f"{s.label}\n（{s.count} 个）" for s in stages], fontsize=8)
-        for bar, stage in zip(bars, stages, strict=True):
-            text = duration_text(stage.median_days)
-            axes.text(
-                bar.get_x() + bar.get_width() / 2,
-                bar.get_height(),
-                text,
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
-        axes.set_ylabel("天（中位数）")
-        axes.set_title("各阶段用时中位数")
-        axes.set_ylim(0, max(values, default=0) * 1.25 or 1)
+        draw_stages(axes, stages)
         return _png(figure)
+
+
+def draw_stages(axes: "Axes", stages: Sequence[StageMedian]) -> str:
+    """Draw :func:`stage_chart` on ``axes`` in one unit for the axis and every label; that unit."""
+    days = [stage.median_days or 0.0 for stage in stages]
+    unit = duration_unit(max(days, default=0.0))
+    values = [value * unit[1] for value in days]
+    bars = axes.bar(range(len(stages)), values, color=BAR, width=0.6)
+    axes.set_xticks(range(len(stages)), [f"{s.label}\n（{s.count} 个）" for s in stages], fontsize=8)
+    for bar, stage in zip(bars, stages, strict=True):
+        text = duration_text(stage.median_days, unit)
+        axes.text(
+            bar.get_x() + bar.get_width() / 2, bar.get_height(), text, ha="center", va="bottom", fontsize=8
+        )
+    axes.set_ylabel(f"{unit[0]}（中位数）")
+    axes.set_title("各阶段用时中位数")
+    axes.set_ylim(0, max(values, default=0) * 1.25 or 1)
+    return unit[0]
 
 
 def gap_chart(counts: dict[str, int], labels: dict[str, str]) -> bytes:

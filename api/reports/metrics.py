@@ -210,15 +210,28 @@ def days_between(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds() / SECONDS_PER_DAY
 
 
-def duration_text(days: float | None) -> str:
-    """Days in words a reader takes in at once: 天 from a day up, else 小时, else 分钟; "—" when unknown."""
+# Units of a duration and how many of each make a day, largest first.
+DURATION_UNITS: Final = (("天", 1.0), ("小时", 24.0), ("分钟", 24.0 * 60))
+
+
+def duration_unit(days: float) -> tuple[str, float]:
+    """The largest unit in which ``days`` is at least one (分钟 below a minute), and units per day."""
+    return next(
+        ((name, per_day) for name, per_day in DURATION_UNITS if days * per_day >= 1), DURATION_UNITS[-1]
+    )
+
+
+def duration_text(days: float | None, unit: tuple[str, float] | None = None) -> str:
+    """Days in words a reader takes in at once, in ``unit`` or else the largest whole unit; "—" when unknown.
+
+    A chart passes the unit of its axis, so every bar's label is in the unit the axis says.
+    """
     if days is None:
         return "—"
-    if days >= 1:
-        return f"{days:.1f} 天"
-    if days * 24 >= 1:
-        return f"{days * 24:.1f} 小时"
-    return f"{days * 24 * 60:.0f} 分钟"
+    name, per_day = unit or duration_unit(days)
+    value = days * per_day
+    # Whole minutes read best alone; on a chart's minute axis a bar under one minute is not "1 分钟".
+    return f"{value:.0f} {name}" if name == "分钟" and unit is None else f"{value:.1f} {name}"
 
 
 def stage_medians(demands: Sequence[DemandFact], pairings: Sequence[PairingFact]) -> list[StageMedian]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -181,3 +182,39 @@ def test_charts_are_png_images_in_a_chinese_font() -> None:
     if charts.chinese_font() is None:
         pytest.skip("no Chinese font installed (Debian: fonts-wqy-microhei)")
     assert charts.chinese_font() in charts.CJK_FAMILIES
+
+
+def test_the_stage_chart_speaks_one_unit_on_its_axis_and_its_labels() -> None:
+    for medians, unit in (
+        ([0.0004, 0.001, None], "分钟"),
+        ([0.2, 0.5, None], "小时"),
+        ([0.01, 3.5, 1.0], "天"),
+    ):
+        stages = [
+            metrics.StageMedian(key, label, 2, median)
+            for (key, label), median in zip(metrics.STAGES, medians, strict=False)
+        ]
+        axes = Figure().subplots()
+        assert charts.draw_stages(axes, stages) == unit
+        assert axes.get_ylabel().startswith(unit)
+        labels = [text.get_text() for text in axes.texts if text.get_text() != "—"]
+        assert labels
+        assert all(label.endswith(f" {unit}") for label in labels), labels
+        # The bars stand at the values their labels give.
+        heights = [bar.get_height() for bar in axes.patches]
+        assert [f"{height:.1f} {unit}" for height in heights if height] == labels
+
+
+def test_the_load_chart_legend_covers_no_bar() -> None:
+    rows = [metrics.LoadRow("society", i, f"学会{i}", 5, 5 - i % 6, 0, 0) for i in range(charts.LOAD_BARS)]
+    for shown in (rows, rows[:1], rows[:3]):
+        figure = Figure(figsize=(7.5, 0.32 * len(shown) + 1.4), layout="constrained")
+        axes = figure.subplots()
+        charts.draw_load(figure, axes, shown)
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        figure.draw(renderer)
+        legends = [*figure.legends, *([axes.get_legend()] if axes.get_legend() else [])]
+        assert len(legends) == 1
+        legend = legends[0].get_window_extent(renderer)
+        for bar in axes.patches:
+            assert not legend.overlaps(bar.get_window_extent(renderer)), "the legend covers a bar"
