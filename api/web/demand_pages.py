@@ -22,6 +22,7 @@ from api.providers.schemas import PreferenceIn
 from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
 from api.validation import COOPERATION_MODES
 from api.web import bulk as bulk_actions
+from api.web import messages
 from api.web.deps import FormDep, WebStaffDep
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
@@ -234,11 +235,8 @@ def _status_error(
 
 
 def _by_field(errors: tuple[FieldError, ...] | list[FieldError]) -> dict[str, str]:
-    # One message per field; nested names like keywords[2] are shown at their field.
-    shown: dict[str, str] = {}
-    for error in errors:
-        shown.setdefault(error.field.split("[", 1)[0].split(".", 1)[0], error.message)
-    return shown
+    # One message per field, in the pages' words; nested names like keywords[2] are shown at their field.
+    return messages.by_field(errors, LABELS)
 
 
 @router.get("/demands/{demand_id:int}/edit")

@@ -19,6 +19,7 @@ from api.matching.models import AgreementType, MatchRound, RoundStatus
 from api.matching.schemas import MatchList, PairingTransition, RoundScope
 from api.validation import row_id
 from api.web import bulk as bulk_actions
+from api.web import messages
 from api.web.deps import FormDep, WebStaffDep
 from api.web.pairing_lists import SORTS, PairingQuery, find_pairings, parse_query
 from api.web.routing import WebRoute
@@ -129,12 +130,18 @@ def start_round(request: Request, session: SessionDep, staff: WebStaffDep, form:
     try:
         scope = RoundScope.model_validate(_scope_input(values))
     except ValidationError as error:
-        translated = translate_all(error.errors(), model_labels(RoundScope))
-        errors = {e.field.split("[", 1)[0].split(".", 1)[0]: e.message for e in translated}
-        return _rounds_page(request, session, values, errors, 422)
+        labels = model_labels(RoundScope)
+        return _rounds_page(
+            request, session, values, messages.by_field(translate_all(error.errors(), labels), labels), 422
+        )
     except ValueError as error:
         return _rounds_page(request, session, values, {"capacities": str(error)}, 422)
-    matching_round = service.create_round(session, scope=scope, staff=staff)
+    try:
+        with session.begin_nested():
+            matching_round = service.create_round(session, scope=scope, staff=staff)
+    except RequestInvalidError as error:
+        errors = messages.by_field(error.errors, model_labels(RoundScope)) or {"statuses": error.detail}
+        return _rounds_page(request, session, values, errors, 422)
     return redirect(f"/rounds/{matching_round.id}", f"匹配轮次 {matching_round.id} 已加入队列，后台运行。")
 
 
@@ -420,8 +427,9 @@ def _transition(session: Session, pairing_id: int, form: FormData, staff: StaffU
 
 
 def _errors(error: ValidationError | HuiqiError) -> dict[str, str]:
+    labels = model_labels(PairingTransition)
     if isinstance(error, ValidationError):
-        return {e.field: e.message for e in translate_all(error.errors())}
+        return messages.by_field(translate_all(error.errors(), labels), labels)
     if isinstance(error, RequestInvalidError) and error.errors:
-        return {e.field: e.message for e in error.errors}
+        return messages.by_field(error.errors, labels)
     return {"action": error.detail}
