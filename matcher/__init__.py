@@ -10,9 +10,11 @@ from matcher.errors import (
     MatcherError,
     PairListError,
     ShapeMismatchError,
+    SolveCancelled,
     SolverError,
+    SolverOptionsError,
 )
-from matcher.solver import assign, certificate_violation
+from matcher.solver import SolveProgress, SolverOptions, assign, certificate_violation
 from matcher.types import Assignment, Certificate
 from matcher.widening import CandidateSource, TopKFromMatrix, Widening, widen
 
@@ -30,7 +32,11 @@ __all__ = [
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
+    "SolveCancelled",
+    "SolveProgress",
     "SolverError",
+    "SolverOptions",
+    "SolverOptionsError",
     "TopKFromMatrix",
     "Widening",
     "assign",

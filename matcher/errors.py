@@ -14,7 +14,9 @@ __all__ = [
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
+    "SolveCancelled",
     "SolverError",
+    "SolverOptionsError",
 ]
 
 
@@ -56,3 +58,11 @@ class ConflictError(MatcherError):
 
 class SolverError(MatcherError):
     """The solver could not certify its answer; this signals a defect, never bad input."""
+
+
+class SolverOptionsError(MatcherError):
+    """The ``method``, ``options`` or ``callback`` given to the solver is invalid."""
+
+
+class SolveCancelled(MatcherError):  # noqa: N818 (a request honoured, not a fault)
+    """The progress callback asked the solver to stop; no assignment was made."""

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import matcher.solver
 from matcher import (
     CandidatePairError,
     CapacityError,
@@ -20,7 +19,10 @@ from matcher import (
     MatcherError,
     PairListError,
     ShapeMismatchError,
+    SolveCancelled,
     SolverError,
+    SolverOptions,
+    SolverOptionsError,
     assign,
 )
 
@@ -198,15 +200,18 @@ def test_bad_input_raises_precise_error(
 
 
 def test_every_error_is_a_value_error_and_each_subclass_is_exercised() -> None:
-    raised = {c[1] for c in CASES} | {SolverError}
+    # SolverOptionsError and SolveCancelled: test_engines_one.py and test_solver_kernel.py
+    raised = {c[1] for c in CASES} | {SolverError, SolverOptionsError, SolveCancelled}
     assert raised == set(MatcherError.__subclasses__())
     assert all(issubclass(e, ValueError) for e in raised)
 
 
-def test_solver_error_signals_a_defect_not_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(matcher.solver, "_MAX_ROUNDS", 0)
-    with pytest.raises(SolverError, match="did not settle within 0 rounds"):
-        assign(AFFINITY, CAPACITY, max_per_demand=2, min_per_demand=1)  # floors take the pricing loop
+def test_solver_error_signals_a_defect_not_bad_input() -> None:
+    """Pricing that needs a second round, allowed one: the solver says so instead of a wrong answer."""
+    contended = sp.csr_array(np.tile(np.linspace(1.0, 0.4, 4), (3, 1)))
+    options = SolverOptions(extra_candidates=0, max_rounds=1)
+    with pytest.raises(SolverError, match="did not settle within 1 rounds"):
+        assign(contended, np.ones(4, np.int64), method="pruned", options=options)
 
 
 def test_valid_edge_cases_do_not_raise() -> None:

@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import matcher.solver
-from matcher import Assignment, assign, certificate_violation
+from matcher import Assignment, SolverOptions, assign, certificate_violation
 from tests.matcher.oracles import milp_optimum
 
 VALUES = st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0.0, 1.0, allow_nan=False, width=32)
@@ -146,23 +144,14 @@ def test_certificate_rejects_a_worse_assignment(case: Case, data: st.DataObject)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(discount=False), st.sampled_from([0.05, 0.3, 1.0]))
-def test_a_coarse_auction_is_still_finished_exactly(case: Case, eps: float) -> None:
-    """A coarse auction leaves negative cycles; cancelling them must still reach the optimum."""
-    kwargs = {**case.kwargs, "max_per_demand": np.minimum(case.wanted, 1), "min_per_demand": None}
-    locked = kwargs["locked"]
-    kwargs["locked"] = locked[np.unique(locked[:, 0], return_index=True)[1]]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matcher.solver, "_AUCTION_EPS", eps)
-        result = assign(case.affinity, **kwargs)
-    n = case.affinity.shape[0]
-    _, value = milp_optimum(
-        sp.coo_array(case.affinity),
-        kwargs["capacity"],
-        kwargs["max_per_demand"],
-        np.zeros(n, np.int64),
-        kwargs["forbidden"],
-        kwargs["locked"],
+@given(problems(), st.sampled_from([("pruned", 0), ("pruned", 1), ("full", 4)]))
+def test_every_method_reaches_the_certified_optimum(case: Case, how: tuple[str, int]) -> None:
+    """Pruning to the wanted number alone (most pricing rounds), to one more, or none: one optimum."""
+    method, extra = how
+    reference = assign(case.affinity, **case.kwargs)
+    result = assign(
+        case.affinity, **case.kwargs, method=method, options=SolverOptions(extra_candidates=extra)
     )
-    assert abs(result.objective - value) <= 1e-9 * max(1.0, value)
-    assert certificate_violation(result, case.affinity, **kwargs) <= result.certificate.tolerance
+    _check_feasible(case, result)
+    assert abs(result.objective - reference.objective) <= 1e-9 * max(1.0, reference.objective)
+    assert certificate_violation(result, case.affinity, **case.kwargs) <= result.certificate.tolerance

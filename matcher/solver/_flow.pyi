@@ -1,0 +1,29 @@
+import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
+
+class FlowKernel:
+    n_nodes: int
+    n_arcs: int
+    total: int
+    routed: int
+    paths: int
+    settled_nodes: int
+    scanned_arcs: int
+    def __init__(
+        self,
+        tail: IntArray,
+        head: IntArray,
+        lower: IntArray,
+        upper: IntArray,
+        cost: IntArray,
+        supply: IntArray,
+        flow: IntArray,
+        pot: IntArray,
+    ) -> None: ...
+    @property
+    def fraction(self) -> float: ...
+    def run(self, seconds: float) -> int: ...
+    def flows(self) -> None: ...
+    def min_reduced_cost(self) -> int: ...

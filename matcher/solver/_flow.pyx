@@ -1,0 +1,263 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Successive shortest paths with node potentials, on integer costs, in compiled code.
+
+The network is given as arcs (tail, head, lower, upper, cost) with node supplies; the kernel keeps a
+pseudoflow and int64 potentials whose reduced costs ``cost + pot[tail] - pot[head]`` are >= 0 on every
+residual arc. A node with excess sends it, one Dijkstra at a time, along a shortest residual path to the
+nearest node with a deficit; the distances then lower the potentials of the nodes the search settled,
+which keeps every reduced cost >= 0. When no excess is left the flow is optimal and the potentials are
+its exact dual certificate. Work is done in slices of a given duration, so the caller can report
+progress and stop between slices; the slices release the GIL.
+"""
+
+import numpy as np
+from libc.stdint cimport int64_t, int8_t
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+
+cdef int64_t INF = 4611686018427387903  # 2**62 - 1
+
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+
+cdef class FlowKernel:
+    """Min-cost flow state: residual arcs, potentials, excesses and the scratch space of Dijkstra.
+
+    Parameters
+    ----------
+    tail, head, lower, upper, cost : ndarray of int64, shape (n_arcs,)
+        The arcs; ``lower <= upper``.
+    supply : ndarray of int64, shape (n_nodes,)
+        Net supply of each node; the supplies sum to zero.
+    flow : ndarray of int64, shape (n_arcs,)
+        Starting flow within the bounds; holds the kernel's flow after :meth:`flows`.
+    pot : ndarray of int64, shape (n_nodes,)
+        Starting potentials, any values (updated in place).
+
+    Each arc is stored twice, leaving its tail and leaving its head, next to the other arcs leaving
+    the same node: a search reads a node's residual arcs (head, residual capacity, cost) in one
+    contiguous run, and ``mate`` links the two copies of an arc.
+    """
+
+    cdef readonly int64_t n_nodes, n_arcs, total, routed, paths, settled_nodes, scanned_arcs
+    cdef int64_t[::1] flow, pot, excess, lower, upper
+    cdef int64_t[::1] adj_start, adj_head, adj_res, adj_cost, adj_mate, forward
+    cdef int64_t[::1] dist, pred, seen, done, heap_key, heap_node, settled, queue
+    cdef int64_t stamp, heap_size, n_settled, q_head, q_tail
+
+    def __init__(self, tail, head, lower, upper, cost, supply, flow, pot):
+        self.flow, self.pot, self.lower, self.upper = flow, pot, lower, upper
+        self.n_nodes = supply.shape[0]
+        self.n_arcs = tail.shape[0]
+        n, e = self.n_nodes, self.n_arcs
+        self.excess = np.array(supply, dtype=np.int64)
+        self.adj_start = np.zeros(n + 1, np.int64)
+        self.adj_head = np.empty(2 * e, np.int64)
+        self.adj_res = np.empty(2 * e, np.int64)
+        self.adj_cost = np.empty(2 * e, np.int64)
+        self.adj_mate = np.empty(2 * e, np.int64)
+        self.forward = np.empty(e, np.int64)
+        self.dist = np.zeros(n, np.int64)
+        self.pred = np.full(n, -1, np.int64)
+        self.seen = np.zeros(n, np.int64)
+        self.done = np.zeros(n, np.int64)
+        self.heap_key = np.empty(max(16, 2 * e + n), np.int64)
+        self.heap_node = np.empty(max(16, 2 * e + n), np.int64)
+        self.settled = np.empty(n, np.int64)
+        self.queue = np.empty(n, np.int64)
+        self.stamp = 0
+        self.total = 0
+        self.routed = 0
+        self.paths = 0
+        self.settled_nodes = 0
+        self.scanned_arcs = 0
+        self._build(tail, head, cost)
+        self._enqueue()
+
+    cdef void _build(self, const int64_t[::1] tail, const int64_t[::1] head, const int64_t[::1] cost):
+        """Saturate the arcs the potentials price negative, empty the positive ones, lay out residuals."""
+        cdef int64_t a, v, f, rc, i, j, n = self.n_nodes, e = self.n_arcs
+        cdef int64_t[::1] fill = self.dist  # scratch: next free position per node
+        for a in range(e):
+            self.adj_start[tail[a] + 1] += 1
+            self.adj_start[head[a] + 1] += 1
+        for v in range(n):
+            self.adj_start[v + 1] += self.adj_start[v]
+            fill[v] = self.adj_start[v]
+        for a in range(e):
+            f = self.flow[a]
+            rc = cost[a] + self.pot[tail[a]] - self.pot[head[a]]
+            if rc < 0:
+                f = self.upper[a]
+            elif rc > 0:
+                f = self.lower[a]
+            self.flow[a] = f
+            self.excess[tail[a]] -= f
+            self.excess[head[a]] += f
+            i = fill[tail[a]]
+            fill[tail[a]] += 1
+            j = fill[head[a]]
+            fill[head[a]] += 1
+            self.adj_head[i], self.adj_res[i], self.adj_cost[i], self.adj_mate[i] = head[a], self.upper[a] - f, cost[a], j
+            self.adj_head[j], self.adj_res[j], self.adj_cost[j], self.adj_mate[j] = tail[a], f - self.lower[a], -cost[a], i
+            self.forward[a] = i
+        for v in range(n):
+            fill[v] = 0
+
+    cdef void _enqueue(self) noexcept nogil:
+        cdef int64_t v
+        self.q_head = 0
+        self.q_tail = 0
+        for v in range(self.n_nodes):
+            if self.excess[v] > 0:
+                self.queue[self.q_tail] = v
+                self.q_tail += 1
+                self.total += self.excess[v]
+
+    @property
+    def fraction(self):
+        """Share of the starting excess routed so far."""
+        return 1.0 if self.total == 0 else self.routed / self.total
+
+    def flows(self):
+        """Write the current flow into the ``flow`` array given at construction."""
+        cdef int64_t a
+        for a in range(self.n_arcs):
+            self.flow[a] = self.upper[a] - self.adj_res[self.forward[a]]
+
+    def run(self, double seconds):
+        """Route excess for about ``seconds``; 1 when done, 0 when time ran out, -1 if infeasible."""
+        cdef int status
+        with nogil:
+            status = self._run(seconds)
+        return status
+
+    cdef int _run(self, double seconds) noexcept nogil:
+        cdef double stop = _now() + seconds
+        cdef int64_t count = 0, v
+        while self.q_head < self.q_tail:
+            v = self.queue[self.q_head]
+            if self.excess[v] <= 0:
+                self.q_head += 1
+                continue
+            if not self._augment(v):
+                return -1
+            count += 1
+            if (count & 63) == 0 and _now() > stop:
+                return 0
+        return 1
+
+    cdef inline void _push(self, int64_t key, int64_t node) noexcept nogil:
+        cdef int64_t i = self.heap_size, parent
+        self.heap_size += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.heap_key[parent] <= key:
+                break
+            self.heap_key[i] = self.heap_key[parent]
+            self.heap_node[i] = self.heap_node[parent]
+            i = parent
+        self.heap_key[i] = key
+        self.heap_node[i] = node
+
+    cdef inline int64_t _pop(self) noexcept nogil:
+        cdef int64_t top = self.heap_node[0], i = 0, child, last
+        cdef int64_t key
+        self.heap_size -= 1
+        last = self.heap_size
+        key = self.heap_key[last]
+        while True:
+            child = 2 * i + 1
+            if child >= last:
+                break
+            if child + 1 < last and self.heap_key[child + 1] < self.heap_key[child]:
+                child += 1
+            if self.heap_key[child] >= key:
+                break
+            self.heap_key[i] = self.heap_key[child]
+            self.heap_node[i] = self.heap_node[child]
+            i = child
+        self.heap_key[i] = key
+        self.heap_node[i] = self.heap_node[last]
+        return top
+
+    cdef bint _augment(self, int64_t s) noexcept nogil:
+        """One shortest path from ``s`` to the nearest deficit; push along it; update potentials."""
+        cdef int64_t v, w, k, d, nd, found = -1, reach = 0, delta, pv
+        self.stamp += 1
+        self.heap_size = 0
+        self.n_settled = 0
+        self.dist[s] = 0
+        self.seen[s] = self.stamp
+        self._push(0, s)
+        while self.heap_size > 0:
+            d = self.heap_key[0]
+            v = self._pop()
+            if self.done[v] == self.stamp or d > self.dist[v]:
+                continue
+            self.done[v] = self.stamp
+            self.settled[self.n_settled] = v
+            self.n_settled += 1
+            if self.excess[v] < 0:
+                found, reach = v, d
+                break
+            pv = self.pot[v] + d
+            self.scanned_arcs += self.adj_start[v + 1] - self.adj_start[v]
+            for k in range(self.adj_start[v], self.adj_start[v + 1]):
+                if self.adj_res[k] <= 0:
+                    continue
+                w = self.adj_head[k]
+                if self.done[w] == self.stamp:
+                    continue
+                nd = pv + self.adj_cost[k] - self.pot[w]
+                if self.seen[w] != self.stamp or nd < self.dist[w]:
+                    self.seen[w] = self.stamp
+                    self.dist[w] = nd
+                    self.pred[w] = k
+                    if nd == d and self.excess[w] < 0:  # a deficit at the current minimum: shortest
+                        self.done[w] = self.stamp
+                        self.settled[self.n_settled] = w
+                        self.n_settled += 1
+                        found, reach = w, d
+                        break
+                    self._push(nd, w)
+            if found >= 0:
+                break
+        self.paths += 1
+        self.settled_nodes += self.n_settled
+        if found < 0:
+            return False
+        for k in range(self.n_settled):
+            v = self.settled[k]
+            self.pot[v] += self.dist[v] - reach
+        delta = min(self.excess[s], -self.excess[found])
+        v = found
+        while v != s:
+            k = self.pred[v]
+            delta = min(delta, self.adj_res[k])
+            v = self.adj_head[self.adj_mate[k]]
+        v = found
+        while v != s:
+            k = self.pred[v]
+            self.adj_res[k] -= delta
+            self.adj_res[self.adj_mate[k]] += delta
+            v = self.adj_head[self.adj_mate[k]]
+        self.excess[s] -= delta
+        self.excess[found] += delta
+        self.routed += delta
+        return True
+
+    def min_reduced_cost(self):
+        """Smallest reduced cost over the residual arcs (>= 0 certifies the flow optimal)."""
+        cdef int64_t v, k, rc, worst = INF
+        with nogil:
+            for v in range(self.n_nodes):
+                for k in range(self.adj_start[v], self.adj_start[v + 1]):
+                    if self.adj_res[k] > 0:
+                        rc = self.adj_cost[k] + self.pot[v] - self.pot[self.adj_head[k]]
+                        if rc < worst:
+                            worst = rc
+        return worst

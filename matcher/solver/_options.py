@@ -1,0 +1,85 @@
+"""Options, progress reports and cancellation of a solve."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matcher.errors import SolveCancelled, SolverOptionsError
+
+__all__ = ["ProgressCallback", "SolveProgress", "SolverOptions"]
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Tuning of :func:`matcher.assign`; the defaults suit every problem the service solves.
+
+    Attributes
+    ----------
+    extra_candidates : int, default 4
+        The pruned method starts each demand on its wanted number plus this many best candidates.
+    max_rounds : int, default 100
+        Most pricing rounds of the pruned method (each adds the left-out pairs the prices reject).
+    relative_tolerance : float, default 1e-11
+        Slack of the certificate's reduced-cost conditions, relative to the largest affinity.
+    slice_seconds : float, default 0.1
+        Longest stretch of kernel work between two progress reports (and chances to cancel).
+    """
+
+    extra_candidates: int = 4
+    max_rounds: int = 100
+    relative_tolerance: float = 1e-11
+    slice_seconds: float = 0.1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.extra_candidates, bool) or not isinstance(self.extra_candidates, int):
+            raise SolverOptionsError("extra_candidates must be an int")
+        if self.extra_candidates < 0:
+            raise SolverOptionsError(f"extra_candidates is {self.extra_candidates}; it must be >= 0")
+        if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) or self.max_rounds < 1:
+            raise SolverOptionsError(f"max_rounds is {self.max_rounds!r}; it must be an int >= 1")
+        if not (0 < self.relative_tolerance < 1e-3):
+            raise SolverOptionsError(
+                f"relative_tolerance is {self.relative_tolerance}; it must be in (0, 1e-3)"
+            )
+        if not (0 < self.slice_seconds <= 0.2):
+            raise SolverOptionsError(f"slice_seconds is {self.slice_seconds}; it must be in (0, 0.2]")
+
+
+@dataclass(frozen=True)
+class SolveProgress:
+    """A progress report passed to the ``callback`` of :func:`matcher.assign`.
+
+    Attributes
+    ----------
+    fraction : float
+        Share of the current stage's work done, in [0, 1], or NaN when it cannot be told.
+    stage : str
+        ``"validate"``, ``"coverage"``, ``"solve"``, ``"price"`` or ``"done"``.
+    seconds : float
+        Time since ``assign`` was called.
+    """
+
+    fraction: float
+    stage: str
+    seconds: float
+
+
+ProgressCallback = Callable[[SolveProgress], "bool | None"]
+
+
+class Progress:
+    """Calls the user's callback; raises :class:`SolveCancelled` when it asks to stop."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.start = time.perf_counter()
+
+    def report(self, stage: str, fraction: float = math.nan) -> None:
+        if self.callback is None:
+            return
+        seconds = time.perf_counter() - self.start
+        if self.callback(SolveProgress(fraction, stage, seconds)) is True:
+            raise SolveCancelled(f"the solve was cancelled at stage {stage!r} after {seconds:.2f} s")

@@ -1,0 +1,124 @@
+"""The solve: a network of each demand's best candidates, the compiled kernel, pricing, repeat."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from matcher.errors import SolverError
+from matcher.solver._flow import FlowKernel
+from matcher.solver._network import Network, build, certificate, chosen_mask, integer_gain
+from matcher.solver._options import Progress, SolverOptions
+from matcher.solver._problem import BoolArray, IntArray, _Problem, _Residual, _residual
+from matcher.types import Certificate
+
+METHODS = ("auto", "pruned", "full")
+
+
+def solve(
+    prob: _Problem, method: str, options: SolverOptions, progress: Progress
+) -> tuple[BoolArray, Certificate]:
+    """Optimal chosen candidates and the certificate over all of them."""
+    if _uniform_discount(prob):
+        chosen, cert = solve(replace(prob, weights=None), method, options, progress)
+        return chosen, _discounted_certificate(prob, cert)
+    progress.report("coverage")
+    res, carried = _residual(prob)
+    tol = options.relative_tolerance * prob.scale
+    net = build(prob, res)
+    subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
+    idx = np.flatnonzero(subset)
+    flow = np.zeros(0, np.int64)
+    pot = net.start_potentials()
+    for _ in range(options.max_rounds):
+        net.add_pairs(idx)
+        flow, pot = _run_kernel(net, flow, pot, options, progress)
+        progress.report("price")
+        outside = np.flatnonzero(res.active & ~subset)
+        idx = outside[integer_gain(net, pot, outside) > 0]
+        if idx.shape[0] == 0:
+            return chosen_mask(net, flow), certificate(net, pot, tol)
+        subset[idx] = True
+    raise SolverError(f"candidate pricing did not settle within {options.max_rounds} rounds")
+
+
+def _run_kernel(
+    net: Network, flow: IntArray, pot: IntArray, options: SolverOptions, progress: Progress
+) -> tuple[IntArray, IntArray]:
+    """Optimal flow and potentials of the network, warm-started from the last round's."""
+    tail, head, lower, upper, cost = net.arrays()
+    start = np.concatenate([flow, lower[flow.shape[0] :]])
+    supply = net.supply()
+    shifts = _SHIFTS if flow.shape[0] == 0 else (0,)
+    top = int(np.abs(cost).max(initial=0))
+    shifts = tuple(s for s in shifts if (top >> s) >= 16) + (0,)
+    prev = shifts[0]
+    pot >>= prev
+    for shift in dict.fromkeys(shifts):
+        pot <<= prev - shift
+        prev = shift
+        kernel = FlowKernel(tail, head, lower, upper, cost >> shift, supply, start, pot)
+        while True:
+            status = kernel.run(options.slice_seconds)
+            if status < 0:
+                raise SolverError(
+                    "the flow network has no feasible flow (a defect: slack arcs keep it feasible)"
+                )
+            progress.report("solve", kernel.fraction)
+            if status == 1:
+                break
+        if _DEBUG:
+            print(
+                f"    shift {shift}: paths {kernel.paths} settled {kernel.settled_nodes} scanned {kernel.scanned_arcs}"
+            )
+        kernel.flows()
+    if kernel.min_reduced_cost() < 0:
+        raise SolverError("the kernel's potentials do not certify its flow")
+    return start, pot
+
+
+_SHIFTS: tuple[int, ...] = ()
+_DEBUG = False
+
+
+def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray, options: SolverOptions) -> BoolArray:
+    """Each demand's wanted number plus ``extra_candidates`` best candidates, and the floor carriers."""
+    return res.active & (prob.rank < res.slots[prob.rows] + options.extra_candidates) | carried
+
+
+def _uniform_discount(prob: _Problem) -> bool:
+    """A discount that weighs every depth alike (always so when demands want one provider each).
+
+    It scales every chosen pair by the same positive weight, so the optimal pairs are those of the
+    undiscounted problem; floors keep the discounted network, whose floor conditions count locked pairs.
+    """
+    weights = prob.weights
+    return weights is not None and prob.floors is None and bool(np.all(weights == weights[0]))
+
+
+def _discounted_certificate(prob: _Problem, cert: Certificate) -> Certificate:
+    """Lift the certificate of the undiscounted problem to the discounted one (uniform weights).
+
+    Prices scale by the weight; every slot of a demand takes the demand's price. A demand whose
+    slots locked pairs fill has no price in the undiscounted network; its best affinity, weighted,
+    is a price that no pair of it can beat.
+    """
+    assert prob.weights is not None
+    weight = float(prob.weights[0])
+    demand_price = cert.demand_price * weight
+    full = np.isinf(demand_price) & (prob.wanted > 0)
+    best = np.zeros(prob.n)
+    np.maximum.at(best, prob.rows, prob.vals)
+    np.maximum.at(best, prob.locked[:, 0], prob.locked_vals)
+    demand_price[full] = weight * best[full]
+    depth = np.arange(prob.weights.shape[0])
+    slot_price = np.where(depth[None, :] < prob.wanted[:, None], demand_price[:, None], np.inf)
+    return Certificate(
+        slot_price,
+        cert.provider_price * weight,
+        demand_price,
+        cert.floor_price * weight,
+        prob.weights,
+        cert.tolerance * weight,
+    )
