@@ -18,11 +18,12 @@ from api.demands.schemas import LABELS, DemandCreate, DemandPatch
 from api.deps import SessionDep
 from api.errors import FieldError, HuiqiError, InvalidTransitionError, RequestInvalidError, translate_all
 from api.providers import service as providers
+from api.providers.models import ProviderLevel
 from api.providers.schemas import PreferenceIn
 from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
 from api.validation import COOPERATION_MODES
 from api.web import bulk as bulk_actions
-from api.web import messages
+from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
@@ -197,6 +198,7 @@ def _detail_context(
         "transitions": sorted(service.TRANSITIONS[demand.status]),
         "transition_labels": TRANSITION_LABELS,
         "preferences": preference_rows(session, demand.id),
+        "picker": pickers.all_options(session),
         **match_panel(session, demand.id, level),
         **extra,
     }
@@ -311,8 +313,12 @@ def add_preference(
     """Record that the enterprise wants or refuses a provider; errors shown beside the form."""
     demand = service.get_demand(session, demand_id=demand_id)
     values = {name: str(form.get(name) or "").strip() for name in PREFERENCE_FIELDS}
+    values["provider"] = str(form.get("provider") or "").strip()
+    chosen = _chosen_provider(session, values)
+    if isinstance(chosen, str):
+        return _preference_error(request, session, demand, values, {"provider_id": chosen})
     try:
-        payload = PreferenceIn.model_validate(values)
+        payload = PreferenceIn.model_validate({name: values[name] for name in PREFERENCE_FIELDS} | chosen)
         with session.begin_nested():
             providers.add_preference(session, demand=demand, payload=payload, staff=staff)
     except ValidationError as error:
@@ -321,6 +327,18 @@ def add_preference(
         errors = _by_field(error.errors) or {"provider_id": error.detail}
         return _preference_error(request, session, demand, values, errors)
     return redirect(f"/demands/{demand_id}#preferences", "已记录企业的对接意向。")
+
+
+def _chosen_provider(session: Session, values: dict[str, str]) -> dict[str, str] | str:
+    """The level and id of the provider chosen by name (or by number), or why none was found."""
+    typed = values["provider"] or values["provider_id"]
+    if not typed:
+        return "请从列表中选择学会、分支机构或专家（可输入名称查找）"
+    level = values["provider_level"] if values["provider_level"] in LEVEL_LABELS else "society"
+    found = pickers.resolve_any(session, ProviderLevel(level), typed)
+    if found is None:
+        return f"没有找到“{typed[:40]}”，请从列表中选择（可输入名称中的几个字查找）"
+    return {"provider_level": found[0].value, "provider_id": str(found[1])}
 
 
 def _preference_error(

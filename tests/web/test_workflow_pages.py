@@ -224,3 +224,21 @@ def test_a_failed_round_shows_a_sentence_not_an_exception() -> None:
     )
     assert plain_number(648.748443) == "648.75"
     assert plain_number(12) == "12"
+
+
+def test_a_preference_is_chosen_by_name_and_an_unknown_name_is_kept_and_explained(
+    browser: TestClient, db: sessionmaker[Session]
+) -> None:
+    add_societies(db)
+    demand_id = add_demands(db)[0]
+    page = browser.get(f"/demands/{demand_id}").text
+    assert '<option value="中国农学会">学会</option>' in page
+    url = f"/demands/{demand_id}/preferences"
+    data = {"csrf_token": csrf_of(page), "provider_level": "society", "kind": "prefer"}
+    unknown = browser.post(url, data=data | {"provider": "中国农业学会"})
+    assert unknown.status_code == 422
+    assert "没有找到“中国农业学会”" in unknown.text
+    assert 'value="中国农业学会"' in unknown.text  # what was typed stays in the box
+    added = browser.post(url, data=data | {"provider": "中国农学会", "reason": "曾经合作"})
+    assert "已记录企业的对接意向" in added.text
+    assert "学会 中国农学会：曾经合作" in added.text
