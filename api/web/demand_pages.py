@@ -20,13 +20,21 @@ from api.errors import FieldError, HuiqiError, InvalidTransitionError, RequestIn
 from api.providers import service as providers
 from api.providers.models import ProviderLevel
 from api.providers.schemas import PreferenceIn
-from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
+from api.reference import (
+    discipline_codes,
+    industry_codes,
+    normalize_industry_code,
+    region_codes,
+    region_prefix,
+    suggest_region,
+)
 from api.validation import COOPERATION_MODES
 from api.web import bulk as bulk_actions
 from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
+from api.web.regions import region_from_text
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
@@ -53,6 +61,15 @@ def industry_sections() -> list[tuple[str, str]]:
     return [(code, name) for code, name in industry_codes().items() if len(code) == 1]
 
 
+@lru_cache(maxsize=1)
+def code_lists() -> dict[str, list[tuple[str, str]]]:
+    """The pickers of the edit form: industry and discipline codes searchable by name."""
+    return {
+        "industry_code": [(code, name) for code, name in industry_codes().items() if len(code) == 5],
+        "discipline_code": [(code, name) for code, name in discipline_codes().items() if len(code) >= 5],
+    }
+
+
 @dataclass
 class ListQuery:
     """The demand list's filters as typed in the form, and the problems found in them."""
@@ -69,7 +86,9 @@ class ListQuery:
         return DemandFilter(
             statuses=tuple(self.statuses),
             text=self.text.strip() or None,
-            region_prefix=region_prefix(self.region) if self.region and "region" not in self.errors else None,
+            region_prefix=region_prefix(region_from_text(self.region) or "")
+            if self.region and "region" not in self.errors
+            else None,
             industry_prefix=(normalize_industry_code(industry) or industry) if industry else None,
         )
 
@@ -79,8 +98,10 @@ def list_query(status: list[str], q: str, region: str, industry: str) -> ListQue
     errors: dict[str, str] = {}
     statuses = [DemandStatus(value) for value in status if value in DemandStatus._value2member_map_]
     region = region.strip()
-    if region and not (region.isdigit() and 2 <= len(region) <= 12):
-        errors["region"] = "地区应为行政区划代码或其前缀（2到12位数字），如 35 或 3501"
+    if region and region_from_text(region) is None:
+        errors["region"] = (
+            "没有找到这个地区：请从列表中选择，或输入省、市、县的名称（如 福建、福州市）或区划代码（如 35）"
+        )
     if len(q) > 100:
         errors["q"] = "关键词最多100个字"
         q = q[:100]
@@ -268,6 +289,7 @@ def _edit_page(
         "values": values,
         "errors": errors,
         "modes": COOPERATION_MODES,
+        "code_lists": code_lists(),
     }
     return render(request, "demands/edit.html", context, status_code=status)
 
@@ -280,7 +302,7 @@ def save_edit(
     demand = service.get_demand(session, demand_id=demand_id)
     values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
     try:
-        submitted = _patch_input(values)
+        submitted = _patch_input(values | {"region_code": _region_code(values["region_code"])})
         # The form holds every field: checking it as a whole submission lists every problem at once.
         DemandCreate.model_validate(submitted)
         patch = DemandPatch.model_validate(submitted)
@@ -291,6 +313,13 @@ def save_edit(
     except RequestInvalidError as error:
         return _edit_page(request, demand, values, _by_field(error.errors), 422)
     return redirect(f"/demands/{demand_id}", "修改已保存。")
+
+
+def _region_code(text: str) -> str:
+    # A region typed by name (福州市鼓楼区) is stored as its code; a code goes on to the intake rules.
+    if not text or (text.isascii() and text.isdigit()):
+        return text
+    return suggest_region(text) or text
 
 
 def _patch_input(values: FormData | dict[str, str]) -> dict[str, Any]:

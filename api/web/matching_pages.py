@@ -17,11 +17,14 @@ from api.errors import HuiqiError, RequestInvalidError, model_labels, translate_
 from api.matching import review, service
 from api.matching.models import AgreementType, MatchRound, RoundStatus
 from api.matching.schemas import MatchList, PairingTransition, RoundScope
+from api.providers.models import ProviderLevel
+from api.reference import industry_codes
 from api.validation import row_id
 from api.web import bulk as bulk_actions
-from api.web import messages
+from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
 from api.web.pairing_lists import SORTS, PairingQuery, find_pairings, parse_query
+from api.web.regions import region_from_text, region_name
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 from api.web.worker_state import round_waiting_hint
@@ -119,6 +122,8 @@ def _rounds_page(
         "all_statuses": list(DemandStatus),
         "level_labels": LEVEL_LABELS,
         "round_status_labels": ROUND_STATUS_LABELS,
+        "industries": [(code, name) for code, name in industry_codes().items() if len(code) <= 3],
+        "picker": pickers.all_options(session),
     }
     return render(request, "rounds/list.html", context, status_code=status)
 
@@ -128,7 +133,7 @@ def start_round(request: Request, session: SessionDep, staff: WebStaffDep, form:
     """Queue a round with the scope of the form; the page of the round follows its progress."""
     values = _scope_values(form)
     try:
-        scope = RoundScope.model_validate(_scope_input(values))
+        scope = RoundScope.model_validate(_scope_input(session, values))
     except ValidationError as error:
         labels = model_labels(RoundScope)
         return _rounds_page(
@@ -162,7 +167,7 @@ def _scope_values(form: FormData) -> dict[str, Any]:
     return text | {"statuses": [str(value) for value in form.getlist("statuses")]}
 
 
-def _scope_input(values: dict[str, Any]) -> dict[str, Any]:
+def _scope_input(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "level": values["level"] or "society",
         "statuses": values["statuses"] or ["published"],
@@ -170,24 +175,31 @@ def _scope_input(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("region", "industry", "wanted", "candidates", "min_score"):
         if values[name]:
             data[name] = values[name]
+    if values["region"]:
+        # A name (福建, 福州市) is read as its code prefix; text naming no region goes on to be refused.
+        data["region"] = region_from_text(values["region"]) or values["region"]
     if values["demand_ids"]:
         data["demand_ids"] = [
             part for part in values["demand_ids"].replace("，", ",").split(",") if part.strip()
         ]
-    data["capacities"] = _capacities(values["capacities"])
+    level = ProviderLevel(data["level"]) if data["level"] in LEVEL_LABELS else ProviderLevel.SOCIETY
+    data["capacities"] = _capacities(session, level, values["capacities"])
     return data
 
 
-def _capacities(text: str) -> dict[str, str]:
-    # One "编号=容量" per line or comma: the capacity of that provider in this round.
+def _capacities(session: Session, level: ProviderLevel, text: str) -> dict[str, str]:
+    # One "名称=容量" (or "编号=容量") per line or comma: the capacity of that provider in this round.
     pairs: dict[str, str] = {}
     for part in text.replace("，", ",").replace("\n", ",").split(","):
         if not part.strip():
             continue
         key, sep, value = part.replace("＝", "=").partition("=")
-        if not sep or not key.strip().isdigit() or not value.strip().isdigit():
-            raise ValueError(f"“{part.strip()}”格式不对：每项应为 编号=容量，如 12=3")
-        pairs[key.strip()] = value.strip()
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ValueError(f"“{part.strip()[:40]}”格式不对：每行应为 名称=容量，如 中国机械工程学会=3")
+        found = pickers.resolve(session, level, key)
+        if found is None:
+            raise ValueError(f"没有找到{LEVEL_LABELS[level.value]}“{key.strip()[:40]}”，请按列表中的名称填写")
+        pairs[str(found)] = value.strip()
     return pairs
 
 
@@ -201,6 +213,8 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
         "outcome": round_outcome(matching_round),
         "plain_counts": PLAIN_COUNTS,
         "titles": _diagnosed_titles(session, matching_round),
+        "provider_names": _capacity_names(session, matching_round),
+        "region_name": region_name(str((matching_round.scope or {}).get("region") or "")),
         "failure": failure_text(matching_round.error) if matching_round.status == RoundStatus.FAILED else "",
         "level_labels": LEVEL_LABELS,
         "round_status_labels": ROUND_STATUS_LABELS,
@@ -210,6 +224,14 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
         "report_enabled": True,
     }
     return render(request, "rounds/detail.html", context)
+
+
+def _capacity_names(session: Session, matching_round: MatchRound) -> dict[str, str]:
+    scope = matching_round.scope or {}
+    if not scope.get("capacities"):
+        return {}
+    level = ProviderLevel(scope.get("level") or "society")
+    return {str(option.provider_id): option.label for option in pickers.options(session, level)}
 
 
 def _diagnosed_titles(session: Session, matching_round: MatchRound) -> dict[int, str]:

@@ -14,6 +14,7 @@ from api.web import (
     matching_pages,
     programme_pages,
     provider_pages,
+    regions,
     report_pages,
     workbench,
 )
@@ -48,5 +49,6 @@ for pages in (
     provider_pages,
     report_pages,
     programme_pages,
+    regions,
 ):
     router.include_router(pages.router)

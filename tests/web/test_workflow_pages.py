@@ -242,3 +242,32 @@ def test_a_preference_is_chosen_by_name_and_an_unknown_name_is_kept_and_explaine
     added = browser.post(url, data=data | {"provider": "中国农学会", "reason": "曾经合作"})
     assert "已记录企业的对接意向" in added.text
     assert "学会 中国农学会：曾经合作" in added.text
+
+
+def test_a_round_takes_its_region_and_capacities_by_name_and_shows_them_by_name(
+    browser: TestClient, db: sessionmaker[Session]
+) -> None:
+    societies = add_societies(db)
+    add_demands(db)
+    form = browser.get("/rounds").text
+    assert "data-region-cascade" in form
+    data = {"csrf_token": csrf_of(form), "level": "society", "region": "福建", "capacities": "中国农学会=2"}
+    unknown = browser.post("/rounds", data=data | {"capacities": "中国农业学会=2"})
+    assert unknown.status_code == 422
+    assert "没有找到学会“中国农业学会”" in unknown.text
+    queued = browser.post("/rounds", data=data)
+    round_id = int(queued.url.path.rsplit("/", 1)[1])
+    with db() as session:
+        scope = session.get(MatchRound, round_id).scope  # type: ignore[union-attr]
+    assert scope["region"] == "35"
+    assert scope["capacities"] == {str(societies["中国农学会"]): 2}
+    assert "中国农学会：2" in queued.text
+    assert "<dt>地区</dt><dd>福建省</dd>" in queued.text
+
+
+def test_region_cascade_lists_cities_of_a_province(browser: TestClient) -> None:
+    provinces = browser.get("/regions/children").json()
+    assert {"code": "35", "name": "福建省"} in provinces
+    cities = browser.get("/regions/children", params={"parent": "35"}).json()
+    assert {"code": "3501", "name": "福州市"} in cities
+    assert all(city["code"].startswith("35") and len(city["code"]) == 4 for city in cities)
