@@ -26,7 +26,6 @@ from api.reference import (
     normalize_industry_code,
     region_codes,
     region_prefix,
-    suggest_region,
 )
 from api.validation import COOPERATION_MODES
 from api.web import bulk as bulk_actions
@@ -34,7 +33,7 @@ from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
-from api.web.regions import region_from_text
+from api.web.regions import full_region_code, region_from_text
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
@@ -302,7 +301,7 @@ def save_edit(
     demand = service.get_demand(session, demand_id=demand_id)
     values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
     try:
-        submitted = _patch_input(values | {"region_code": _region_code(values["region_code"])})
+        submitted = _patch_input(values | {"region_code": full_region_code(values["region_code"])})
         # The form holds every field: checking it as a whole submission lists every problem at once.
         DemandCreate.model_validate(submitted)
         patch = DemandPatch.model_validate(submitted)
@@ -313,13 +312,6 @@ def save_edit(
     except RequestInvalidError as error:
         return _edit_page(request, demand, values, _by_field(error.errors), 422)
     return redirect(f"/demands/{demand_id}", "修改已保存。")
-
-
-def _region_code(text: str) -> str:
-    # A region typed by name (福州市鼓楼区) is stored as its code; a code goes on to the intake rules.
-    if not text or (text.isascii() and text.isdigit()):
-        return text
-    return suggest_region(text) or text
 
 
 def _patch_input(values: FormData | dict[str, str]) -> dict[str, Any]:

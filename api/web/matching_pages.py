@@ -23,7 +23,14 @@ from api.validation import row_id
 from api.web import bulk as bulk_actions
 from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
-from api.web.pairing_lists import SORTS, PairingQuery, find_pairings, parse_query
+from api.web.pairing_lists import (
+    SORTS,
+    PairingQuery,
+    branch_societies,
+    find_pairings,
+    parse_query,
+    provider_label,
+)
 from api.web.regions import region_from_text, region_name
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
@@ -93,7 +100,16 @@ def match_panel(session: Session, demand_id: int, level: str) -> dict[str, Any]:
     """The context of a demand's ranked matches: the list and the shared terms to highlight."""
     matches: MatchList = service.match_list(session, demand_id=demand_id, level=level, limit=10)
     terms = sorted({reason.term for item in matches.items for reason in item.reasons})
+    societies = (
+        branch_societies(session, [item.provider_id for item in matches.items]) if level == "branch" else {}
+    )
     return {
+        "provider_labels": {
+            item.provider_id: provider_label(
+                ProviderLevel(level), item.provider_id, item.provider_name, societies
+            )
+            for item in matches.items
+        },
         "matches": matches,
         "shared_terms": terms,
         "level": level,

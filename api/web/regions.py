@@ -26,6 +26,16 @@ def region_from_text(text: str) -> str | None:
     return region_prefix(code) if code else None
 
 
+def full_region_code(text: str) -> str:
+    """The 12-digit code of the region ``text`` names (a name, or a 2- to 12-digit code or prefix);
+    text that names no region is returned as it is, for the intake rules to refuse in their words."""
+    prefix = region_from_text(text)
+    if prefix is None:
+        return text
+    code = prefix.ljust(12, "0")[:12]
+    return code if code in region_codes() else text
+
+
 def region_name(prefix: str) -> str:
     """The name of the region of a code prefix ("3501" -> "福州市"); the prefix itself when unknown."""
     code = prefix.ljust(12, "0")[:12]

@@ -217,3 +217,33 @@ def test_returning_without_a_reason_is_refused_and_keeps_what_was_chosen(
     page.get_by_label("退回原因").fill("联系方式不全")
     page.get_by_role("button", name="退回", exact=True).click()
     expect(page.get_by_role("status").first).to_contain_text("批量退回：成功 1 条。")
+
+
+def test_regions_are_chosen_from_a_cascade_and_providers_by_name(page: Page, demo: DemoService) -> None:
+    page.goto("/demands")
+    province = page.get_by_label("地区：省")
+    expect(province.locator("option", has_text="福建省")).to_have_count(1)
+    province.select_option(label="福建省")
+    expect(page.locator("#region")).to_have_value("35")
+    city = page.get_by_label("地区：市")
+    expect(city.locator("option", has_text="泉州市")).to_have_count(1)
+    city.select_option(label="泉州市")
+    expect(page.locator("#region")).to_have_value("3505")
+    page.get_by_role("button", name="筛选").click()
+    expect(page).to_have_url(re.compile(r"region=3505"))
+    expect(page.get_by_label("地区：市")).to_have_value("3505")  # the cascade shows the filter in force
+    shoot(page, "day-region-cascade-1280", demo)
+
+    # A preference by name: the list offers a branch with its society.
+    page.locator("tbody tr").first.locator("td a").first.click()
+    options = page.locator("#provider-picker option")
+    assert options.count() > 100
+    branch = page.locator('#provider-picker option:text-is("分支机构")').first.get_attribute("value")
+    assert branch
+    assert " · " in branch
+    page.get_by_text("添加对接意向").click()
+    page.get_by_label(re.compile("对象名称")).fill(branch)
+    page.locator("#pref-reason").fill("企业点名希望合作")
+    page.get_by_role("button", name="添加").click()
+    expect(page.get_by_role("status").first).to_contain_text("已记录企业的对接意向")
+    expect(page.locator("#preferences")).to_contain_text(branch)
