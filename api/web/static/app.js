@@ -93,8 +93,8 @@ function regionCascade(input) {
   const current = /^\d+$/.test(input.value) ? input.value.replace(/(00)+$/, "") : "";
   (async () => {
     await fill(0, "", current.slice(0, 2));
-    if (current.length >= 4) await fill(1, current.slice(0, 2), current.slice(0, 4));
-    if (current.length >= 6) await fill(2, current.slice(0, 4), current.slice(0, 6));
+    if (current.length >= 2) await fill(1, current.slice(0, 2), current.slice(0, 4));
+    if (current.length >= 4) await fill(2, current.slice(0, 4), current.slice(0, 6));
   })();
 }
 
