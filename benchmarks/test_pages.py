@@ -80,7 +80,7 @@ def _one_round(url: str) -> int:
         factory = make_session_factory(engine)
         with factory.begin() as session:
             # Every open demand (the demo data publishes some and leaves others in review): all 333.
-            scope = RoundScope(statuses=["submitted", "in_review", "published"])  # type: ignore[list-item]
+            scope = RoundScope.model_validate({"statuses": ["submitted", "in_review", "published"]})
             round_id = matching.create_round(session, scope=scope, staff=None).id
         run_round(factory, round_id)
         with factory() as session:
