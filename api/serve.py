@@ -2,12 +2,14 @@
 
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -59,6 +61,10 @@ def worker_command_line() -> list[str]:
     return [found, "worker", "--poll", WORKER_POLL_SECONDS]
 
 
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 @contextmanager
 def matching_worker(wanted: bool) -> Iterator[subprocess.Popen[bytes] | None]:
     """Run ``huiqi worker`` as a child process while the block runs (nothing when not wanted)."""
@@ -68,9 +74,13 @@ def matching_worker(wanted: bool) -> Iterator[subprocess.Popen[bytes] | None]:
     # A process of its own: a round's numerics must not hold up the server's requests.
     process = subprocess.Popen(worker_command_line())
     typer.echo(f"  后台匹配进程已启动（进程号 {process.pid}）", err=True)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; without a handler of ours that
+    # would end this process before the worker below is stopped, leaving it behind.
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         yield process
     finally:
+        signal.signal(signal.SIGTERM, previous)
         process.terminate()
         try:
             process.wait(timeout=10)

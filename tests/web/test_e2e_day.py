@@ -24,6 +24,7 @@ from tests.web.test_e2e import browser as browser  # the shared Chromium fixture
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
 PASSWORD_LINE = re.compile(r"sign in as (\S+) / (\S+)")
+WORKER_LINE = re.compile(r"后台匹配进程已启动（进程号 (\d+)）")
 START_TIMEOUT_S = 300.0
 
 
@@ -81,8 +82,21 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        # The worker started by demo serve stops with it: nobody polls the queue any more.
-        assert "后台匹配进程已启动" in log.read_text(errors="replace")
+        # The worker started by demo serve stops with it: nobody is left polling the queue.
+        started = WORKER_LINE.search(log.read_text(errors="replace"))
+        assert started, "huiqi demo serve started no worker"
+        assert _gone(int(started.group(1))), "the worker outlived huiqi demo serve"
+
+
+def _gone(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 @pytest.fixture
