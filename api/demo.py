@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.db.models import Demand
+from api.db.models import Demand, DemandStatus, StaffRole, StaffUser
 from api.demands.schemas import DemandCreate
-from api.demands.service import submit
+from api.demands.service import change_status, submit
 from api.demo_context import DemoContext as DemoContext
 from api.programmes.demo import load_demo_programmes
 from api.providers.demo import load_demo_providers
@@ -32,6 +32,15 @@ class DemoStep:
 
 DEMO_STEPS: list[DemoStep] = []
 DEMO_DEMANDS = "demands/demo_demands.jsonl"
+DEMO_REVIEWER = "演示审核员"
+# Where the demo demands stand after loading, by line number modulo 4: half are published so the
+# default round (published demands) has work, a quarter wait for publication, a quarter for review.
+DEMO_REVIEW_PATHS: dict[int, tuple[DemandStatus, ...]] = {
+    0: (DemandStatus.IN_REVIEW, DemandStatus.PUBLISHED),
+    1: (DemandStatus.IN_REVIEW, DemandStatus.PUBLISHED),
+    2: (DemandStatus.IN_REVIEW,),
+    3: (),
+}
 
 
 def register_demo_step(step: DemoStep) -> DemoStep:
@@ -75,9 +84,25 @@ def load_demo_demands(session: Session, context: DemoContext) -> int:
         except ValidationError as error:
             context.report(f"{DEMO_DEMANDS}:{line_number} skipped: {error.error_count()} invalid field(s)")
             continue
-        submit(session, payload=payload, secret=context.secret, idempotency_key=f"demo:{line_number}")
+        submission = submit(
+            session, payload=payload, secret=context.secret, idempotency_key=f"demo:{line_number}"
+        )
+        for status in DEMO_REVIEW_PATHS[line_number % 4]:
+            change_status(
+                session, demand_id=submission.demand.id, to=status, reason=None, staff=_reviewer(session)
+            )
         added += 1
     return added
+
+
+def _reviewer(session: Session) -> StaffUser:
+    """The staff account the demo's review steps are recorded under (no password: it cannot sign in)."""
+    reviewer = session.scalar(select(StaffUser).where(StaffUser.name == DEMO_REVIEWER))
+    if reviewer is None:
+        reviewer = StaffUser(name=DEMO_REVIEWER, role=StaffRole.REVIEWER)
+        session.add(reviewer)
+        session.flush()
+    return reviewer
 
 
 register_demo_step(DemoStep("providers", load_demo_providers))

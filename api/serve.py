@@ -1,7 +1,15 @@
 """``huiqi serve`` and ``huiqi demo``: run the service, with or without demo data."""
 
 import secrets
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -26,13 +34,59 @@ demo_app = typer.Typer(help="演示：建库、载入演示数据并启动服务
 Host = Annotated[str, typer.Option(help="监听地址")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="监听端口（1～65535）")]
 Workers = Annotated[int, typer.Option(min=1, max=64, help="工作进程数")]
+WithWorker = Annotated[
+    bool, typer.Option("--with-worker", help="同时启动一个后台匹配进程（huiqi worker），随服务一起退出")
+]
+WORKER_POLL_SECONDS = "1"
 
 
-def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
+def serve(
+    host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1, with_worker: WithWorker = False
+) -> None:
     """Run the HTTP service on the configured database (run `huiqi db upgrade` first)."""
     check_listening(host, port)
     check_database(get_settings().database_url)
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    with matching_worker(with_worker):
+        uvicorn.run(
+            "api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+
+
+def worker_command_line() -> list[str]:
+    """How to start ``huiqi worker`` from this interpreter's installation."""
+    beside = Path(sys.executable).parent / "huiqi"
+    found = str(beside) if beside.exists() else shutil.which("huiqi")
+    if found is None:
+        fail("错误：找不到 huiqi 命令，无法启动后台匹配进程")
+    return [found, "worker", "--poll", WORKER_POLL_SECONDS]
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+@contextmanager
+def matching_worker(wanted: bool) -> Iterator[subprocess.Popen[bytes] | None]:
+    """Run ``huiqi worker`` as a child process while the block runs (nothing when not wanted)."""
+    if not wanted:
+        yield None
+        return
+    # A process of its own: a round's numerics must not hold up the server's requests.
+    process = subprocess.Popen(worker_command_line())
+    typer.echo(f"  后台匹配进程已启动（进程号 {process.pid}）", err=True)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; without a handler of ours that
+    # would end this process before the worker below is stopped, leaving it behind.
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
+    try:
+        yield process
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def check_listening(host: str, port: int) -> None:
@@ -103,7 +157,7 @@ def demo_load() -> None:
 
 @demo_app.command("serve")
 def demo_serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Migrate, load demo data if empty, print the URL and a demo staff token, then serve."""
+    """Migrate, load demo data if empty, print the URL and a demo staff token, then serve with a worker."""
     check_listening(host, port)  # before the demo data is loaded, not after
     settings = get_settings()
     for step, added in load_demo(settings).items():
@@ -113,4 +167,4 @@ def demo_serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     typer.echo(f"  Staff token ({DEMO_STAFF_NAME}): {token}")
     typer.echo(f"  Staff pages: sign in as {DEMO_ACCOUNT} / {_demo_account(settings)}")
     typer.echo(f'  Try: curl -H "Authorization: Bearer {token}" http://{host}:{port}/api/v1/demands\n')
-    serve(host=host, port=port)
+    serve(host=host, port=port, with_worker=True)

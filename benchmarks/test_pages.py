@@ -37,6 +37,7 @@ from tests.web.live import ACCOUNT, PASSWORD, SECRET, prepare_database
 
 LOADS = 50
 PAGES = {
+    "workbench": "/",
     "demand list": "/demands",
     "demand list, filtered": "/demands?q=技术&status=submitted&industry=C&page=2",
     "demand": "/demands/1",
@@ -49,6 +50,7 @@ PAGES = {
     "rounds": "/rounds",
     "round": "/rounds/{round_id}",
     "round pairings": "/rounds/{round_id}/pairings",
+    "pairings of every round, searched": "/pairings?q=技术&sort=score",
     "campaigns": "/campaigns",
     "campaign dashboard": "/campaigns/demo-cxzx",
     "standing units": "/standing-units",
@@ -81,7 +83,8 @@ def _one_round(url: str) -> int:
     try:
         factory = make_session_factory(engine)
         with factory.begin() as session:
-            scope = RoundScope(statuses=["submitted"])  # type: ignore[list-item]
+            # Every open demand (the demo data publishes some and leaves others in review): all 333.
+            scope = RoundScope.model_validate({"statuses": ["submitted", "in_review", "published"]})
             round_id = matching.create_round(session, scope=scope, staff=None).id
         run_round(factory, round_id)
         with factory() as session:

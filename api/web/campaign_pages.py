@@ -16,6 +16,7 @@ from api.programmes.periods import china_today
 from api.programmes.schemas import CampaignCreate, Dashboard, OverrideCreate
 from api.web.deps import FormDep, WebStaffDep
 from api.web.programme_forms import LABELS, field_errors, filled, split_list, texts
+from api.web.regions import full_region_code
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
@@ -78,7 +79,8 @@ def launch_campaign(request: Request, session: SessionDep, staff: WebStaffDep, f
 
 def _launch_input(values: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = filled(values)
-    data["regions"] = split_list(values["regions"])
+    # Regions by name (福建, 泉州市) or code prefix (3505) are stored as their 12-digit codes.
+    data["regions"] = [full_region_code(item) for item in split_list(values["regions"])]
     if values["channels"]:
         data["channels"] = split_list(values["channels"])
     return data

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from math import ceil
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
@@ -17,19 +18,31 @@ from api.demands.schemas import LABELS, DemandCreate, DemandPatch
 from api.deps import SessionDep
 from api.errors import FieldError, HuiqiError, InvalidTransitionError, RequestInvalidError, translate_all
 from api.providers import service as providers
+from api.providers.models import ProviderLevel
 from api.providers.schemas import PreferenceIn
-from api.reference import industry_codes, normalize_industry_code, region_codes, region_prefix
+from api.reference import (
+    discipline_codes,
+    industry_codes,
+    normalize_industry_code,
+    region_codes,
+    region_prefix,
+)
 from api.validation import COOPERATION_MODES
+from api.web import bulk as bulk_actions
+from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
 from api.web.history import demand_history
 from api.web.matching_pages import LEVEL_LABELS, match_panel
 from api.web.provider_pages import preference_rows
+from api.web.regions import full_region_code, region_from_text
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
+# The status buttons say what they do, not where the demand ends up.
+TRANSITION_LABELS = {"in_review": "开始审核", "published": "发布", "returned": "退回", "closed": "关闭"}
 # Fields staff may edit: those of a submission that a staff edit (DemandPatch) accepts.
 EDIT_FIELDS = tuple(name for name in DemandCreate.model_fields if name in DemandPatch.model_fields)
 LONG_FIELDS = frozenset({"description", "company_profile", "main_business"})
@@ -48,6 +61,15 @@ def industry_sections() -> list[tuple[str, str]]:
     return [(code, name) for code, name in industry_codes().items() if len(code) == 1]
 
 
+@lru_cache(maxsize=1)
+def code_lists() -> dict[str, list[tuple[str, str]]]:
+    """The pickers of the edit form: industry and discipline codes searchable by name."""
+    return {
+        "industry_code": [(code, name) for code, name in industry_codes().items() if len(code) == 5],
+        "discipline_code": [(code, name) for code, name in discipline_codes().items() if len(code) >= 5],
+    }
+
+
 @dataclass
 class ListQuery:
     """The demand list's filters as typed in the form, and the problems found in them."""
@@ -64,7 +86,9 @@ class ListQuery:
         return DemandFilter(
             statuses=tuple(self.statuses),
             text=self.text.strip() or None,
-            region_prefix=region_prefix(self.region) if self.region and "region" not in self.errors else None,
+            region_prefix=region_prefix(region_from_text(self.region) or "")
+            if self.region and "region" not in self.errors
+            else None,
             industry_prefix=(normalize_industry_code(industry) or industry) if industry else None,
         )
 
@@ -74,8 +98,10 @@ def list_query(status: list[str], q: str, region: str, industry: str) -> ListQue
     errors: dict[str, str] = {}
     statuses = [DemandStatus(value) for value in status if value in DemandStatus._value2member_map_]
     region = region.strip()
-    if region and not (region.isdigit() and 2 <= len(region) <= 12):
-        errors["region"] = "地区应为行政区划代码或其前缀（2到12位数字），如 35 或 3501"
+    if region and region_from_text(region) is None:
+        errors["region"] = (
+            "没有找到这个地区：请从列表中选择，或输入省、市、县的名称（如 福建、福州市）或区划代码（如 35）"
+        )
     if len(q) > 100:
         errors["q"] = "关键词最多100个字"
         q = q[:100]
@@ -104,8 +130,33 @@ def demand_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Demands, newest first, with filters, search and paging."""
+    return _list_page(request, session, query, page)
+
+
+@dataclass
+class BulkForm:
+    """The bulk form as submitted, shown again (checked rows, action, reason) when it is refused."""
+
+    action: str = ""
+    reason: str = ""
+    ids: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    query: ListQuery,
+    page: int,
+    bulk: BulkForm | None = None,
+    status_code: int = 200,
+) -> Response:
     items, total = service.list_demands(session, where=query.to_filter(), page=page, page_size=PAGE_SIZE)
+    list_params = [(k, v) for k, v in request.query_params.multi_items()]
     context = {
+        "bulk": bulk or BulkForm(),
+        "bulk_actions": bulk_actions.DEMAND_ACTION_LABELS,
+        "bulk_url": "/demands/bulk" + (f"?{urlencode(list_params)}" if list_params else ""),
         "query": query,
         "items": items,
         "total": total,
@@ -120,7 +171,33 @@ def demand_list(
         # The match-list export form repeats the list's filters (not its page) as hidden fields.
         "export_params": [(k, v) for k, v in request.query_params.multi_items() if k != "page"],
     }
-    return render(request, "demands/list.html", context)
+    return render(request, "demands/list.html", context, status_code=status_code)
+
+
+@router.post("/demands/bulk")
+def bulk_change(
+    request: Request,
+    session: SessionDep,
+    staff: WebStaffDep,
+    form: FormDep,
+    query: ListFiltersDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Review, publish or return the checked demands at once; the list keeps its filters."""
+    bulk = BulkForm(
+        action=str(form.get("action") or ""),
+        reason=str(form.get("reason") or "").strip(),
+        ids=[str(value) for value in form.getlist("ids")],
+    )
+    try:
+        result = bulk_actions.apply_to_demands(
+            session, ids=bulk.ids, action=bulk.action, reason=bulk.reason, staff=staff
+        )
+    except bulk_actions.BulkInputError as error:
+        bulk.errors = error.errors
+        return _list_page(request, session, query, page, bulk, 422)
+    back = "/demands" + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(back, result.summary())
 
 
 @router.get("/demands/{demand_id:int}")
@@ -140,8 +217,10 @@ def _detail_context(
         "demand": demand,
         "labels": LABELS,
         "transitions": sorted(service.TRANSITIONS[demand.status]),
+        "transition_labels": TRANSITION_LABELS,
         "preferences": preference_rows(session, demand.id),
         "history": demand_history(session, demand),
+        "picker": pickers.all_options(session),
         **match_panel(session, demand.id, level),
         **extra,
     }
@@ -154,33 +233,34 @@ def change_status(
     """Move a demand along the review workflow; errors shown beside the form."""
     target = str(form.get("to") or "")
     reason = str(form.get("reason") or "").strip() or None
+    values = {"to": target, "reason": reason or ""}
     if target not in DemandStatus._value2member_map_:
-        return _status_error(request, session, demand_id, {"to": "请选择目标状态"})
+        return _status_error(request, session, demand_id, {"to": "请选择要执行的操作"}, values)
     try:
         with session.begin_nested():
             service.change_status(
                 session, demand_id=demand_id, to=DemandStatus(target), reason=reason, staff=staff
             )
     except RequestInvalidError as error:
-        return _status_error(request, session, demand_id, _by_field(error.errors))
+        return _status_error(request, session, demand_id, _by_field(error.errors), values)
     except InvalidTransitionError as error:
-        return _status_error(request, session, demand_id, {"to": error.detail})
+        return _status_error(request, session, demand_id, {"to": error.detail}, values)
     label = service.STATUS_LABELS[DemandStatus(target)]
     return redirect(f"/demands/{demand_id}", f"需求 {demand_id} 已改为“{label}”。")
 
 
-def _status_error(request: Request, session: Session, demand_id: int, errors: dict[str, str]) -> Response:
+def _status_error(
+    request: Request, session: Session, demand_id: int, errors: dict[str, str], values: dict[str, str]
+) -> Response:
+    # The refused form shows again as the user left it: the reason typed, the action chosen.
     demand = service.get_demand(session, demand_id=demand_id)
-    context = _detail_context(session, demand, status_errors=errors)
+    context = _detail_context(session, demand, status_errors=errors, status_values=values)
     return render(request, "demands/detail.html", context, status_code=422)
 
 
 def _by_field(errors: tuple[FieldError, ...] | list[FieldError]) -> dict[str, str]:
-    # One message per field; nested names like keywords[2] are shown at their field.
-    shown: dict[str, str] = {}
-    for error in errors:
-        shown.setdefault(error.field.split("[", 1)[0].split(".", 1)[0], error.message)
-    return shown
+    # One message per field, in the pages' words; nested names like keywords[2] are shown at their field.
+    return messages.by_field(errors, LABELS)
 
 
 @router.get("/demands/{demand_id:int}/edit")
@@ -210,6 +290,7 @@ def _edit_page(
         "values": values,
         "errors": errors,
         "modes": COOPERATION_MODES,
+        "code_lists": code_lists(),
     }
     return render(request, "demands/edit.html", context, status_code=status)
 
@@ -222,7 +303,7 @@ def save_edit(
     demand = service.get_demand(session, demand_id=demand_id)
     values = {name: str(form.get(name) or "").strip() for name in EDIT_FIELDS}
     try:
-        submitted = _patch_input(values)
+        submitted = _patch_input(values | {"region_code": full_region_code(values["region_code"])})
         # The form holds every field: checking it as a whole submission lists every problem at once.
         DemandCreate.model_validate(submitted)
         patch = DemandPatch.model_validate(submitted)
@@ -255,8 +336,12 @@ def add_preference(
     """Record that the enterprise wants or refuses a provider; errors shown beside the form."""
     demand = service.get_demand(session, demand_id=demand_id)
     values = {name: str(form.get(name) or "").strip() for name in PREFERENCE_FIELDS}
+    values["provider"] = str(form.get("provider") or "").strip()
+    chosen = _chosen_provider(session, values)
+    if isinstance(chosen, str):
+        return _preference_error(request, session, demand, values, {"provider_id": chosen})
     try:
-        payload = PreferenceIn.model_validate(values)
+        payload = PreferenceIn.model_validate({name: values[name] for name in PREFERENCE_FIELDS} | chosen)
         with session.begin_nested():
             providers.add_preference(session, demand=demand, payload=payload, staff=staff)
     except ValidationError as error:
@@ -265,6 +350,18 @@ def add_preference(
         errors = _by_field(error.errors) or {"provider_id": error.detail}
         return _preference_error(request, session, demand, values, errors)
     return redirect(f"/demands/{demand_id}#preferences", "已记录企业的对接意向。")
+
+
+def _chosen_provider(session: Session, values: dict[str, str]) -> dict[str, str] | str:
+    """The level and id of the provider chosen by name (or by number), or why none was found."""
+    typed = values["provider"] or values["provider_id"]
+    if not typed:
+        return "请从列表中选择学会、分支机构或专家（可输入名称查找）"
+    level = values["provider_level"] if values["provider_level"] in LEVEL_LABELS else "society"
+    found = pickers.resolve_any(session, ProviderLevel(level), typed)
+    if found is None:
+        return f"没有找到“{typed[:40]}”，请从列表中选择（可输入名称中的几个字查找）"
+    return {"provider_level": found[0].value, "provider_id": str(found[1])}
 
 
 def _preference_error(

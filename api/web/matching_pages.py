@@ -2,6 +2,7 @@
 
 from math import ceil
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -10,15 +11,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.db.models import DemandStatus, StaffUser
+from api.db.models import Demand, DemandStatus, StaffUser
 from api.deps import SessionDep
 from api.errors import HuiqiError, RequestInvalidError, model_labels, translate_all
 from api.matching import review, service
-from api.matching.models import AgreementType, MatchRound, PairingStatus, RoundStatus
+from api.matching.models import AgreementType, MatchRound, RoundStatus
 from api.matching.schemas import MatchList, PairingTransition, RoundScope
+from api.providers.models import ProviderLevel
+from api.reference import industry_codes
+from api.validation import row_id
+from api.web import bulk as bulk_actions
+from api.web import messages, pickers
 from api.web.deps import FormDep, WebStaffDep
+from api.web.pairing_lists import (
+    SORTS,
+    PairingQuery,
+    branch_societies,
+    find_pairings,
+    parse_query,
+    provider_label,
+)
+from api.web.regions import region_from_text, region_name
 from api.web.routing import WebRoute
 from api.web.templating import redirect, render
+from api.web.worker_state import round_waiting_hint
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -36,6 +52,7 @@ STAGE_LABELS = {
     "candidates": "候选",
     "solve": "求解",
     "save": "保存",
+    "total": "合计",
 }
 FIELD_LABELS = {
     "title": "名称",
@@ -62,6 +79,19 @@ COUNT_LABELS = {
     "objective": "目标值",
     "gap_bound": "最优性间隙上界",
 }
+# What the round page shows up front; the other counts are technical and go into its 详情 fold.
+PLAIN_COUNTS = (
+    "demands",
+    "providers",
+    "pairs",
+    "new_pairs",
+    "churn",
+    "kept",
+    "locked",
+    "preferred",
+    "forbidden",
+)
+ROUND_FAILED = "本轮匹配出错，未能完成。可以重新开始一轮；如果再次出错，请联系系统管理员并告知轮次编号。"
 PAIRINGS_PER_PAGE = 50
 ROUNDS_SHOWN = 50
 
@@ -70,7 +100,16 @@ def match_panel(session: Session, demand_id: int, level: str) -> dict[str, Any]:
     """The context of a demand's ranked matches: the list and the shared terms to highlight."""
     matches: MatchList = service.match_list(session, demand_id=demand_id, level=level, limit=10)
     terms = sorted({reason.term for item in matches.items for reason in item.reasons})
+    societies = (
+        branch_societies(session, [item.provider_id for item in matches.items]) if level == "branch" else {}
+    )
     return {
+        "provider_labels": {
+            item.provider_id: provider_label(
+                ProviderLevel(level), item.provider_id, item.provider_name, societies
+            )
+            for item in matches.items
+        },
         "matches": matches,
         "shared_terms": terms,
         "level": level,
@@ -99,6 +138,8 @@ def _rounds_page(
         "all_statuses": list(DemandStatus),
         "level_labels": LEVEL_LABELS,
         "round_status_labels": ROUND_STATUS_LABELS,
+        "industries": [(code, name) for code, name in industry_codes().items() if len(code) <= 3],
+        "picker": pickers.all_options(session),
     }
     return render(request, "rounds/list.html", context, status_code=status)
 
@@ -108,14 +149,20 @@ def start_round(request: Request, session: SessionDep, staff: WebStaffDep, form:
     """Queue a round with the scope of the form; the page of the round follows its progress."""
     values = _scope_values(form)
     try:
-        scope = RoundScope.model_validate(_scope_input(values))
+        scope = RoundScope.model_validate(_scope_input(session, values))
     except ValidationError as error:
-        translated = translate_all(error.errors(), model_labels(RoundScope))
-        errors = {e.field.split("[", 1)[0].split(".", 1)[0]: e.message for e in translated}
-        return _rounds_page(request, session, values, errors, 422)
+        labels = model_labels(RoundScope)
+        return _rounds_page(
+            request, session, values, messages.by_field(translate_all(error.errors(), labels), labels), 422
+        )
     except ValueError as error:
         return _rounds_page(request, session, values, {"capacities": str(error)}, 422)
-    matching_round = service.create_round(session, scope=scope, staff=staff)
+    try:
+        with session.begin_nested():
+            matching_round = service.create_round(session, scope=scope, staff=staff)
+    except RequestInvalidError as error:
+        errors = messages.by_field(error.errors, model_labels(RoundScope)) or {"statuses": error.detail}
+        return _rounds_page(request, session, values, errors, 422)
     return redirect(f"/rounds/{matching_round.id}", f"匹配轮次 {matching_round.id} 已加入队列，后台运行。")
 
 
@@ -137,7 +184,7 @@ def _scope_values(form: FormData) -> dict[str, Any]:
     return text | {"statuses": [str(value) for value in form.getlist("statuses")]}
 
 
-def _scope_input(values: dict[str, Any]) -> dict[str, Any]:
+def _scope_input(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "level": values["level"] or "society",
         "statuses": values["statuses"] or ["published"],
@@ -145,24 +192,31 @@ def _scope_input(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("region", "industry", "wanted", "candidates", "min_score", "time_limit"):
         if values[name]:
             data[name] = values[name]
+    if values["region"]:
+        # A name (福建, 福州市) is read as its code prefix; text naming no region goes on to be refused.
+        data["region"] = region_from_text(values["region"]) or values["region"]
     if values["demand_ids"]:
         data["demand_ids"] = [
             part for part in values["demand_ids"].replace("，", ",").split(",") if part.strip()
         ]
-    data["capacities"] = _capacities(values["capacities"])
+    level = ProviderLevel(data["level"]) if data["level"] in LEVEL_LABELS else ProviderLevel.SOCIETY
+    data["capacities"] = _capacities(session, level, values["capacities"])
     return data
 
 
-def _capacities(text: str) -> dict[str, str]:
-    # One "编号=容量" per line or comma: the capacity of that provider in this round.
+def _capacities(session: Session, level: ProviderLevel, text: str) -> dict[str, str]:
+    # One "名称=容量" (or "编号=容量") per line or comma: the capacity of that provider in this round.
     pairs: dict[str, str] = {}
     for part in text.replace("，", ",").replace("\n", ",").split(","):
         if not part.strip():
             continue
         key, sep, value = part.replace("＝", "=").partition("=")
-        if not sep or not key.strip().isdigit() or not value.strip().isdigit():
-            raise ValueError(f"“{part.strip()}”格式不对：每项应为 编号=容量，如 12=3")
-        pairs[key.strip()] = value.strip()
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ValueError(f"“{part.strip()[:40]}”格式不对：每行应为 名称=容量，如 中国机械工程学会=3")
+        found = pickers.resolve(session, level, key)
+        if found is None:
+            raise ValueError(f"没有找到{LEVEL_LABELS[level.value]}“{key.strip()[:40]}”，请按列表中的名称填写")
+        pairs[str(found)] = value.strip()
     return pairs
 
 
@@ -172,7 +226,13 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
     matching_round = service.get_round(session, round_id)
     context = {
         "round": matching_round,
-        "progress": progress_state(matching_round),
+        "progress": progress_state(matching_round, round_waiting_hint(session, matching_round)),
+        "outcome": round_outcome(matching_round),
+        "plain_counts": PLAIN_COUNTS,
+        "titles": _diagnosed_titles(session, matching_round),
+        "provider_names": _capacity_names(session, matching_round),
+        "region_name": region_name(str((matching_round.scope or {}).get("region") or "")),
+        "failure": failure_text(matching_round.error) if matching_round.status == RoundStatus.FAILED else "",
         "level_labels": LEVEL_LABELS,
         "round_status_labels": ROUND_STATUS_LABELS,
         "stage_labels": STAGE_LABELS,
@@ -183,8 +243,51 @@ def round_page(request: Request, session: SessionDep, _staff: WebStaffDep, round
     return render(request, "rounds/detail.html", context)
 
 
-def progress_state(matching_round: MatchRound) -> dict[str, Any]:
-    """What the progress bar shows: percent, a Chinese label and whether the round has ended."""
+def _capacity_names(session: Session, matching_round: MatchRound) -> dict[str, str]:
+    scope = matching_round.scope or {}
+    if not scope.get("capacities"):
+        return {}
+    level = ProviderLevel(scope.get("level") or "society")
+    return {str(option.provider_id): option.label for option in pickers.options(session, level)}
+
+
+def _diagnosed_titles(session: Session, matching_round: MatchRound) -> dict[int, str]:
+    diagnosis = matching_round.diagnosis or {}
+    ids = {int(entry["demand_id"]) for entry in (diagnosis.get("unserved") or [])[:50]}
+    for item in (diagnosis.get("relaxations") or [])[:10]:
+        ids |= {int(served["demand_id"]) for served in item.get("serves") or []}
+    if not ids:
+        return {}
+    rows = session.execute(select(Demand.id, Demand.title).where(Demand.id.in_(ids)))
+    return {int(demand_id): str(title) for demand_id, title in rows}
+
+
+def failure_text(error: str | None) -> str:
+    """Why a round failed, in words for staff: a Chinese reason is shown, a programmer's one is not."""
+    reason = (error or "").split(": ", 1)[-1].strip()
+    readable = any("\u4e00" <= char <= "\u9fff" for char in reason) and not any(
+        mark in reason for mark in ("Traceback", "_", "{", "Error")
+    )
+    return f"本轮匹配未能完成：{reason}" if readable else ROUND_FAILED
+
+
+def round_outcome(matching_round: MatchRound) -> dict[str, Any]:
+    """匹配成功 N 项、未匹配 N 项 and the reasons of the unmatched, counted by reason."""
+    counts = matching_round.counts or {}
+    reasons: dict[str, int] = {}
+    for entry in (matching_round.diagnosis or {}).get("unserved") or []:
+        text = str(entry.get("message") or "原因未记录")
+        reasons[text] = reasons.get(text, 0) + 1
+    return {
+        "served": counts.get("served"),
+        "unserved": counts.get("unserved"),
+        "reasons": sorted(reasons.items(), key=lambda item: -item[1]),
+    }
+
+
+def progress_state(matching_round: MatchRound, waiting: str = "") -> dict[str, Any]:
+    """What the progress bar shows: percent, a Chinese label, whether the round has ended and, for a
+    round no worker has taken, why it waits."""
     status = ROUND_STATUS_LABELS[matching_round.status]
     stage = STAGE_LABELS.get(matching_round.stage.value if matching_round.stage else "", "")
     finished = matching_round.status not in (RoundStatus.QUEUED, RoundStatus.RUNNING)
@@ -192,15 +295,21 @@ def progress_state(matching_round: MatchRound) -> dict[str, Any]:
     label = f"{status}：{stage} {percent}%" if matching_round.status == RoundStatus.RUNNING else status
     if matching_round.cancel_requested and not finished:
         label += "（正在取消）"
-    return {"percent": percent, "label": label, "finished": finished, "status": matching_round.status.value}
+    return {
+        "percent": percent,
+        "label": label,
+        "finished": finished,
+        "status": matching_round.status.value,
+        "waiting": waiting,
+    }
 
 
 @router.get("/rounds/{round_id:int}/progress")
 def round_progress(session: SessionDep, _staff: WebStaffDep, round_id: int) -> Response:
     """The round's progress as JSON, polled by the round page."""
-    return JSONResponse(
-        progress_state(service.get_round(session, round_id)), headers={"Cache-Control": "no-store"}
-    )
+    matching_round = service.get_round(session, round_id)
+    state = progress_state(matching_round, round_waiting_hint(session, matching_round))
+    return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/rounds/{round_id:int}/cancel")
@@ -220,37 +329,58 @@ def pairing_list(
     _staff: WebStaffDep,
     round_id: int,
     status: str = "",
+    q: str = "",
+    sort: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """A round's pairings by demand and rank, with the review actions of each."""
-    return _pairings_page(request, session, round_id, status, page, {})
+    """A round's pairings with their demands' titles and enterprises, searched, sorted, reviewable."""
+    service.get_round(session, round_id)
+    query = parse_query(str(round_id), status, q, sort)
+    return _pairings_page(request, session, query, page, {})
+
+
+@router.get("/pairings")
+def all_pairings(
+    request: Request,
+    session: SessionDep,
+    _staff: WebStaffDep,
+    round: str = "",  # the query parameter of the links
+    status: str = "",
+    q: str = "",
+    sort: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Pairings of every round (or one), e.g. all accepted ones waiting for 对接."""
+    return _pairings_page(request, session, parse_query(round, status, q, sort), page, {})
 
 
 def _pairings_page(
     request: Request,
     session: Session,
-    round_id: int,
-    status: str,
+    query: PairingQuery,
     page: int,
     row_errors: dict[int, dict[str, str]],
     code: int = 200,
+    bulk: dict[str, Any] | None = None,
 ) -> Response:
-    wanted = PairingStatus(status) if status in PairingStatus._value2member_map_ else None
-    items, total = service.list_pairings(
-        session,
-        round_id=round_id,
-        status=wanted,
-        demand_id=None,
-        offset=(page - 1) * PAIRINGS_PER_PAGE,
-        limit=PAIRINGS_PER_PAGE,
+    rows, total = find_pairings(
+        session, query, offset=(page - 1) * PAIRINGS_PER_PAGE, limit=PAIRINGS_PER_PAGE
+    )
+    matching_round = service.get_round(session, query.round_id) if query.round_id else None
+    base = (
+        f"/rounds/{query.round_id}/pairings"
+        if matching_round and request.url.path != "/pairings"
+        else "/pairings"
     )
     context = {
-        "round": service.get_round(session, round_id),
-        "items": items,
+        "round": matching_round,
+        "query": query,
+        "list_path": base,
+        "sorts": SORTS,
+        "rows": rows,
         "total": total,
         "page": page,
         "pages": max(1, ceil(total / PAIRINGS_PER_PAGE)),
-        "status": status,
         "pairing_statuses": service.STATUS_LABELS,
         "actions": review.ACTIONS,
         "action_labels": review.ACTION_LABELS,
@@ -258,8 +388,53 @@ def _pairings_page(
         "row_errors": row_errors,
         "level_labels": LEVEL_LABELS,
         "export_enabled": True,
+        "bulk": bulk or {"reason": "", "ids": [], "errors": {}},
+        "back": _list_url(base, query, page),
     }
     return render(request, "rounds/pairings.html", context, status_code=code)
+
+
+def _list_url(path: str, query: PairingQuery, page: int) -> str:
+    params = {
+        "round": str(query.round_id) if query.round_id and path == "/pairings" else "",
+        "status": query.status.value if query.status else "",
+        "q": query.text,
+        "sort": query.sort if query.sort != "demand" else "",
+        "page": str(page) if page > 1 else "",
+    }
+    kept = urlencode({key: value for key, value in params.items() if value})
+    return f"{path}?{kept}" if kept else path
+
+
+def _query_of(back: str) -> tuple[PairingQuery, int]:
+    """The worklist a form came from, read back from its ``back`` URL."""
+    parts = urlsplit(back)
+    params = dict(parse_qsl(parts.query))
+    round_text = params.get("round", "")
+    if parts.path.startswith("/rounds/"):
+        round_text = parts.path.split("/")[2]
+    page = row_id(params.get("page", "1")) or 1
+    query = parse_query(round_text, params.get("status", ""), params.get("q", ""), params.get("sort", ""))
+    return query, min(page, 100_000)
+
+
+def _safe_back(value: str, fallback: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else fallback
+
+
+@router.post("/pairings/bulk")
+def bulk_pairings(request: Request, session: SessionDep, staff: WebStaffDep, form: FormDep) -> Response:
+    """Accept or reject the checked pairings at once; the worklist keeps its filter."""
+    back = _safe_back(str(form.get("back") or "/pairings"), "/pairings")
+    ids = [str(value) for value in form.getlist("ids")]
+    action, reason = str(form.get("action") or ""), str(form.get("reason") or "").strip()
+    try:
+        result = bulk_actions.apply_to_pairings(session, ids=ids, action=action, reason=reason, staff=staff)
+    except bulk_actions.BulkInputError as error:
+        query, page = _query_of(back)
+        bulk = {"reason": reason, "ids": ids, "errors": error.errors}
+        return _pairings_page(request, session, query, page, {}, 422, bulk)
+    return redirect(back, result.summary())
 
 
 @router.post("/pairings/{pairing_id:int}")
@@ -268,14 +443,14 @@ def change_pairing(
 ) -> Response:
     """Apply one review action to a pairing; a refused action is explained in its row."""
     pairing = review.get_pairing(session, pairing_id)
-    back = str(form.get("back") or f"/rounds/{pairing.round_id}/pairings")
-    back = back if back.startswith("/") and not back.startswith("//") else "/"
+    back = _safe_back(str(form.get("back") or f"/rounds/{pairing.round_id}/pairings"), "/")
     try:
         with session.begin_nested():
             _transition(session, pairing_id, form, staff)
     except (ValidationError, HuiqiError) as error:
         code = error.status_code if isinstance(error, HuiqiError) else 422
-        return _pairings_page(request, session, pairing.round_id, "", 1, {pairing_id: _errors(error)}, code)
+        query, page = _query_of(back)
+        return _pairings_page(request, session, query, page, {pairing_id: _errors(error)}, code)
     label = review.ACTION_LABELS.get(str(form.get("action")), "")
     return redirect(f"{back}#pairing-{pairing_id}", f"配对 {pairing_id}：已{label}。")
 
@@ -291,8 +466,9 @@ def _transition(session: Session, pairing_id: int, form: FormData, staff: StaffU
 
 
 def _errors(error: ValidationError | HuiqiError) -> dict[str, str]:
+    labels = model_labels(PairingTransition)
     if isinstance(error, ValidationError):
-        return {e.field: e.message for e in translate_all(error.errors())}
+        return messages.by_field(translate_all(error.errors(), labels), labels)
     if isinstance(error, RequestInvalidError) and error.errors:
-        return {e.field: e.message for e in error.errors}
+        return messages.by_field(error.errors, labels)
     return {"action": error.detail}

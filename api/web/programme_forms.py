@@ -17,6 +17,7 @@ from api.programmes.models import (
     UnitStatus,
 )
 from api.programmes.units import UNIT_KIND_LABELS
+from api.web import messages
 
 CAMPAIGN_STATUS_LABELS: Final = {CampaignStatus.OPEN: "征集中", CampaignStatus.CLOSED: "已关闭"}
 UNIT_LEVEL_LABELS: Final = {
@@ -76,12 +77,7 @@ def field_errors(
     ``labels`` name the fields of the form's model where the shared labels mean something else.
     """
     if isinstance(error, ValidationError):
-        items = translate_all(error.errors(), labels)
-        return {_base(item.field): item.message for item in reversed(items)}
+        return messages.by_field(translate_all(error.errors(), labels), labels)
     if isinstance(error, RequestInvalidError) and error.errors:
-        return {_base(item.field): item.message for item in reversed(error.errors)}
+        return messages.by_field(error.errors, labels)
     return {fallback: error.detail}
-
-
-def _base(field: str) -> str:
-    return field.split("[", 1)[0].split(".", 1)[0]

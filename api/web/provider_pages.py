@@ -11,7 +11,7 @@ from api.deps import SessionDep
 from api.errors import HuiqiError
 from api.matching import service as matching
 from api.providers import service
-from api.providers.models import CastGroup, PreferenceKind, ProviderLevel
+from api.providers.models import Branch, CastGroup, PreferenceKind, ProviderLevel
 from api.providers.repository import ExpertFilter, SocietyFilter
 from api.web.deps import WebStaffDep
 from api.web.routing import WebRoute
@@ -127,13 +127,18 @@ def provider_name(session: Session, level: ProviderLevel, provider_id: int) -> s
     """The name of a provider, or a note that it no longer exists."""
     getters = {
         ProviderLevel.SOCIETY: lambda: service.get_society(session, society_id=provider_id).name,
-        ProviderLevel.BRANCH: lambda: service.get_branch(session, branch_id=provider_id).name,
+        ProviderLevel.BRANCH: lambda: _branch_label(service.get_branch(session, branch_id=provider_id)),
         ProviderLevel.EXPERT: lambda: service.get_expert(session, expert_id=provider_id).name,
     }
     try:
         return getters[level]()
     except HuiqiError:
         return f"（已删除的{service.LEVEL_LABELS[level]} {provider_id}）"
+
+
+def _branch_label(branch: Branch) -> str:
+    # A branch is always named with its society: many societies have a branch of the same name.
+    return f"{branch.society.name} · {branch.name}"
 
 
 def preference_rows(session: Session, demand_id: int) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Final
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 
 from api.errors import NotFoundError
 from api.web import (
@@ -15,8 +15,10 @@ from api.web import (
     matching_pages,
     programme_pages,
     provider_pages,
+    regions,
     report_pages,
     submit_pages,
+    workbench,
 )
 from api.web.routing import WebRoute
 
@@ -27,12 +29,6 @@ STATIC_FILES: Final = {
 }
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-
-
-@router.get("/")
-def front_page() -> Response:
-    """The staff pages start at the demand list (the sign-in page when signed out)."""
-    return RedirectResponse("/demands", status_code=303)
 
 
 @router.get("/static/{name}")
@@ -47,6 +43,7 @@ def static_file(name: str) -> Response:
 
 # The import pages come first: /demands/import must not be read as a demand's id.
 for pages in (
+    workbench,
     auth_pages,
     import_pages,
     entry_pages,
@@ -56,5 +53,6 @@ for pages in (
     report_pages,
     programme_pages,
     submit_pages,
+    regions,
 ):
     router.include_router(pages.router)

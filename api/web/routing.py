@@ -5,13 +5,16 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from api.errors import HuiqiError
+from api.errors import HuiqiError, translate_all
+from api.web import messages
 from api.web.deps import CsrfRejectedError, SignInRequiredError
 from api.web.templating import render
 
+BAD_ADDRESS = "网址中的参数不对（例如页码应为正整数）。请从页面上的链接或导航重新进入。"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -31,8 +34,13 @@ class WebRoute(APIRoute):
                 message = "表单已过期或来源不明（CSRF 校验未通过）。请返回上一页、刷新后重新提交。"
                 return render(request, "error.html", {"message": message}, status_code=403)
             except HuiqiError as error:
-                context = {"message": error.detail, "errors": error.errors}
+                context = {"message": error.detail, "errors": messages.listed(error.errors)}
                 return render(request, "error.html", context, status_code=error.status_code)
+            except RequestValidationError as error:
+                # A hand-edited or stale address (page=0, an id that is not a number): a page, not JSON.
+                listed = messages.listed(translate_all(error.errors()))
+                context = {"message": BAD_ADDRESS, "errors": listed}
+                return render(request, "error.html", context, status_code=422)
 
         return page_handler
 

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from api.db.models import DemandStatus
 from api.demands.service import STATUS_LABELS
+from api.reference import discipline_codes, industry_codes, region_codes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NOTICE_COOKIE = "huiqi_notice"
@@ -48,14 +49,48 @@ def highlight(text: str | None, terms: Iterable[str]) -> Markup:
     return Markup(pattern.sub(lambda match: f"<mark>{match.group(0)}</mark>", escaped))
 
 
-def page_url(request: Request, **changes: Any) -> str:
-    """The current URL with some query parameters replaced (None removes one)."""
+def code_name(code: str | None, kind: str) -> str:
+    """The name of an industry, discipline or region code (the code itself when unknown)."""
+    if not code:
+        return ""
+    tables = {
+        "industry_code": industry_codes,
+        "discipline_code": discipline_codes,
+        "region_code": region_codes,
+    }
+    found = tables[kind]().get(code) if kind in tables else None
+    return found or code
+
+
+def industry_name(code: str | None) -> str:
+    """The name of a GB/T 4754 industry code, for lists."""
+    return code_name(code, "industry_code")
+
+
+def plain_number(value: float | int) -> str:
+    """A count as is, any other number to two decimals (staff read 648.75, not 648.748443)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return f"{value:.2f}"
+    return f"{int(value)}"
+
+
+def page_url(request: Request, at: str | None = None, **changes: Any) -> str:
+    """The current URL (or the page ``at`` with its query) with some query parameters replaced (None
+    removes one)."""
     params = [(key, value) for key, value in request.query_params.multi_items() if key not in changes]
     params += [(key, str(value)) for key, value in changes.items() if value is not None]
-    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+    path = at or request.url.path
+    return f"{path}?{urlencode(params)}" if params else path
 
 
-templates.env.filters.update(local_time=local_time, status_label=status_label, highlight=highlight)
+templates.env.filters.update(
+    local_time=local_time,
+    status_label=status_label,
+    highlight=highlight,
+    plain_number=plain_number,
+    code_name=code_name,
+    industry_name=industry_name,
+)
 templates.env.globals.update(page_url=page_url, status_labels=STATUS_LABELS)
 
 

@@ -35,7 +35,7 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> None:
     token = csrf_of(client.get("/login").text)
     response = client.post("/login", data={"name": name, "password": password, "csrf_token": token})
     assert response.status_code == 200, response.text
-    assert response.url.path == "/demands"
+    assert response.url.path == "/"
 
 
 @pytest.fixture

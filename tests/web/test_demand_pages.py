@@ -55,11 +55,18 @@ def test_the_list_filters_by_text_status_region_and_industry(
     assert "共 0 条" in browser.get("/demands", params={"status": "published"}).text
 
 
-def test_a_bad_region_filter_is_explained_beside_its_field(browser: TestClient) -> None:
-    page = browser.get("/demands", params={"region": "福建"})
+def test_a_region_is_filtered_by_name_and_a_bad_one_is_explained_beside_its_field(
+    browser: TestClient, db: sessionmaker[Session]
+) -> None:
+    _add_demands(db, 2)
+    _add_demands(db, 1, title="盐碱地水稻种植", address="四川省成都市武侯区一环路", region_code=None)
+    assert "共 2 条" in browser.get("/demands", params={"region": "福建"}).text
+    assert "共 1 条" in browser.get("/demands", params={"region": "成都市"}).text
+    assert "共 1 条" in browser.get("/demands", params={"region": "51"}).text
+    page = browser.get("/demands", params={"region": "火星"})
     assert page.status_code == 200
     assert 'id="region-error"' in page.text
-    assert "行政区划代码" in page.text
+    assert "区划代码" in page.text
 
 
 def test_a_demand_page_shows_its_fields_and_history(browser: TestClient, db: sessionmaker[Session]) -> None:
