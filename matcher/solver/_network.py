@@ -108,7 +108,7 @@ class Network:
         vals = np.rint(prob.vals[idx] * self.scale).astype(np.int64)
         starts = np.searchsorted(rows, np.arange(prob.n + 1)).astype(np.int64)
         eps = max(1, int(vals.max(initial=0)) >> eps_bits)
-        budget = int(bids_per_pair * idx.shape[0]) + prob.n
+        budget = int(bids_per_pair * idx.shape[0])
         price, _ = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
         margin = np.where(res.capacity[cols] > 0, vals - price[cols], np.iinfo(np.int64).min)
         order = np.lexsort((-margin, rows))

@@ -28,7 +28,7 @@ class SolverOptions:
         Longest stretch of kernel work between two progress reports (and chances to cancel).
     start_eps_bits : int, default 14
         The start prices come from an auction whose bid increment is the largest affinity / 2**this.
-    start_bids_per_pair : float, default 5.0
+    start_bids_per_pair : float, default 20.0
         The start auction stops after this many bids per candidate pair (a price war ends there).
     """
 
@@ -37,7 +37,7 @@ class SolverOptions:
     relative_tolerance: float = 1e-11
     slice_seconds: float = 0.1
     start_eps_bits: int = 14
-    start_bids_per_pair: float = 5.0
+    start_bids_per_pair: float = 20.0
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_candidates, bool) or not isinstance(self.extra_candidates, int):

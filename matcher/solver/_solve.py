@@ -31,6 +31,10 @@ def solve(
     idx = np.flatnonzero(subset)
     flow = np.zeros(0, np.int64)
     pot = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
+    if method != "full":  # the pairs the start prices already reject join before the first solve
+        outside = np.flatnonzero(res.active & ~subset)
+        subset[outside[integer_gain(net, pot, outside) > 0]] = True
+        idx = np.flatnonzero(subset)
     for _ in range(options.max_rounds):
         net.add_pairs(idx)
         flow, pot = _run_kernel(net, flow, pot, options, progress, np.unique(prob.rows[idx]))
