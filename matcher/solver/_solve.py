@@ -31,10 +31,8 @@ def solve(
     idx = np.flatnonzero(subset)
     flow = np.zeros(0, np.int64)
     pot = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
-    if method != "full":  # the pairs the start prices already reject join before the first solve
-        outside = np.flatnonzero(res.active & ~subset)
-        subset[outside[integer_gain(net, pot, outside) > 0]] = True
-        idx = np.flatnonzero(subset)
+    if method != "full":
+        idx = _rejected_at_start(net, res, pot, subset, idx)
     for _ in range(options.max_rounds):
         net.add_pairs(idx)
         flow, pot = _run_kernel(net, flow, pot, options, progress, np.unique(prob.rows[idx]))
@@ -72,6 +70,20 @@ def _run_kernel(
     if kernel.min_reduced_cost() < 0:
         raise SolverError("the kernel's potentials do not certify its flow")
     return start, pot
+
+
+def _rejected_at_start(
+    net: Network, res: _Residual, pot: IntArray, subset: BoolArray, idx: IntArray
+) -> IntArray:
+    """Let the few pairs the start prices already reject join the first solve (re-routing their
+    demands afterwards costs long searches); many rejected pairs mean the start prices are poor, and
+    the pricing rounds add them instead (at most one per ten demands here)."""
+    outside = np.flatnonzero(res.active & ~subset)
+    rejected = outside[integer_gain(net, pot, outside) > 0]
+    if rejected.shape[0] > net.prob.n // 10:
+        return idx
+    subset[rejected] = True
+    return np.flatnonzero(subset)
 
 
 def _reroute(
