@@ -4,7 +4,8 @@ N demands, M = N / 5 providers, capacity 1 + Poisson(4.5) capped at 20 (total ab
 providers contend), k candidates per demand, wanted number 1 or mixed {1: 80 %, 2: 15 %, 3: 5 %}.
 Affinities: ``uniform`` in [0, 1); ``tied`` on a grid of 5 values; ``tfidf``: cosines of sublinear
 TF-IDF vectors from a topic model with a few hot topics, so most values sit near 0.02 and a few real
-matches exceed 0.1. ``real``: the service's own cosine scores on real technology-market texts
+matches exceed 0.1. ``make_degenerate``: half the demands exact copies of one, wanted 2.
+``real``: the service's own cosine scores on real technology-market texts
 (``make_real_instance``), the profile on which a price war once cost the auction 38-60 s per solve.
 """
 
@@ -69,6 +70,20 @@ def _tfidf_scores(rng: np.random.Generator, n: int, m: int, cols: np.ndarray) ->
     d, p = docs(n, 30), docs(m, 80)
     rows = np.repeat(np.arange(n), cols.shape[1])
     return np.asarray((d[rows].multiply(p[cols.ravel()])).sum(axis=1)).ravel()
+
+
+def make_degenerate(n: int, k: int, seed: int = 0) -> Instance:
+    """Uniform affinities, every demand wanting 2, and the second half of the demands exact copies
+    of demand 0 (same candidates, same affinities): one provider group fought over by n / 2 demands."""
+    base = make_instance(n, k, "one", "uniform", seed)
+    a = base.affinity
+    half = n // 2
+    first = slice(int(a.indptr[0]), int(a.indptr[1]))
+    cols = np.concatenate([a.indices[: int(a.indptr[n - half])], np.tile(a.indices[first], half)])
+    data = np.concatenate([a.data[: int(a.indptr[n - half])], np.tile(a.data[first], half)])
+    rows = np.repeat(np.arange(n), k)
+    affinity = sp.csr_array((data, (rows, cols)), shape=a.shape)
+    return Instance(f"n{n}-k{k}-degenerate", affinity, base.capacity, np.full(n, 2, np.int64))
 
 
 def make_instance(n: int, k: int, wanted: str, values: str, seed: int = 0) -> Instance:

@@ -87,7 +87,9 @@ def assign(
     opts = _check_call(method, options, callback)
     progress = Progress(callback)
     progress.report("validate")
-    prob = _validate(affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount)
+    prob = _validate(
+        affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount, progress.report
+    )
     chosen, cert = solve(prob, "full" if method == "full" else "pruned", opts, progress)
     result = _assignment(prob, chosen, cert)
     progress.report("done", 1.0)

@@ -27,3 +27,14 @@ class FlowKernel:
     def run(self, seconds: float) -> int: ...
     def flows(self) -> None: ...
     def min_reduced_cost(self) -> int: ...
+
+def auction_prices(
+    starts: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    vals: IntArray,
+    wanted: IntArray,
+    capacity: IntArray,
+    eps: int,
+    max_bids: int,
+) -> tuple[IntArray, int]: ...

@@ -261,3 +261,110 @@ cdef class FlowKernel:
                         if rc < worst:
                             worst = rc
         return worst
+
+
+def auction_prices(
+    const int64_t[::1] starts,
+    const int64_t[::1] rows,
+    const int64_t[::1] cols,
+    const int64_t[::1] vals,
+    const int64_t[::1] wanted,
+    const int64_t[::1] capacity,
+    int64_t eps,
+    int64_t max_bids,
+):
+    """Provider prices of a forward auction (Gauss-Seidel, one unit per bid), a start for the kernel.
+
+    Demand ``i`` owns the candidates ``starts[i]:starts[i + 1]`` (``cols``, integer ``vals``); a
+    demand unit bids for its best margin ``val - price`` over the providers it does not hold yet,
+    raising the price by its lead over the runner-up (leaving a slot empty is worth 0) plus ``eps``.
+    A provider of capacity c holds its c highest bids in a min-heap; its price is the lowest held bid
+    once full. Stops when no demand wants to bid or after ``max_bids`` bids: the prices only guide
+    the exact kernel, which corrects whatever they get wrong.
+    """
+    cdef int64_t n = wanted.shape[0], m = capacity.shape[0], e = cols.shape[0]
+    cdef int64_t[::1] deg = np.zeros(m, np.int64)
+    cdef int64_t[::1] hstart = np.zeros(m + 1, np.int64)
+    cdef int64_t[::1] hsize = np.zeros(m, np.int64)
+    cdef int64_t[::1] free = np.zeros(n, np.int64)
+    cdef int64_t[::1] queue = np.empty(n + 1, np.int64)
+    cdef int8_t[::1] queued = np.zeros(n, np.int8)
+    cdef int8_t[::1] held = np.zeros(e, np.int8)
+    cdef int64_t[::1] price = np.zeros(m, np.int64)
+    cdef int64_t i, j, k, q_head = 0, q_tail = 0, bids = 0, best, second, margin, p, arc, bid
+    cdef int64_t pos, child, last, out, key
+    for k in range(e):
+        deg[cols[k]] += 1
+    for j in range(m):
+        hstart[j + 1] = hstart[j] + min(capacity[j], deg[j])
+    cdef int64_t[::1] heap_val = np.empty(max(1, hstart[m]), np.int64)
+    cdef int64_t[::1] heap_arc = np.empty(max(1, hstart[m]), np.int64)
+    for i in range(n):
+        free[i] = min(wanted[i], starts[i + 1] - starts[i])
+        if free[i] > 0:
+            queue[q_tail] = i
+            q_tail += 1
+            queued[i] = 1
+    with nogil:
+        while q_head != q_tail and bids < max_bids:
+            i = queue[q_head]
+            q_head = (q_head + 1) % (n + 1)
+            queued[i] = 0
+            while free[i] > 0 and bids < max_bids:
+                best, second, arc = -INF, 0, -1
+                for k in range(starts[i], starts[i + 1]):
+                    if held[k]:
+                        continue
+                    j = cols[k]
+                    if capacity[j] == 0:
+                        continue
+                    p = heap_val[hstart[j]] if hsize[j] == capacity[j] else 0
+                    margin = vals[k] - p
+                    if margin > best:
+                        second = max(second, best)
+                        best, arc = margin, k
+                    elif margin > second:
+                        second = margin
+                if arc < 0 or best <= 0:
+                    break
+                j = cols[arc]
+                bid = vals[arc] - second + eps
+                if hsize[j] == capacity[j]:  # full: the lowest bid leaves, the new one sifts down
+                    out = heap_arc[hstart[j]]
+                    held[out] = 0
+                    free[rows[out]] += 1
+                    if not queued[rows[out]] and rows[out] != i:
+                        queued[rows[out]] = 1
+                        queue[q_tail] = rows[out]
+                        q_tail = (q_tail + 1) % (n + 1)
+                    pos, last = 0, hsize[j]
+                    while True:
+                        child = 2 * pos + 1
+                        if child >= last:
+                            break
+                        if child + 1 < last and heap_val[hstart[j] + child + 1] < heap_val[hstart[j] + child]:
+                            child += 1
+                        if heap_val[hstart[j] + child] >= bid:
+                            break
+                        heap_val[hstart[j] + pos] = heap_val[hstart[j] + child]
+                        heap_arc[hstart[j] + pos] = heap_arc[hstart[j] + child]
+                        pos = child
+                else:  # room: the new bid sifts up
+                    pos = hsize[j]
+                    hsize[j] += 1
+                    while pos > 0:
+                        child = (pos - 1) >> 1
+                        if heap_val[hstart[j] + child] <= bid:
+                            break
+                        heap_val[hstart[j] + pos] = heap_val[hstart[j] + child]
+                        heap_arc[hstart[j] + pos] = heap_arc[hstart[j] + child]
+                        pos = child
+                heap_val[hstart[j] + pos] = bid
+                heap_arc[hstart[j] + pos] = arc
+                held[arc] = 1
+                free[i] -= 1
+                bids += 1
+        for j in range(m):
+            if capacity[j] > 0 and hsize[j] == capacity[j]:
+                price[j] = heap_val[hstart[j]]
+    return np.asarray(price), bids

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matcher.solver._flow import auction_prices
 from matcher.solver._problem import BoolArray, IntArray, _Problem, _Residual, _within_row_rank
 from matcher.types import Certificate
 
@@ -93,19 +94,45 @@ class Network:
         out[ROOT] = -int(self.res.slots.sum())
         return out
 
-    def start_potentials(self) -> IntArray:
+    def start_potentials(self, idx: IntArray, eps_bits: int, bids_per_pair: float) -> IntArray:
+        """Start prices: a provider's from a forward auction over candidates ``idx``, a demand's the
+        margin of its last wanted unit at those prices.
+
+        Any start is correct (the kernel saturates the arcs it prices negative); a start near the
+        final prices keeps the kernel's shortest-path searches short where providers are contended.
+        """
+        prob, res, pot = self.prob, self.res, np.zeros(self.n_nodes, np.int64)
+        if prob.weights is not None:
+            return self._discounted_start(pot)
+        rows, cols = prob.rows[idx], prob.cols[idx]
+        vals = np.rint(prob.vals[idx] * self.scale).astype(np.int64)
+        starts = np.searchsorted(rows, np.arange(prob.n + 1)).astype(np.int64)
+        eps = max(1, int(vals.max(initial=0)) >> eps_bits)
+        budget = int(bids_per_pair * idx.shape[0])
+        price, _ = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
+        margin = np.where(res.capacity[cols] > 0, vals - price[cols], np.iinfo(np.int64).min)
+        order = np.lexsort((-margin, rows))
+        rank = _within_row_rank(rows[order], prob.n)
+        last = order[rank == res.slots[rows[order]] - 1]
+        demand = np.zeros(prob.n, np.int64)
+        demand[rows[last]] = np.maximum(margin[last], 0)
+        pot[2 : 2 + prob.n] = demand
+        pot[2 + prob.n : 2 + prob.n + prob.m] = -price
+        return pot
+
+    def _discounted_start(self, pot: IntArray) -> IntArray:
         """A demand (and its slots) priced at its best affinity: its best pair starts tight."""
-        prob, pot = self.prob, np.zeros(self.n_nodes, np.int64)
+        prob = self.prob
+        assert prob.weights is not None
         best = np.zeros(prob.n)
         np.maximum.at(best, prob.rows, prob.vals)
-        if prob.weights is not None and prob.locked.shape[0]:
+        if prob.locked.shape[0]:
             np.maximum.at(best, prob.locked[:, 0], prob.locked_vals)
-        w = prob.weights if prob.weights is not None else np.ones(1)
+        w = prob.weights
         pot[2 : 2 + prob.n] = np.rint(best * w[0] * self.scale)
-        if prob.weights is not None:
-            owner = np.repeat(np.arange(prob.n), self.res.slots)
-            depth = _within_row_rank(owner, prob.n)
-            pot[self.first_slot : self.first_pair] = np.rint(best[owner] * w[depth] * self.scale)
+        owner = np.repeat(np.arange(prob.n), self.res.slots)
+        depth = _within_row_rank(owner, prob.n)
+        pot[self.first_slot : self.first_pair] = np.rint(best[owner] * w[depth] * self.scale)
         return pot
 
     def add_pairs(self, idx: IntArray, fixed: bool = False) -> None:

@@ -18,7 +18,7 @@ class SolverOptions:
 
     Attributes
     ----------
-    extra_candidates : int, default 4
+    extra_candidates : int, default 8
         The pruned method starts each demand on its wanted number plus this many best candidates.
     max_rounds : int, default 100
         Most pricing rounds of the pruned method (each adds the left-out pairs the prices reject).
@@ -26,12 +26,18 @@ class SolverOptions:
         Slack of the certificate's reduced-cost conditions, relative to the largest affinity.
     slice_seconds : float, default 0.1
         Longest stretch of kernel work between two progress reports (and chances to cancel).
+    start_eps_bits : int, default 14
+        The start prices come from an auction whose bid increment is the largest affinity / 2**this.
+    start_bids_per_pair : float, default 20.0
+        The start auction stops after this many bids per candidate pair (a price war ends there).
     """
 
-    extra_candidates: int = 4
+    extra_candidates: int = 8
     max_rounds: int = 100
     relative_tolerance: float = 1e-11
     slice_seconds: float = 0.1
+    start_eps_bits: int = 14
+    start_bids_per_pair: float = 20.0
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_candidates, bool) or not isinstance(self.extra_candidates, int):
@@ -44,6 +50,12 @@ class SolverOptions:
             raise SolverOptionsError(
                 f"relative_tolerance is {self.relative_tolerance}; it must be in (0, 1e-3)"
             )
+        if isinstance(self.start_eps_bits, bool) or not isinstance(self.start_eps_bits, int):
+            raise SolverOptionsError("start_eps_bits must be an int")
+        if not 0 <= self.start_eps_bits <= 40:
+            raise SolverOptionsError(f"start_eps_bits is {self.start_eps_bits}; it must be in [0, 40]")
+        if not self.start_bids_per_pair >= 0:
+            raise SolverOptionsError(f"start_bids_per_pair is {self.start_bids_per_pair}; it must be >= 0")
         if not (0 < self.slice_seconds <= 0.2):
             raise SolverOptionsError(f"slice_seconds is {self.slice_seconds}; it must be in (0, 0.2]")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,8 +221,10 @@ def _validate(
     forbidden: ArrayLike | None,
     locked: ArrayLike | None,
     depth_discount: ArrayLike | None,
+    report: Callable[[str], None] = lambda stage: None,
 ) -> _Problem:
     n, m, rows, cols, vals = _canonical_pairs(affinity)
+    report("validate")  # the sort above is the longest step before the solve: a chance to cancel
     cap = _int_vector(capacity, m, "capacity", "columns", CapacityError)
     wanted = _int_vector(max_per_demand, n, "max_per_demand", "rows", DemandBoundError)
     floors = (
@@ -243,6 +246,7 @@ def _validate(
     locked_pairs = np.column_stack([rows[is_locked], cols[is_locked]])
     locked_vals = vals[is_locked]
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    report("validate")
     if floors is not None and not floors.any():
         floors = None
     return _Problem(

@@ -30,10 +30,12 @@ def solve(
     subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
     flow = np.zeros(0, np.int64)
-    pot = net.start_potentials()
+    pot = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
+    if method != "full":
+        idx = _rejected_at_start(net, res, pot, subset, idx)
     for _ in range(options.max_rounds):
         net.add_pairs(idx)
-        flow, pot = _run_kernel(net, flow, pot, options, progress)
+        flow, pot = _run_kernel(net, flow, pot, options, progress, np.unique(prob.rows[idx]))
         progress.report("price")
         outside = np.flatnonzero(res.active & ~subset)
         idx = outside[integer_gain(net, pot, outside) > 0]
@@ -44,42 +46,68 @@ def solve(
 
 
 def _run_kernel(
-    net: Network, flow: IntArray, pot: IntArray, options: SolverOptions, progress: Progress
+    net: Network,
+    flow: IntArray,
+    pot: IntArray,
+    options: SolverOptions,
+    progress: Progress,
+    rerouted: IntArray,
 ) -> tuple[IntArray, IntArray]:
     """Optimal flow and potentials of the network, warm-started from the last round's."""
     tail, head, lower, upper, cost = net.arrays()
     start = np.concatenate([flow, lower[flow.shape[0] :]])
-    supply = net.supply()
-    shifts = _SHIFTS if flow.shape[0] == 0 else (0,)
-    top = int(np.abs(cost).max(initial=0))
-    shifts = tuple(s for s in shifts if (top >> s) >= 16) + (0,)
-    prev = shifts[0]
-    pot >>= prev
-    for shift in dict.fromkeys(shifts):
-        pot <<= prev - shift
-        prev = shift
-        kernel = FlowKernel(tail, head, lower, upper, cost >> shift, supply, start, pot)
-        while True:
-            status = kernel.run(options.slice_seconds)
-            if status < 0:
-                raise SolverError(
-                    "the flow network has no feasible flow (a defect: slack arcs keep it feasible)"
-                )
-            progress.report("solve", kernel.fraction)
-            if status == 1:
-                break
-        if _DEBUG:
-            print(
-                f"    shift {shift}: paths {kernel.paths} settled {kernel.settled_nodes} scanned {kernel.scanned_arcs}"
-            )
-        kernel.flows()
+    if flow.shape[0] and net.prob.weights is None:
+        _reroute(rerouted, tail, head, lower, cost, start, pot)
+    kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
+    while True:
+        status = kernel.run(options.slice_seconds)
+        if status < 0:
+            raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
+        progress.report("solve", kernel.fraction)
+        if status == 1:
+            break
+    kernel.flows()
     if kernel.min_reduced_cost() < 0:
         raise SolverError("the kernel's potentials do not certify its flow")
     return start, pot
 
 
-_SHIFTS: tuple[int, ...] = ()
-_DEBUG = False
+def _rejected_at_start(
+    net: Network, res: _Residual, pot: IntArray, subset: BoolArray, idx: IntArray
+) -> IntArray:
+    """Let the few pairs the start prices already reject join the first solve (re-routing their
+    demands afterwards costs long searches); many rejected pairs mean the start prices are poor, and
+    the pricing rounds add them instead (at most one per ten demands here)."""
+    outside = np.flatnonzero(res.active & ~subset)
+    rejected = outside[integer_gain(net, pot, outside) > 0]
+    if rejected.shape[0] > net.prob.n // 10:
+        return idx
+    subset[rejected] = True
+    return np.flatnonzero(subset)
+
+
+def _reroute(
+    demands: IntArray,
+    tail: IntArray,
+    head: IntArray,
+    lower: IntArray,
+    cost: IntArray,
+    flow: IntArray,
+    pot: IntArray,
+) -> None:
+    """Take ``demands``' units back and price each demand at its best margin over all its arcs.
+
+    Pairs the prices rejected were just added; saturating them would leave an excess at the provider
+    and a deficit at the demand, joined only by long paths. A demand whose units are taken back has
+    only arcs leaving it, all of reduced cost >= 0 at that price, and the providers it left have the
+    deficits its units fill again, next to it (networks without a depth discount).
+    """
+    nodes = 2 + demands
+    leaving = np.flatnonzero(np.isin(tail, nodes))
+    flow[leaving] = lower[leaving]
+    price = np.full(pot.shape[0], np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(price, tail[leaving], pot[head[leaving]] - cost[leaving])
+    pot[nodes] = price[nodes]
 
 
 def _initial_subset(prob: _Problem, res: _Residual, carried: BoolArray, options: SolverOptions) -> BoolArray:

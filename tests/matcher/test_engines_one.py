@@ -127,7 +127,8 @@ def test_pruning_prices_the_left_out_candidates_in_rounds() -> None:
     n, m = 6, 7
     affinity = sp.csr_array(np.tile(np.linspace(1.0, 0.4, m), (n, 1)))
     capacity = np.ones(m, np.int64)
-    result = assign(affinity, capacity, method="pruned", options=SolverOptions(extra_candidates=0))
+    options = SolverOptions(extra_candidates=0, start_bids_per_pair=0)  # no start prices: rounds price
+    result = assign(affinity, capacity, method="pruned", options=options)
     assert sorted(result.pairs[:, 1].tolist()) == list(range(6))
     assert result.objective == pytest.approx(float(np.linspace(1.0, 0.4, m)[:6].sum()))
 

@@ -209,7 +209,7 @@ def test_every_error_is_a_value_error_and_each_subclass_is_exercised() -> None:
 def test_solver_error_signals_a_defect_not_bad_input() -> None:
     """Pricing that needs a second round, allowed one: the solver says so instead of a wrong answer."""
     contended = sp.csr_array(np.tile(np.linspace(1.0, 0.4, 4), (3, 1)))
-    options = SolverOptions(extra_candidates=0, max_rounds=1)
+    options = SolverOptions(extra_candidates=0, max_rounds=1, start_bids_per_pair=0)
     with pytest.raises(SolverError, match="did not settle within 1 rounds"):
         assign(contended, np.ones(4, np.int64), method="pruned", options=options)
 
