@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     debug: bool = False
     # Signs receipt tokens; when empty a random key is created once in ``data_dir/secret_key``.
     secret_key: str = ""
+    # The sentence encoder (features.encoder): off ranks by sparse scores alone, with a notice.
+    encoder: bool = True
 
 
 @lru_cache(maxsize=1)
