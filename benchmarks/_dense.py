@@ -89,4 +89,15 @@ def texts_to_encode(name: str) -> Iterator[tuple[str, list[str]]]:
     corpus = loaders[name.removesuffix("-named")]()
     yield "query", query_texts(corpus)
     if name != "csl-report":
-        yield "passage", [c for chunks in document_chunks(corpus, named) for c in chunks]
+        yield "passage", [c for chunks in round_robin(corpus, document_chunks(corpus, named)) for c in chunks]
+
+
+def round_robin(corpus: Corpus, chunks: list[list[str]]) -> list[list[str]]:
+    """Documents' chunks ordered first document of every provider, then second, ...: a partly encoded
+    corpus covers every provider evenly."""
+    rank: dict[str, int] = {}
+    order = []
+    for index, document in enumerate(corpus.documents):
+        rank[document.provider_id] = rank.get(document.provider_id, -1) + 1
+        order.append((rank[document.provider_id], index))
+    return [chunks[index] for _, index in sorted(order)]

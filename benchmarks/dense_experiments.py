@@ -39,10 +39,10 @@ def sparse_scores(corpus: _dense.Corpus) -> tuple[Floats, list[str]]:
     return dense, providers
 
 
-def provider_chunks(corpus: _dense.Corpus, providers: list[str]) -> ProviderChunks:
+def provider_chunks(corpus: _dense.Corpus, providers: list[str], named: bool = False) -> ProviderChunks:
     """Every document chunk of every provider, from the vector cache."""
     column = {p: i for i, p in enumerate(providers)}
-    chunks = _dense.document_chunks(corpus)
+    chunks = _dense.document_chunks(corpus, named)
     texts = [c for cs in chunks for c in cs]
     owner = np.asarray(
         [column[d.provider_id] for d, cs in zip(corpus.documents, chunks, strict=True) for _ in cs],
@@ -134,10 +134,11 @@ def _top_m_mean(queries: Floats, chunks: ProviderChunks, m: int) -> Floats:
 
 def run(name: str) -> None:
     """Print every configuration's figures on one tuning corpus."""
-    corpus = {"demo": _dense.demo_corpus, "csl": _dense.csl_corpus}[name]()
+    named = name.endswith("-named")
+    corpus = {"demo": _dense.demo_corpus, "csl": _dense.csl_corpus}[name.removesuffix("-named")]()
     sparse, providers = sparse_scores(corpus)
     queries = _vectors.cached(_dense.query_texts(corpus), "query").astype(np.float32)
-    chunks = provider_chunks(corpus, providers)
+    chunks = provider_chunks(corpus, providers, named)
     print(f"== {name}: {len(corpus.demands)} demands, {len(providers)} providers, {len(chunks.texts)} chunks")
     for label, scores in configurations(sparse, queries, chunks).items():
         print(line(label, measure(scores(), corpus, providers)), flush=True)
