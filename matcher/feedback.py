@@ -139,7 +139,8 @@ def feedback_scores(
     votes, decided = _votes(queries, decisions, config, exclude)
     row_of = {demand_id: i for i, demand_id in enumerate(decided)}
     outcome = np.zeros((len(decided), n_providers), dtype=np.float32)
-    np.add.at(outcome, ([row_of[d.demand_id] for d in decisions], columns), _signs(decisions, config))
+    rows = np.asarray([row_of[d.demand_id] for d in decisions], dtype=np.int64)
+    np.add.at(outcome, (rows, columns), _signs(decisions, config))
     out: FloatArray = (config.weight * votes @ outcome).astype(np.float32)
     return out
 
