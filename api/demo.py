@@ -17,16 +17,9 @@ from sqlalchemy.orm import Session
 from api.db.models import Demand
 from api.demands.schemas import DemandCreate
 from api.demands.service import submit
+from api.demo_context import DemoContext as DemoContext
 from api.programmes.demo import load_demo_programmes
 from api.providers.demo import load_demo_providers
-
-
-@dataclass(frozen=True, slots=True)
-class DemoContext:
-    """What a loader step may need besides the session."""
-
-    secret: bytes
-    report: Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,9 @@ ERROR_TABLE: Final[dict[type[Exception], ErrorSpec]] = {
         409, "matching_conflict", "锁定的配对与禁止配对、容量或对接数相互矛盾"
     ),
     matcher_errors.SolverError: ErrorSpec(500, "solver_error", "匹配求解器未能证明结果最优，请联系管理员"),
+    matcher_errors.MatchCancelledError: ErrorSpec(
+        409, "matching_cancelled", "匹配已按要求停止（取消或超过时间限制）"
+    ),
 }
 
 _PYDANTIC_CODES: Final[Mapping[str, str]] = {

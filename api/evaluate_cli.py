@@ -1,6 +1,7 @@
 """``huiqi evaluate``: rank labelled demands against providers and report the ranking quality.
 
-The files are read and checked here; the ranking itself is ``matcher.ranking`` (shared with matching).
+The files are read and checked here; the ranking itself is the service's (``matcher.ranking`` fits the
+same provider index and ranks with the same call as match lists and rounds).
 """
 
 from __future__ import annotations
@@ -17,24 +18,15 @@ import typer
 
 from api.imports.readers import csv_delimiter, decode_csv
 from matcher.evaluate import Metrics
-from matcher.ranking import (
-    LabelledDemand,
-    ProviderDocument,
-    RankingConfig,
-    config_for_scale,
-    evaluate,
-    rank,
-)
+from matcher.ranking import LabelledDemand, ProviderDocument, evaluate, rank
 
 __all__ = [
     "EvaluationInputError",
     "LabelledDemand",
     "ProviderDocument",
-    "RankingConfig",
     "evaluate",
     "evaluate_command",
     "rank",
-    "ranking_config",
     "read_demands",
     "read_providers",
 ]
@@ -134,11 +126,6 @@ def _check_demand_id(path: Path, line: int, demand_id: str, seen: dict[str, int]
     seen[demand_id] = line
 
 
-def ranking_config(documents: Sequence[ProviderDocument]) -> RankingConfig:
-    """The ranking the service would use against these providers (by their number)."""
-    return config_for_scale(len({d.provider_id for d in documents}))
-
-
 def _human(metrics: Metrics) -> str:
     lines = [f"{'n':<14} {metrics.n}"]
     for name in ("acc_at_1", "hit_at_5", "mrr", "macro_acc_at_1"):
@@ -162,5 +149,6 @@ def evaluate_command(
     except EvaluationInputError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    metrics = evaluate(documents, labelled, ranking_config(documents))
+    # The service's own ranking, as it would rank these providers (the index adjusts it to their number).
+    metrics = evaluate(documents, labelled)
     typer.echo(json.dumps(metrics.headline()) if as_json else _human(metrics))

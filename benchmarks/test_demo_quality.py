@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.db import make_engine, make_session_factory
 from api.db.migrate import upgrade
-from api.evaluate_cli import RankingConfig, evaluate, read_demands, read_providers
+from api.evaluate_cli import evaluate, read_demands, read_providers
 from api.providers.demo import load_demo_providers
 from api.providers.export import export_rows, provider_codes
 from api.providers.profiles import load_provider_profiles
@@ -99,7 +99,7 @@ def quality_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _measure(providers: Path, demands: Path) -> Metrics:
     documents = read_providers(providers)
     labelled = read_demands(demands, {d.provider_id for d in documents})
-    return evaluate(documents, labelled, RankingConfig())
+    return evaluate(documents, labelled)
 
 
 def _line(label: str, metrics: Metrics) -> str:

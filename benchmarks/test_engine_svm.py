@@ -1,12 +1,13 @@
-"""The service's ranking on the demo data: ridge against the character SVM, through the match list itself.
+"""The service's ranking on the demo data: the cosine alone against the fused character SVM, through the
+match list itself.
 
 ``huiqi demo load`` (providers and the 333 labelled demands, submitted through intake) fills a fresh
 SQLite database; every demand's society match list (``api.matching.service.match_list``, all 209
 societies, gated as staff see it) is compared with its ``gold_societies``. The same demands are ranked
-with ``engine.RANKING`` (character SVM) and with ``RankingConfig(classifier="ridge")``; the difference
-is paired (both rankings scored on the same resampled demands). Index builds are timed per level, each
-in a fresh process so that its peak resident memory is its own; match-list latency is measured cold
-(the first list builds the society index) and warm.
+with ``RankingConfig()`` (the service: cosine fused with the character SVM) and with the cosine alone;
+the difference is paired (both rankings scored on the same resampled demands). Index builds are timed
+per level, each in a fresh process so that its peak resident memory is its own; match-list latency is
+measured cold (the first list builds the society index) and warm.
 
     .venv/bin/pytest benchmarks/test_engine_svm.py -s
 """
@@ -33,14 +34,15 @@ from api.db import make_engine, make_session_factory
 from api.db.migrate import upgrade
 from api.db.models import Demand
 from api.demo import DemoContext, run_demo_steps
-from api.matching import engine, index, service
+from api.matching import index, service
 from api.providers.export import provider_codes
 from api.providers.models import Branch, ExpertPost
+from matcher import RankingConfig, fit_index
 from matcher.evaluate import gold_ranks, metrics_from_ranks, paired_difference
-from matcher.ranking import RankingConfig
 
 DEMANDS = Path(__file__).resolve().parents[1] / "fixtures" / "demands" / "demo_demands.jsonl"
-RIDGE = RankingConfig(classifier="ridge")
+SERVICE = RankingConfig()
+COSINE = replace(SERVICE, classifier_weight=0.0)
 LEVELS = ("society", "branch", "expert")
 
 
@@ -67,7 +69,7 @@ def _service_ranks(
 ) -> tuple[np.ndarray[Any, Any], list[float]]:
     """Gold ranks of every labelled demand in its society match list, and each list's latency (s)."""
     index.clear_cache()
-    monkeypatch.setattr(index, "build_index", functools.partial(engine.build_index, config=config))
+    monkeypatch.setattr(index, "fit_index", functools.partial(fit_index, config=config))
     codes = {code: row_id for row_id, code in provider_codes(session, "society").items()}
     gold_of = _gold_by_title()
     demands = list(session.scalars(select(Demand).order_by(Demand.id)))
@@ -88,12 +90,12 @@ def _service_ranks(
     return gold_ranks(sp.csr_matrix(scores), gold), seconds
 
 
-def test_service_ranking_svm_against_ridge(
+def test_service_ranking_against_the_cosine_alone(
     demo: tuple[Session, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session, _ = demo
     figures = {}
-    for label, config in (("ridge", RIDGE), ("character SVM", engine.RANKING)):
+    for label, config in (("cosine alone", COSINE), ("service", SERVICE)):
         ranks, seconds = _service_ranks(session, config, monkeypatch)
         warm = sorted(seconds[1:])
         metrics = metrics_from_ranks(ranks, [0] * len(ranks))
@@ -104,27 +106,28 @@ def test_service_ranking_svm_against_ridge(
             f"{statistics.median(warm) * 1000:.1f} ms p95 {warm[int(0.95 * len(warm))] * 1000:.1f} ms"
         )
     index.clear_cache()
-    for name, diff in paired_difference(figures["ridge"], figures["character SVM"]).items():
-        print(f"SVM - ridge {name}: {diff.value:+.3f} [{diff.interval.low:+.3f}, {diff.interval.high:+.3f}]")
-    assert len(figures["ridge"]) >= 300
+    for name, diff in paired_difference(figures["cosine alone"], figures["service"]).items():
+        low, high = diff.interval.low, diff.interval.high
+        print(f"service - cosine {name}: {diff.value:+.3f} [{low:+.3f}, {high:+.3f}]")
+    assert len(figures["service"]) >= 300
 
 
 _BUILD = """
 import resource, sys, time
 from sqlalchemy.orm import Session
 from api.db import make_engine
-from api.matching import engine
+from api.matching.inputs import provider_inputs
 from api.providers.profiles import load_provider_profiles
-from matcher.ranking import RankingConfig
-config = RankingConfig(classifier=sys.argv[3])
+from matcher import RankingConfig, fit_index
+config = RankingConfig(classifier_weight=float(sys.argv[3]))
 with Session(make_engine(sys.argv[1])) as session:
     profiles = load_provider_profiles(session, sys.argv[2])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start, cpu = time.perf_counter(), time.process_time()
-built = engine.build_index(sys.argv[2], profiles, config=config)
+built = fit_index(provider_inputs(profiles), config)
 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-coef = built.coef_t.nbytes if built.coef_t is not None else 0
+coef = sum(getattr(c, "coef_t").nbytes for c in built.components)
 print(len(profiles), round(wall, 2), round(cpu, 2), before // 1024, peak // 1024, coef // 2**20)
 """
 
@@ -133,7 +136,7 @@ print(len(profiles), round(wall, 2), round(cpu, 2), before // 1024, peak // 1024
 def test_index_build_per_level(demo: tuple[Session, str], level: str) -> None:
     session, url = demo
     session.rollback()  # the match lists' session must not hold SQLite's write lock while others read
-    for classifier in ("ridge", "character_svm"):
+    for classifier in ("0.0", "0.5"):
         done = subprocess.run(
             [sys.executable, "-c", _BUILD, url, level, classifier],
             capture_output=True,
@@ -167,7 +170,7 @@ def _routing_ranks(
 ) -> tuple[np.ndarray[Any, Any], float]:
     """Rank of the first provider of a gold society in each demand's ``level`` list, and chance acc@1."""
     index.clear_cache()
-    monkeypatch.setattr(index, "build_index", functools.partial(engine.build_index, config=config))
+    monkeypatch.setattr(index, "fit_index", functools.partial(fit_index, config=config))
     society_of_code = {code: row_id for row_id, code in provider_codes(session, "society").items()}
     members, gold_of = _members(session, level), _gold_by_title()
     demands = list(session.scalars(select(Demand).order_by(Demand.id)))
@@ -196,8 +199,8 @@ def test_branch_and_expert_routing(
     session, _ = demo
     figures = {}
     for label, config in (
-        ("cosine alone", replace(engine.RANKING, classifier_weight=0.0)),
-        ("service", engine.RANKING),
+        ("cosine alone", COSINE),
+        ("service", SERVICE),
     ):
         ranks, chance = _routing_ranks(session, level, config, monkeypatch)
         metrics = metrics_from_ranks(ranks, [0] * len(ranks))

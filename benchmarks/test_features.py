@@ -19,8 +19,8 @@ import scipy.sparse as sp
 
 from features.tokenize import Tokenizer
 from features.vectorize import TfidfVectorizer
+from matcher import RankingConfig
 from matcher.candidates import rank_one, top_k
-from matcher.ranking import config_for_scale
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -138,11 +138,11 @@ def multiply_adds(demands: sp.csr_matrix, providers: sp.csr_matrix) -> float:
 
 @pytest.fixture(scope="module")
 def large_instance(tokens: list[list[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Vectors with the features the product ranks 20,000 providers with (``config_for_scale``)."""
-    config = config_for_scale(20_000)
+    """Vectors with the features the product ranks 20,000 providers with (``RankingConfig.for_scale``)."""
+    config = RankingConfig().for_scale(20_000)
     demand_bags, provider_bags = synthetic_bags(tokens, 100_000, 20_000)
     vectorizer = TfidfVectorizer(
-        char_weight=config.char_weight, char_ngram_range=config.char_ngram_range, max_df=config.max_df
+        char_weight=config.char_weight, char_ngram_range=config.char_ngram_range
     ).fit(provider_bags)
     return vectorizer.transform(demand_bags), vectorizer.transform(provider_bags)
 

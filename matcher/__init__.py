@@ -1,4 +1,9 @@
-"""Affinities and the capacity-constrained assignment solver (numpy/scipy; no DB, no HTTP)."""
+"""All matching numerics: the provider index, scores and their fusion, reasons, candidates, certified
+widening and the capacity-constrained assignment solver (numpy/scipy; no DB, no HTTP).
+
+``match(index, demands, problem) -> MatchResult`` is the one call behind rounds; match lists and
+``huiqi evaluate`` rank with the same index (``top_candidates``).
+"""
 
 from matcher.errors import (
     CandidatePairError,
@@ -7,17 +12,41 @@ from matcher.errors import (
     DemandBoundError,
     DepthDiscountError,
     InvalidAffinityError,
+    MatchCancelledError,
     MatcherError,
     PairListError,
     ShapeMismatchError,
     SolverError,
 )
+from matcher.index import (
+    DemandVectors,
+    ProviderIndex,
+    RankingConfig,
+    ScoreComponent,
+    demand_vectors,
+    fit_index,
+    pair_scores,
+    ranked,
+    restrict,
+    top_candidates,
+)
+from matcher.match import diagnose, match
+from matcher.reasons import explain, reasons
 from matcher.solver import assign, certificate_violation
-from matcher.types import Assignment, Certificate
+from matcher.types import (
+    Assignment,
+    Certificate,
+    DemandInput,
+    MatchResult,
+    PairScore,
+    Problem,
+    ProviderInput,
+    Relaxation,
+    Unserved,
+)
 from matcher.widening import CandidateSource, TopKFromMatrix, Widening, widen
 
 __all__ = [
-    # solver
     "Assignment",
     "CandidatePairError",
     "CandidateSource",
@@ -25,16 +54,37 @@ __all__ = [
     "Certificate",
     "ConflictError",
     "DemandBoundError",
+    "DemandInput",
+    "DemandVectors",
     "DepthDiscountError",
     "InvalidAffinityError",
+    "MatchCancelledError",
+    "MatchResult",
     "MatcherError",
     "PairListError",
+    "PairScore",
+    "Problem",
+    "ProviderIndex",
+    "ProviderInput",
+    "RankingConfig",
+    "Relaxation",
+    "ScoreComponent",
     "ShapeMismatchError",
     "SolverError",
     "TopKFromMatrix",
+    "Unserved",
     "Widening",
     "assign",
     "certificate_violation",
+    "demand_vectors",
+    "diagnose",
+    "explain",
+    "fit_index",
+    "match",
+    "pair_scores",
+    "ranked",
+    "reasons",
+    "restrict",
+    "top_candidates",
     "widen",
-    # candidates
 ]

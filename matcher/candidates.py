@@ -48,6 +48,8 @@ def top_k(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     n_threads: int = 2,
+    threshold: float = 0.0,
+    transposed: bool = False,
 ) -> sp.csr_matrix:
     """Exact top-``k`` cosine scores of every demand against every provider.
 
@@ -63,22 +65,31 @@ def top_k(
         Demands per product; bounds peak memory.
     n_threads : int
         Threads of the product (the multiplication runs without the GIL).
+    threshold : float
+        Keep only scores above it (0: every positive score).
+    transposed : bool
+        ``providers`` is already features x providers (CSR, float32): the index keeps it so, and the
+        transpose of every call is saved.
 
     Returns
     -------
     scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
-        Per row, the ``min(k, n_providers)`` largest strictly positive scores; nothing else is stored.
+        Per row, the ``min(k, n_providers)`` largest scores above ``threshold``; nothing else is stored.
     """
-    _check_pair(demands, providers, k)
-    left, right = _as_csr32(demands), _as_csr32(providers).T.tocsr()
-    top = min(k, providers.shape[0])
+    right = _as_csr32(providers) if transposed else _as_csr32(providers).T.tocsr()
+    _check_pair(demands, right.T, k)
+    left = _as_csr32(demands)
+    n_providers = right.shape[1]
+    top = min(k, n_providers)
     threads = n_threads if n_threads > 1 else None
     blocks = [
-        sp_matmul_topn(left[start : start + chunk_rows], right, top_n=top, threshold=0.0, n_threads=threads)
+        sp_matmul_topn(
+            left[start : start + chunk_rows], right, top_n=top, threshold=threshold, n_threads=threads
+        )
         for start in range(0, left.shape[0], chunk_rows)
     ]
     result = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(left.shape[:1] + right.shape[1:])
-    return _clean(result, providers.shape[0])
+    return _clean(result, n_providers)
 
 
 def _clean(scores: sp.spmatrix, n_providers: int) -> sp.csr_matrix:

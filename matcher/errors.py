@@ -11,6 +11,7 @@ __all__ = [
     "DemandBoundError",
     "DepthDiscountError",
     "InvalidAffinityError",
+    "MatchCancelledError",
     "MatcherError",
     "PairListError",
     "ShapeMismatchError",
@@ -56,3 +57,7 @@ class ConflictError(MatcherError):
 
 class SolverError(MatcherError):
     """The solver could not certify its answer; this signals a defect, never bad input."""
+
+
+class MatchCancelledError(MatcherError):
+    """The caller asked to stop (``should_stop`` answered True) while matching ran."""

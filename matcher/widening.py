@@ -21,6 +21,7 @@ their floor), re-solves, and stops when the bound is within tolerance or the bud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from matcher.errors import ShapeMismatchError
+from matcher.errors import MatchCancelledError, ShapeMismatchError
 from matcher.solver import assign
 from matcher.types import Assignment, Certificate
 
@@ -80,7 +81,9 @@ class Widening:
     assignment : Assignment
         Optimal assignment over ``candidates``.
     candidates : scipy.sparse.csr_array
-        The candidate scores finally used.
+        The candidate scores finally used (fetched pairs and forced pairs).
+    affinity : scipy.sparse.csr_array
+        ``candidates`` plus the bonus: what the assignment maximises.
     k : ndarray of int64
         Candidates requested per demand in the last round.
     gap_bound : float
@@ -94,6 +97,7 @@ class Widening:
 
     assignment: Assignment
     candidates: sp.csr_array
+    affinity: sp.csr_array
     k: IntArray
     gap_bound: float
     rounds: int
@@ -121,6 +125,14 @@ def _replace_rows(matrix: sp.csr_array, demands: IntArray, rows: sp.csr_array) -
     return sp.csr_array((data, (r, c)), shape=matrix.shape)
 
 
+def _with_forced(fetched: sp.csr_array, forced: sp.csr_array | None) -> sp.csr_array:
+    """The fetched candidates plus the forced pairs (a pair in both keeps its one score)."""
+    if forced is None or forced.nnz == 0:
+        return fetched
+    present = sp.csr_array(fetched.multiply(forced.astype(bool)))
+    return sp.csr_array(fetched - present + forced)
+
+
 def widen(
     source: CandidateSource,
     n_demands: int,
@@ -130,6 +142,9 @@ def widen(
     initial_k: int = 20,
     max_rounds: int = 6,
     tolerance: float = 1e-9,
+    forced: Any = None,
+    bonus: Any = None,
+    should_stop: Callable[[], bool] | None = None,
     **problem: Any,
 ) -> Widening:
     """Solve over top-k candidates, widening k only where the certificate says a pruned pair may pay.
@@ -137,7 +152,8 @@ def widen(
     Parameters
     ----------
     source : CandidateSource
-        ``source(demands, k)`` returns the ``k[r]`` best-scored providers of ``demands[r]``.
+        ``source(demands, k)`` returns the ``k[r]`` best-scored providers of ``demands[r]``; a row
+        holding ``k[r]`` scores says that every provider left out scores at most its smallest one.
     n_demands : int
         Number of demands.
     capacity, max_per_demand
@@ -148,6 +164,14 @@ def widen(
         Most solves.
     tolerance : float, default 1e-9
         Relative gap (to the objective) accepted as certified.
+    forced : sparse matrix, optional
+        Scores of pairs that are candidates whatever their rank (locked, preferred, earlier pairs).
+        They do not count towards a row's ``k``, so they never weaken the bound of pruned pairs.
+    bonus : sparse matrix, optional
+        Added to the affinity of some candidate pairs; it must be zero outside ``forced`` (a pruned pair
+        then scores its plain score, which the bound covers).
+    should_stop : callable, optional
+        Asked before every solve; True raises :class:`matcher.errors.MatchCancelledError`.
     **problem
         ``min_per_demand``, ``forbidden``, ``locked``, ``depth_discount`` as for :func:`matcher.assign`.
 
@@ -159,23 +183,29 @@ def widen(
     demands = np.arange(n_demands, dtype=np.int64)
     wanted = np.broadcast_to(np.asarray(max_per_demand, np.int64), (n_demands,))
     k = np.full(n_demands, max(int(initial_k), 1), np.int64)
-    candidates = sp.csr_array(source(demands, k))
-    if candidates.shape[0] != n_demands:
-        raise ShapeMismatchError(f"source returned {candidates.shape[0]} rows but n_demands is {n_demands}")
+    fetched = sp.csr_array(source(demands, k))
+    if fetched.shape[0] != n_demands:
+        raise ShapeMismatchError(f"source returned {fetched.shape[0]} rows but n_demands is {n_demands}")
+    forced_pairs = None if forced is None else sp.csr_array(forced)
+    extra = None if bonus is None else sp.csr_array(bonus)
     for rounds in range(1, max_rounds + 1):
-        result = assign(candidates, capacity, max_per_demand, **problem)
-        nnz = np.diff(candidates.indptr)
+        if should_stop is not None and should_stop():
+            raise MatchCancelledError("matching was cancelled")
+        candidates = _with_forced(fetched, forced_pairs)
+        affinity = candidates if extra is None or extra.nnz == 0 else sp.csr_array(candidates + extra)
+        result = assign(affinity, capacity, max_per_demand, **problem)
+        nnz = np.diff(fetched.indptr)
         open_ = nnz >= k  # a full row may hide more candidates
-        bound = np.where(nnz > 0, _row_min(candidates), 0.0)
+        bound = np.where(nnz > 0, _row_min(fetched), 0.0)
         gain = np.where(open_, _headroom(result.certificate, bound, wanted), 0.0)
         gap = float(gain.sum())
         short = open_ & (result.unmet_floors > 0)
         certified = gap <= tolerance * max(abs(result.objective), 1.0) and not short.any()
         need = np.flatnonzero(open_ & ((gain > 0) | short))
         if certified or need.size == 0 or rounds == max_rounds:
-            return Widening(result, candidates, k, gap, rounds, certified)
+            return Widening(result, candidates, affinity, k, gap, rounds, certified)
         k[need] *= 2
-        candidates = _replace_rows(candidates, need, sp.csr_array(source(need, k[need])))
+        fetched = _replace_rows(fetched, need, sp.csr_array(source(need, k[need])))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

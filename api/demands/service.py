@@ -22,9 +22,10 @@ from api.errors import (
     field_error,
 )
 from api.imports.keys import unclaimed_dedup_key
-from api.matching.engine import demand_record, tokenize_demands
+from api.matching.inputs import demand_record
 from api.programmes.admission import admit_to_campaign
 from api.reference import suggest_region
+from matcher.texts import tokenize_demands
 
 STATUS_LABELS: Final = {
     DemandStatus.SUBMITTED: "已提交",

@@ -39,9 +39,10 @@ from api.imports.limits import ImportLimits
 from api.imports.readers import FileRefusedError, ParsedFile, Record, file_error
 from api.imports.report import Duplicate, FileSummary, ImportMode, ImportReport, RowError
 from api.imports.terms import ChunkTokenizer
-from api.matching.engine import DemandTokens, demand_record
+from api.matching.inputs import demand_record
 from api.programmes.models import CampaignOverride
 from api.reference import suggest_region
+from matcher.texts import DemandTokens
 
 __all__ = ["CHUNK", "Accepted", "dedup_key", "import_files", "payload_values", "validate"]
 

@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from types import TracebackType
 from typing import Self
 
-from api.matching.engine import DEMAND_FIELDS, DemandTokens, tokenizer
+from matcher.texts import DEMAND_FIELDS, DemandTokens, tokenizer
 
 TextRecord = Mapping[str, str | None]
 

@@ -7,20 +7,32 @@ query to know whether both caches are current.
 """
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.matching.engine import ProviderIndex, build_index
 from api.matching.index_store import index_key, load_index, save_index
+from api.matching.inputs import provider_inputs
 from api.matching.models import MatchRound, Pairing, RoundStatus
 from api.providers.models import Branch, Expert, ExpertPost, Society
 from api.providers.profiles import load_provider_profiles
+from matcher import ProviderIndex, fit_index
+
+
+@dataclass(frozen=True, eq=False)
+class LevelIndex:
+    """The provider index of one level and the providers' signature it was built for."""
+
+    level: str
+    signature: tuple[Any, ...]
+    index: ProviderIndex
+
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, ProviderIndex] = {}
+_CACHE: dict[str, LevelIndex] = {}
 # Where built indexes are kept between processes (``use_store``); None keeps them in memory only.
 _STORE: list[Path | None] = [None]
 
@@ -69,13 +81,13 @@ def provider_index(
     signature = provider_signature(session) if signature is None else signature
     cached = _CACHE.get(level)
     if cached is not None and cached.signature == signature:
-        return cached
+        return cached.index
     with _LOCK:
         cached = _CACHE.get(level)
         if cached is not None and cached.signature == signature:
-            return cached
-        _CACHE[level] = _stored_or_built(session, level, signature, n_jobs)
-        return _CACHE[level]
+            return cached.index
+        _CACHE[level] = LevelIndex(level, signature, _stored_or_built(session, level, signature, n_jobs))
+        return _CACHE[level].index
 
 
 def _stored_or_built(session: Session, level: str, signature: tuple[Any, ...], n_jobs: int) -> ProviderIndex:
@@ -86,9 +98,9 @@ def _stored_or_built(session: Session, level: str, signature: tuple[Any, ...], n
     if stored is not None:
         return stored
     profiles = load_provider_profiles(session, level, active_only=True)
-    index = build_index(level, profiles, signature, n_jobs=n_jobs)
+    index = fit_index(provider_inputs(profiles), n_jobs=n_jobs)
     if store is not None:
-        save_index(store, index, key)
+        save_index(store, level, index, key)
     return index
 
 

@@ -21,18 +21,18 @@ from pathlib import Path
 
 import joblib
 
-from api.matching.engine import RANKING, ProviderIndex
 from features.vectorize import data_signature
+from matcher import ProviderIndex, RankingConfig
 
 __all__ = ["index_key", "load_index", "save_index"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _LOG = logging.getLogger(__name__)
 
 
 def index_key(database: str, level: str, signature: tuple[Hashable, ...]) -> str:
     """What an index of ``level`` built now from ``database`` depends on, as a digest."""
-    parts = (FORMAT_VERSION, database, level, signature, repr(RANKING), data_signature())
+    parts = (FORMAT_VERSION, database, level, signature, repr(RankingConfig()), data_signature())
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
@@ -56,20 +56,20 @@ def load_index(directory: Path, level: str, key: str) -> ProviderIndex | None:
     return index if isinstance(index, ProviderIndex) else None
 
 
-def save_index(directory: Path, index: ProviderIndex, key: str) -> None:
+def save_index(directory: Path, level: str, index: ProviderIndex, key: str) -> None:
     """Write ``index`` under ``key``, atomically: readers see the old file or the new one, whole."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(directory, index, key)
+        _write_atomically(directory, level, index, key)
     except OSError as error:  # a full or read-only disk leaves the index in memory only
-        _LOG.warning("provider index of %s not stored in %s: %s", index.level, directory, error)
+        _LOG.warning("provider index of %s not stored in %s: %s", level, directory, error)
 
 
-def _write_atomically(directory: Path, index: ProviderIndex, key: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{index.level}-", suffix=".tmp")
+def _write_atomically(directory: Path, level: str, index: ProviderIndex, key: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{level}-", suffix=".tmp")
     os.close(handle)
     try:
         joblib.dump({"key": key, "index": index}, temporary)
-        os.replace(temporary, _path(directory, index.level))
+        os.replace(temporary, _path(directory, level))
     finally:
         Path(temporary).unlink(missing_ok=True)

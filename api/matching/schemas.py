@@ -69,6 +69,13 @@ class RoundScope(InputModel):
     stability_bonus: float = Field(
         0.02, ge=0, le=1, title="稳定加分", description="上一轮已提出的配对的加分：只有明显更好的配对才替换它"
     )
+    time_limit: int = Field(
+        1800,
+        ge=10,
+        le=86_400,
+        title="时间限制（秒）",
+        description="本轮最长运行时间（秒）：超过即停止并记为失败，不保存任何配对",
+    )
 
     @field_validator("depth_discount")
     @classmethod

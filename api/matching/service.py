@@ -4,15 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 from sqlalchemy import Integer, String, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
-from api.matching import engine, jobs
+from api.matching import jobs
 from api.matching.index import provider_index, signatures
+from api.matching.inputs import demand_inputs
 from api.matching.models import (
     ConstraintKind,
     MatchRound,
@@ -21,9 +20,10 @@ from api.matching.models import (
     PairingStatus,
     RoundStatus,
 )
-from api.matching.pipeline import KEPT_STATUSES
+from api.matching.repository import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
 from api.providers.models import Branch, DemandPreference, Expert, PreferenceKind, Society
+from matcher import ProviderIndex, demand_vectors, explain, ranked, reasons, top_candidates
 
 STATUS_LABELS = {
     PairingStatus.PROPOSED: "已推荐",
@@ -41,12 +41,6 @@ def get_demand(session: Session, demand_id: int) -> Demand:
     if demand is None:
         raise NotFoundError(f"需求 {demand_id} 不存在")
     return demand
-
-
-def demand_profile(demand: Demand) -> engine.DemandTokens:
-    """The demand's stored terms, tokenized now when intake did not store them."""
-    stored = engine.stored_tokens(demand.tokens)
-    return stored if stored is not None else engine.tokenize_demands([engine.demand_record(demand)])[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,22 +62,7 @@ _CAPACITIES: dict[str, CapacityState] = {}
 
 def match_list(session: Session, *, demand_id: int, level: str, limit: int) -> MatchList:
     """A demand's best providers of ``level`` with reasons, capacity left and constraints."""
-    provider_signature, pairing_signature = signatures(session)
-    demand = get_demand(session, demand_id)
-    index = provider_index(session, level, signature=provider_signature)
-    if index.ids.size == 0:
-        return MatchList(demand_id=demand_id, level=level, current_round_id=None, items=[])
-    capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
-    profile = demand_profile(demand)
-    vector = engine.demand_vector(index, profile, engine.demand_record(demand))
-    cols, scores = engine.rank_demand(index, vector, k=limit)
-    explained = engine.reasons(vector, [profile], index, np.zeros(cols.size, np.int64), cols)
-    notes = demand_constraints(session, demand_id, level)
-    items = [
-        _item(rank, level, index, int(c), float(s), reasons, capacities.remaining, notes)
-        for rank, (c, s, reasons) in enumerate(zip(cols, scores, explained, strict=True), start=1)
-    ]
-    return MatchList(demand_id=demand_id, level=level, current_round_id=capacities.round_id, items=items)
+    return match_lists(session, demand_ids=[demand_id], level=level, limit=limit)[0]
 
 
 # Demands per IN list of the batch's queries: within every backend's limit on bound parameters.
@@ -94,43 +73,44 @@ _SOURCES = ("staff", "enterprise", "pairing")
 
 def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limit: int) -> list[MatchList]:
     """``match_list`` of each demand, in order, from a number of queries that does not grow with the
-    demands (one per 2,000) and one score matrix per block of demands; 404 at the first unknown one."""
+    demands (one per 2,000) and one ranking of them all; 404 at the first unknown one."""
     provider_signature, pairing_signature = signatures(session)
     demands = demands_in_order(session, demand_ids)
     index = provider_index(session, level, signature=provider_signature)
-    if index.ids.size == 0 or not demands:
+    if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
-    capacities = capacity_state(session, index, (*provider_signature, *pairing_signature))
-    profiles = [demand_profile(demand) for demand in demands]
-    vectors = engine.demand_rows(index, profiles, [engine.demand_record(demand) for demand in demands])
-    ranked = _ranked_providers(index, vectors, limit)
-    explained = engine.reasons(vectors, profiles, index, *_pairs(ranked))
-    notes = constraints_of_demands(session, demand_ids, level)
-    found = [notes.get(demand_id, {}) for demand_id in demand_ids]
-    items = _items_of_demands(level, index, ranked, explained, capacities.remaining, found)
-    return [
-        MatchList(demand_id=demand_id, level=level, current_round_id=capacities.round_id, items=listed)
-        for demand_id, listed in zip(demand_ids, items, strict=True)
+    capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))
+    inputs = demand_inputs(demands)
+    vectors = demand_vectors(index, inputs)
+    lists = [
+        [(int(c), float(s)) for c, s in zip(*found, strict=True)]
+        for found in ranked(top_candidates(index, vectors, limit))
     ]
-
-
-def _items_of_demands(
-    level: str,
-    index: engine.ProviderIndex,
-    ranked: Sequence[tuple[engine.IntArray, engine.Float32Array]],
-    explained: Sequence[list[dict[str, Any]]],
-    remaining: dict[int, tuple[int, int]],
-    notes: Sequence[dict[int, list[tuple[str, bool]]]],
-) -> list[list[MatchItem]]:
-    """Each demand's items as ``match_list`` makes them; ``explained`` holds the reasons of every ranked
-    pair, demand by demand."""
-    reasons = iter(explained)
+    rows = [row for row, found in enumerate(lists) for _ in found]
+    explained = iter(
+        reasons(index, vectors, [d.tokens for d in inputs], rows, [c for found in lists for c, _ in found])
+    )
+    notes = constraints_of_demands(session, demand_ids, level)
     return [
-        [
-            _item(rank, level, index, int(c), float(s), next(reasons), remaining, found)
-            for rank, (c, s) in enumerate(zip(cols, scores, strict=True), start=1)
-        ]
-        for (cols, scores), found in zip(ranked, notes, strict=True)
+        MatchList(
+            demand_id=demand_id,
+            level=level,
+            current_round_id=capacities.round_id,
+            items=[
+                _item(
+                    rank,
+                    level,
+                    index,
+                    col,
+                    score,
+                    next(explained),
+                    capacities.remaining,
+                    notes.get(demand_id, {}),
+                )
+                for rank, (col, score) in enumerate(found, start=1)
+            ],
+        )
+        for demand_id, found in zip(demand_ids, lists, strict=True)
     ]
 
 
@@ -145,34 +125,6 @@ def demands_in_order(session: Session, demand_ids: Sequence[int]) -> list[Demand
     if missing is not None:
         raise NotFoundError(f"需求 {missing} 不存在")
     return [found[d] for d in demand_ids]
-
-
-def _ranked_providers(
-    index: engine.ProviderIndex, vectors: sp.csr_matrix, limit: int
-) -> list[tuple[engine.IntArray, engine.Float32Array]]:
-    """Per demand, ``engine.rank_demand``'s provider rows and scores, from one score block per
-    ``engine.BLOCK_CELLS`` cells: best first, ties by provider row, positive scores only."""
-    out: list[tuple[engine.IntArray, engine.Float32Array]] = []
-    step = max(1, engine.BLOCK_CELLS // max(index.ids.size, 1))
-    for start in range(0, vectors.shape[0], step):
-        scores = engine.gated_scores(index, vectors[start : start + step], 0.0)
-        # A stable sort on the negated scores orders ties by provider row, as rank_demand's lexsort does.
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :limit]
-        best = np.take_along_axis(scores, order, axis=1)
-        out += [
-            (cols[kept > 0].astype(np.int64), kept[kept > 0]) for cols, kept in zip(order, best, strict=True)
-        ]
-    return out
-
-
-def _pairs(
-    ranked: Sequence[tuple[engine.IntArray, engine.Float32Array]],
-) -> tuple[engine.IntArray, engine.IntArray]:
-    """(demand rows, provider rows) of every ranked pair, demand by demand, best first."""
-    sizes = np.array([cols.size for cols, _ in ranked], dtype=np.int64)
-    rows = np.repeat(np.arange(len(ranked), dtype=np.int64), sizes)
-    cols = np.concatenate([c for c, _ in ranked]) if ranked else np.zeros(0, np.int64)
-    return rows, cols.astype(np.int64)
 
 
 def constraints_of_demands(
@@ -227,27 +179,27 @@ def _constraints_of_many(demand_ids: Sequence[int], level: str) -> Any:
 
 
 def capacity_state(
-    session: Session, index: engine.ProviderIndex, signature: tuple[Any, ...]
+    session: Session, index: ProviderIndex, level: str, signature: tuple[Any, ...]
 ) -> CapacityState:
     """Every provider's capacity and capacity left, recomputed only when a pairing or round changed."""
-    cached = _CAPACITIES.get(index.level)
+    cached = _CAPACITIES.get(level)
     if cached is not None and cached.signature == signature:
         return cached
-    current = current_round(session, index.level)
+    current = current_round(session, level)
     defaults = {int(p): int(c) for p, c in zip(index.ids, index.capacity, strict=True)}
     state = CapacityState(
         signature,
         current.id if current else None,
-        remaining_capacity(session, index.level, current, defaults),
+        remaining_capacity(session, level, current, defaults),
     )
-    _CAPACITIES[index.level] = state
+    _CAPACITIES[level] = state
     return state
 
 
 def _item(
     rank: int,
     level: str,
-    index: engine.ProviderIndex,
+    index: ProviderIndex,
     col: int,
     score: float,
     reasons: list[dict[str, Any]],
@@ -264,7 +216,7 @@ def _item(
         provider_name=index.names[col],
         score=round(score, 6),
         reasons=[Reason(**r) for r in reasons],
-        explanation=engine.explain(reasons),
+        explanation=explain(reasons),
         capacity=capacity,
         remaining_capacity=left,
         constraints=[text for text, _ in constraints],

@@ -29,7 +29,7 @@ from api.providers.models import Society
 from api.reference import region_codes
 
 if TYPE_CHECKING:
-    from api.demo import DemoContext
+    from api.demo_context import DemoContext
 
 DEMO_CAMPAIGN: Final = "demo-cxzx"
 DEMO_SOCIETY_HINT: Final = "机械工程学会"

@@ -12,7 +12,7 @@ from api.providers.profiles import refresh_tokens
 from fixtures import catalog
 
 if TYPE_CHECKING:
-    from api.demo import DemoContext
+    from api.demo_context import DemoContext
 
 # The catalogue spells groups as 理科 … 交叉学科; the table keeps the short form.
 _GROUPS = {

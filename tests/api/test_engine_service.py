@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.matching.index import provider_index
 from api.worker import work_once
+from matcher.index import CharacterComponent
 from tests.api.matching_helpers import add_demands, add_societies
 
 pytestmark = pytest.mark.db
@@ -25,9 +26,9 @@ def test_the_society_index_fuses_the_character_svm(db: Factory) -> None:
     with db() as session:
         index = provider_index(session, "society")
     assert index.fused
-    assert index.characters is not None
-    assert index.coef_t is not None
-    assert index.coef_t.shape == (len(index.characters.vocabulary_), index.ids.size)
+    [component] = index.components
+    assert isinstance(component, CharacterComponent)
+    assert component.coef_t.shape == (len(component.vectorizer.vocabulary_), index.ids.size)
 
 
 def test_a_pair_scores_the_same_in_its_match_list_and_in_a_round(

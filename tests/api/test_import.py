@@ -21,8 +21,9 @@ from api.imports.readers import ParsedFile, read_upload
 from api.imports.report import ImportMode, ImportReport
 from api.imports.router import import_limits
 from api.imports.service import import_files
-from api.matching.engine import demand_record, tokenize_demands
+from api.matching.inputs import demand_record
 from api.settings import get_settings
+from matcher.texts import tokenize_demands
 from tests.api.demand_files import (
     FORM_HEADERS,
     csv_bytes,

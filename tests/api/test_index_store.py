@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.matching import index as index_module
-from api.matching.engine import ProviderIndex
 from api.matching.index import clear_cache, provider_index, use_store
 from api.matching.index_store import index_key, load_index
 from api.providers.models import Society
+from matcher import ProviderIndex
+from matcher.index import CharacterComponent
 from tests.api.matching_helpers import add_societies
 
 pytestmark = pytest.mark.db
@@ -33,13 +34,13 @@ def store(tmp_path: Path) -> Iterator[Path]:
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Levels fitted from the database (the real build still runs)."""
     fitted: list[str] = []
-    real = index_module.build_index
+    real = index_module.fit_index
 
-    def counting(level: str, *args: Any, **kwargs: Any) -> ProviderIndex:
-        fitted.append(level)
-        return real(level, *args, **kwargs)
+    def counting(*args: Any, **kwargs: Any) -> ProviderIndex:
+        fitted.append("society")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(index_module, "build_index", counting)
+    monkeypatch.setattr(index_module, "fit_index", counting)
     return fitted
 
 
@@ -49,15 +50,14 @@ def _index(db: Factory) -> ProviderIndex:
 
 
 def _same(a: ProviderIndex, b: ProviderIndex) -> bool:
-    assert a.coef_t is not None
-    assert b.coef_t is not None
+    first, second = a.components[0], b.components[0]
+    assert isinstance(first, CharacterComponent)
+    assert isinstance(second, CharacterComponent)
     return (
         a.names == b.names
         and (a.matrix != b.matrix).nnz == 0
-        and np.array_equal(a.coef_t, b.coef_t)
-        and a.characters is not None
-        and b.characters is not None
-        and a.characters.vocabulary_ == b.characters.vocabulary_
+        and np.array_equal(first.coef_t, second.coef_t)
+        and first.vectorizer.vocabulary_ == second.vectorizer.vocabulary_
     )
 
 

@@ -259,7 +259,8 @@ def test_a_contradictory_round_fails_with_the_reason(
     pair = {"demand_id": demand_id, "provider_id": ids["中国农学会"]}
     round_ = _round(client, staff_headers, db, {"locked": [pair], "forbidden": [pair]})
     assert round_["status"] == "failed"
-    assert "ConflictError" in round_["error"]
+    # a sentence staff can act on, never a Python exception
+    assert round_["error"] == "匹配失败：锁定的配对与禁止配对、容量或对接数相互矛盾"
     with db() as session:
         assert session.scalar(select(func.count()).select_from(Pairing)) == 0
 

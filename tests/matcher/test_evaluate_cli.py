@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.evaluate_cli import ranking_config
-from matcher.ranking import LARGE_SCALE_PROVIDERS, ProviderDocument, RankingConfig
+from matcher import RankingConfig, fit_index
+from matcher.ranking import ProviderDocument, provider_inputs
 
 PROVIDERS = """id,name,text
 chem,中国化学会,锂电池正极材料的合成与表征
@@ -130,11 +130,14 @@ def test_undecodable_file_names_the_encodings(tmp_path: Path) -> None:
 
 def test_many_providers_are_ranked_as_the_service_ranks_them() -> None:
     # Thousands of experts would need a dense SVM of providers x n-grams: the scale rule drops it.
-    few = [ProviderDocument(str(i), f"学会{i}", "材料") for i in range(67)]
-    many = [ProviderDocument(str(i), f"专家{i}", "材料") for i in range(LARGE_SCALE_PROVIDERS + 1)]
-    assert ranking_config(few) == RankingConfig()
-    assert ranking_config(many).classifier_weight == 0
-    assert ranking_config(many + many) == ranking_config(many)  # documents of one provider count once
+    limit = 5
+    config = RankingConfig(max_classifier_providers=limit)
+    few = [ProviderDocument(str(i), f"学会{i}", f"材料{i}号工艺") for i in range(limit)]
+    many = [ProviderDocument(str(i), f"专家{i}", f"材料{i}号工艺") for i in range(limit + 1)]
+    assert fit_index(provider_inputs(few)[1], config).fused
+    assert not fit_index(provider_inputs(many)[1], config).fused
+    # documents of one provider count once
+    assert fit_index(provider_inputs(few + few)[1], config).config == config
 
 
 def test_reading_long_documents_leaves_the_process_csv_limit_as_it_was(tmp_path: Path) -> None:
