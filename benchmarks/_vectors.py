@@ -13,7 +13,7 @@ import hashlib
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +107,34 @@ def main(corpora: Sequence[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["demo", "csl"])
+
+
+class BenchStore:
+    """The experiments' cache as a ``matcher.dense.VectorStore`` (keys ``checksum:kind:sha1``)."""
+
+    def __init__(self, path: Path = CACHE) -> None:
+        self.path = path
+
+    def get(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Stored vectors of the keys found."""
+        db = _connect(self.path)
+        found: dict[str, bytes] = {}
+        parts = [key.split(":") for key in keys]
+        for model, kind in {(m, k) for m, k, _ in parts}:
+            shas = [sha for m, k, sha in parts if (m, k) == (model, kind)]
+            for start in range(0, len(shas), 900):
+                chunk = shas[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT sha, vec FROM vectors WHERE model=? AND kind=? AND sha IN ({marks})"
+                for sha, vec in db.execute(query, [model, kind, *chunk]):
+                    found[f"{model}:{kind}:{sha}"] = vec
+        db.close()
+        return found
+
+    def put(self, items: Mapping[str, bytes]) -> None:
+        """Store vectors."""
+        db = _connect(self.path)
+        rows = [(*key.split(":"), vector) for key, vector in items.items()]
+        db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+        db.commit()
+        db.close()

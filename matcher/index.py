@@ -18,7 +18,9 @@ scores are standardised over the providers (z-scores), mixed with their weights 
 rest of 1) and mapped into (0, 1) by the logistic function. A demand without any known term scores
 nothing. A provider is a candidate of a demand only if they share a term or a character n-gram of two
 characters or more (the *gate*: one shared character, 子 in 量子 and 高分子, is no reason to propose a
-provider) and its score reaches the threshold asked for; the threshold applies to the score shown.
+provider), or the demand has a sentence vector and the provider encoded chunks (its closest sentence
+is then the reason), and its score reaches the threshold asked for; the threshold applies to the score
+shown.
 
 Above ``RankingConfig.max_classifier_providers`` providers the ranking is the cosine alone over words
 and character bigrams (:meth:`RankingConfig.for_scale`): candidates then come from one compiled sparse
@@ -41,6 +43,7 @@ from features.characters import character_text, fit_providers
 from features.profiles import DEMAND, PROVIDER
 from features.vectorize import TfidfVectorizer
 from matcher.candidates import top_k, top_k_dense
+from matcher.dense import DenseComponent, dense_component
 from matcher.errors import MatchCancelledError, MatcherError
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
@@ -93,6 +96,14 @@ class RankingConfig:
     max_coefficients : int
         The SVM holds at most this many coefficients (providers x n-grams): every n-gram while they
         fit, else the n-grams of at least two providers, else the cosine alone (``character_min_df``).
+    dense_weight : float
+        Share, in [0, 1), of the sentence-encoder similarity (``matcher.dense.DenseComponent``) when
+        the providers carry encoded chunks; the sparse scores (cosine and character SVM, in their own
+        proportions) share the rest. 0.5 was chosen on the tuning sets (demo demands, csl-dev tuning
+        split; benchmarks/README.md, "Sentence encoder").
+    max_dense_providers : int
+        Above this many providers the dense part is left out: its scores are dense blocks
+        (demands x providers) and its product grows with every chunk.
     """
 
     char_weight: float = 0.5
@@ -102,8 +113,12 @@ class RankingConfig:
     svm_c: float = 0.3
     max_classifier_providers: int = 600
     max_coefficients: int = 60_000_000
+    dense_weight: float = 0.5
+    max_dense_providers: int = 5_000
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.dense_weight < 1.0:
+            raise MatcherError(f"dense_weight must be in [0, 1), got {self.dense_weight}")
         if not 0.0 <= self.classifier_weight <= 1.0:
             raise MatcherError(f"classifier_weight must be in [0, 1], got {self.classifier_weight}")
         if not 0.0 <= self.char_weight <= 1.0:
@@ -258,6 +273,11 @@ class ProviderIndex:
         """Whether scores fuse the cosine with further components."""
         return bool(self.components)
 
+    @property
+    def fused_components(self) -> tuple[str, ...]:
+        """Names of the components fused with the cosine."""
+        return tuple(component.name for component in self.components)
+
 
 @dataclass(frozen=True, eq=False)
 class DemandVectors:
@@ -363,17 +383,28 @@ def _gate_t(
 
 
 def _components(providers: Sequence[ProviderInput], config: RankingConfig) -> tuple[ScoreComponent, ...]:
-    """The components fused with the cosine: the character SVM when the level is small enough."""
-    if config.classifier_weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
-        return ()
+    """The components fused with the cosine: the sentence encoder when the providers carry encoded
+    chunks, and the character SVM when the level is small enough; the sparse part (cosine and SVM in
+    their configured proportions) takes what the encoder leaves."""
+    dense = None
+    if len(providers) <= config.max_dense_providers:
+        dense = dense_component([p.chunks for p in providers], config.dense_weight)
+    sparse_share = 1.0 - (dense.weight if dense is not None else 0.0)
+    character = _character_component(providers, config, config.classifier_weight * sparse_share)
+    return tuple(c for c in (character, dense) if c is not None)
+
+
+def _character_component(
+    providers: Sequence[ProviderInput], config: RankingConfig, weight: float
+) -> CharacterComponent | None:
+    if weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
+        return None
     texts = [[character_text(document) for document in p.documents] for p in providers]
     min_df = character_min_df(texts, config.max_coefficients)
     model = None if min_df is None else fit_providers(texts, c=config.svm_c, min_df=min_df)
     if model is None:
-        return ()
-    return (
-        CharacterComponent(model.vectorizer_, model.weights_, model.intercept_, config.classifier_weight),
-    )
+        return None
+    return CharacterComponent(model.vectorizer_, model.weights_, model.intercept_, weight)
 
 
 def character_min_df(texts: Sequence[Sequence[str]], max_coefficients: int) -> int | None:
@@ -550,6 +581,12 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
     blocks = [
         (c.weight, c.scores(features)) for c, features in zip(index.components, vectors.extra, strict=True)
     ]
+    for component, features in zip(index.components, vectors.extra, strict=True):
+        if isinstance(component, DenseComponent):
+            # A demand with a sentence vector may be proposed any provider: the closest sentence of the
+            # provider's documents is its reason even without a shared word (on the demo demands the
+            # word gate cost 1-2 points of hit@5 once the dense part ranks).
+            gates = np.where(component.vouched(features)[:, None], np.float32(1.0), gates).astype(np.float32)
     return gates, fuse(cosines, blocks)
 
 

@@ -35,6 +35,8 @@ MODELS: dict[OwnerKind, OwnerModel] = {
 BATCH = 32
 ENCODER_OFF_NOTICE = "语义匹配暂不可用（句向量模型未加载），匹配度仅按关键词计算。"
 PENDING_NOTICE = "部分文本的语义向量仍在计算中，这些需求暂按关键词匹配。"
+DEMAND_PENDING_NOTICE = "该需求的语义向量仍在计算中，本列表暂按关键词排序，稍后刷新即可。"
+PROVIDERS_PENDING_NOTICE = "匹配对象的语义向量仍在计算中，本列表暂按关键词排序，稍后刷新即可。"
 
 
 def encoder(enabled: bool | None = None) -> E5Encoder | NullEncoder:
@@ -72,15 +74,15 @@ class EncodingStatus:
 
 
 def _owner_texts(row: Any) -> list[str]:
-    """The texts an owner is encoded from (a demand: one query text parts; a provider: documents)."""
+    """What an owner is encoded from: a demand's title, description and keywords; a provider's name
+    (its chunks' prefix; none for an expert, whose name says nothing of the field) then documents."""
     if isinstance(row, Demand):
         return [row.title, row.description or "", "、".join(row.keywords or ())]
     if isinstance(row, Society):
-        return [f"{row.name}：{text}" for text in society_own_documents(row)]
+        return [row.name, *society_own_documents(row)]
     if isinstance(row, Branch):
-        prefix = f"{row.society.name}{row.name}"
-        return [f"{prefix}：{text}" for text in branch_own_documents(row)]
-    return expert_own_documents(row)
+        return [f"{row.society.name}{row.name}", *branch_own_documents(row)]
+    return ["", *expert_own_documents(row)]
 
 
 def _pending_query(kind: OwnerKind, checksum: str) -> Any:
@@ -112,7 +114,7 @@ def _encode(enc: Encoder, kind: OwnerKind, texts: Sequence[list[str]]) -> list[l
     if kind is OwnerKind.DEMAND:
         triples = [(t[0], t[1], [t[2]] if t[2] else []) for t in texts]
         return [[chunk] for chunk in encode_demands(enc, triples)]
-    return encode_documents(enc, texts)
+    return encode_documents(enc, [(t[0], t[1:]) for t in texts])
 
 
 def _write(
@@ -254,3 +256,36 @@ def load_chunks(
             if vector:
                 chunks.append(StoredChunk(text, vector))
     return found
+
+
+def demand_vectors(session: Session, ids: Sequence[int], enc: Encoder | None = None) -> dict[int, bytes]:
+    """The stored vector of each demand of ``ids`` that has one of the current model."""
+    return {
+        owner: chunks[0].vector
+        for owner, chunks in load_chunks(session, OwnerKind.DEMAND, ids, enc).items()
+        if chunks
+    }
+
+
+def owner_chunks(
+    session: Session, owners: Sequence[tuple[str, int]], enc: Encoder | None = None
+) -> dict[tuple[str, int], list[tuple[str, bytes]]]:
+    """Stored chunks (text, vector) of provider rows given as (kind, id), of the current model."""
+    found: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
+    for kind in (OwnerKind.SOCIETY, OwnerKind.BRANCH, OwnerKind.EXPERT):
+        ids = sorted({owner_id for k, owner_id in owners if k == kind.value})
+        for owner_id, chunks in load_chunks(session, kind, ids, enc).items():
+            found[(kind.value, owner_id)] = [(c.text, c.vector) for c in chunks]
+    return found
+
+
+def dense_notice(components: Sequence[str], demand_encoded: bool, enc: Encoder | None = None) -> str | None:
+    """Why a ranking ran without its dense part, for staff; None when it used it.
+
+    ``components`` are the names of the index's fused components.
+    """
+    if not (enc or encoder()).available:
+        return ENCODER_OFF_NOTICE
+    if "sentence_encoder" not in components:
+        return PROVIDERS_PENDING_NOTICE
+    return None if demand_encoded else DEMAND_PENDING_NOTICE

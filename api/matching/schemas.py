@@ -142,6 +142,9 @@ class MatchList(BaseModel):
     level: Level
     current_round_id: int | None
     items: list[MatchItem]
+    notice: str | None = Field(
+        default=None, description="排序未用上语义向量时给工作人员的说明（模型不可用或向量仍在计算中）"
+    )
 
 
 class PairingOut(BaseModel):

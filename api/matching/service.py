@@ -8,6 +8,8 @@ from sqlalchemy import Integer, String, case, cast, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
+from api.encoding.service import demand_vectors as stored_vectors
+from api.encoding.service import dense_notice
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
 from api.matching import jobs
 from api.matching.index import provider_index, signatures
@@ -80,7 +82,8 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))
-    inputs = demand_inputs(demands)
+    stored = stored_vectors(session, [d.id for d in demands])
+    inputs = demand_inputs(demands, vectors=stored)
     vectors = demand_vectors(index, inputs)
     lists = [
         [(int(c), float(s)) for c, s in zip(*found, strict=True)]
@@ -96,6 +99,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
             demand_id=demand_id,
             level=level,
             current_round_id=capacities.round_id,
+            notice=dense_notice(index.fused_components, demand_id in stored),
             items=[
                 _item(
                     rank,
