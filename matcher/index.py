@@ -104,6 +104,11 @@ class RankingConfig:
     max_dense_providers : int
         Above this many providers the dense part is left out: its scores are dense blocks
         (demands x providers) and its product grows with every chunk.
+    calibration : tuple of float
+        ``(slope, intercept)``: a fused score is ``logistic(slope * mix + intercept)``, the share of
+        pairs with that mix that are right (gold) on the tuning sets, so ``100 x`` the score is the
+        匹配度 staff read (benchmarks/calibration.py; top-1 pairs: demo 71 predicted / 67 % right, csl-dev
+        56 / 65 %).
     """
 
     char_weight: float = 0.5
@@ -113,8 +118,9 @@ class RankingConfig:
     svm_c: float = 0.3
     max_classifier_providers: int = 600
     max_coefficients: int = 60_000_000
-    dense_weight: float = 0.5
+    dense_weight: float = 0.7
     max_dense_providers: int = 5_000
+    calibration: tuple[float, float] = (2.3065, -7.0265)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dense_weight < 1.0:
@@ -523,7 +529,11 @@ def demand_vectors(index: ProviderIndex, demands: Sequence[DemandInput]) -> Dema
     return DemandVectors(cosine, tuple(component.encode(demands) for component in index.components))
 
 
-def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]) -> Float32Array:
+def fuse(
+    cosines: Float32Array,
+    components: Sequence[tuple[float, Float32Array]],
+    calibration: tuple[float, float] = (1.0, 0.0),
+) -> Float32Array:
     """The one place where scores are fused.
 
     Parameters
@@ -533,13 +543,15 @@ def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]
     components : sequence of (weight, scores)
         Further components' blocks of the same shape with their weights (summing to at most 1; the
         cosine takes the rest).
+    calibration : tuple of float
+        ``(slope, intercept)`` applied to the mix before the logistic (``RankingConfig.calibration``).
 
     Returns
     -------
     ndarray of float32
         The cosines themselves without further components; else
-        ``logistic((1 - sum w) z(cosine) + sum w z(component))``, z standardising each row over the
-        providers. Rows of demands without any known term (all cosines 0) score 0.
+        ``logistic(slope * ((1 - sum w) z(cosine) + sum w z(component)) + intercept)``, z standardising
+        each row over the providers. Rows of demands without any known term (all cosines 0) score 0.
     """
     if not components:
         return cosines
@@ -547,7 +559,8 @@ def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]
     mixed = rest * _standardise(cosines) if rest > 0 else np.zeros_like(cosines)
     for weight, scores in components:
         mixed += weight * _standardise(np.asarray(scores, dtype=np.float32))
-    fused = (1.0 / (1.0 + np.exp(-mixed))).astype(np.float32)
+    slope, intercept = calibration
+    fused = (1.0 / (1.0 + np.exp(-(slope * mixed + intercept)))).astype(np.float32)
     fused[~cosines.any(axis=1)] = 0.0
     return fused
 
@@ -587,7 +600,7 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
             # provider's documents is its reason even without a shared word (on the demo demands the
             # word gate cost 1-2 points of hit@5 once the dense part ranks).
             gates = np.where(component.vouched(features)[:, None], np.float32(1.0), gates).astype(np.float32)
-    return gates, fuse(cosines, blocks)
+    return gates, fuse(cosines, blocks, index.config.calibration)
 
 
 def _blocks(index: ProviderIndex, n: int) -> list[tuple[int, int]]:

@@ -128,7 +128,7 @@ def _scope_values(form: FormData) -> dict[str, Any]:
             "industry",
             "wanted",
             "candidates",
-            "min_score",
+            "min_match_degree",
             "capacities",
             "demand_ids",
         )
@@ -141,7 +141,7 @@ def _scope_input(values: dict[str, Any]) -> dict[str, Any]:
         "level": values["level"] or "society",
         "statuses": values["statuses"] or ["published"],
     }
-    for name in ("region", "industry", "wanted", "candidates", "min_score"):
+    for name in ("region", "industry", "wanted", "candidates", "min_match_degree"):
         if values[name]:
             data[name] = values[name]
     if values["demand_ids"]:
