@@ -10,14 +10,12 @@ import hashlib
 import sys
 from dataclasses import replace
 
-import numpy as np
-
 from benchmarks import _dense, _vectors
 from benchmarks.dense_experiments import line
 from features.encoder import E5Encoder
+from matcher.dense import named_chunks
 from matcher.evaluate import gold_ranks, metrics_from_ranks
 from matcher.index import RankingConfig, demand_vectors, fit_index, top_candidates
-from matcher.dense import named_chunks
 from matcher.ranking import demand_inputs, encode_inputs, provider_inputs
 from matcher.types import ProviderInput
 

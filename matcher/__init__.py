@@ -31,7 +31,7 @@ from matcher.index import (
     top_candidates,
 )
 from matcher.match import diagnose, match
-from matcher.reasons import explain, reasons
+from matcher.reasons import closest_sentences, explain, reasons
 from matcher.solver import assign, certificate_violation
 from matcher.types import (
     Assignment,
@@ -76,6 +76,7 @@ __all__ = [
     "Widening",
     "assign",
     "certificate_violation",
+    "closest_sentences",
     "demand_vectors",
     "diagnose",
     "explain",

@@ -560,7 +560,7 @@ def fuse(
     for weight, scores in components:
         mixed += weight * _standardise(np.asarray(scores, dtype=np.float32))
     slope, intercept = calibration
-    fused = (1.0 / (1.0 + np.exp(-(slope * mixed + intercept)))).astype(np.float32)
+    fused: Float32Array = (1.0 / (1.0 + np.exp(-(slope * mixed + intercept)))).astype(np.float32)
     fused[~cosines.any(axis=1)] = 0.0
     return fused
 
@@ -600,7 +600,10 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
             # provider's documents is its reason even without a shared word (on the demo demands the
             # word gate cost 1-2 points of hit@5 once the dense part ranks).
             gates = np.where(component.vouched(features)[:, None], np.float32(1.0), gates).astype(np.float32)
-    return gates, fuse(cosines, blocks, index.config.calibration)
+    # The calibration was fitted on the ranking with its dense part; without it the mix is another
+    # scale, so its scores stay the plain logistic of the mix (and the page says the dense part is off).
+    dense = any(isinstance(component, DenseComponent) for component in index.components)
+    return gates, fuse(cosines, blocks, index.config.calibration if dense else (1.0, 0.0))
 
 
 def _blocks(index: ProviderIndex, n: int) -> list[tuple[int, int]]:

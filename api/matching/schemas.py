@@ -136,7 +136,7 @@ class Reason(BaseModel):
 
 
 def match_degree(score: float) -> int:
-    """The 匹配度 staff read, 0-100: the calibrated score in percent (``matcher.RankingConfig.calibration``)."""
+    """The 匹配度 staff read, 0-100: the calibrated score in percent (``RankingConfig.calibration``)."""
     return max(0, min(100, round(100 * score)))
 
 
@@ -156,6 +156,9 @@ class MatchItem(BaseModel):
         return match_degree(self.score)
 
     reasons: list[Reason]
+    closest_sentence: str | None = Field(
+        default=None, description="服务方资料中与需求语义最接近的一句（按句向量）；无句向量时为空"
+    )
     explanation: str
     capacity: int
     remaining_capacity: int | None

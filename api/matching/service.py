@@ -25,7 +25,15 @@ from api.matching.models import (
 from api.matching.repository import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
 from api.providers.models import Branch, DemandPreference, Expert, PreferenceKind, Society
-from matcher import ProviderIndex, demand_vectors, explain, ranked, reasons, top_candidates
+from matcher import (
+    ProviderIndex,
+    closest_sentences,
+    demand_vectors,
+    explain,
+    ranked,
+    reasons,
+    top_candidates,
+)
 
 STATUS_LABELS = {
     PairingStatus.PROPOSED: "已推荐",
@@ -90,9 +98,9 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
         for found in ranked(top_candidates(index, vectors, limit))
     ]
     rows = [row for row, found in enumerate(lists) for _ in found]
-    explained = iter(
-        reasons(index, vectors, [d.tokens for d in inputs], rows, [c for found in lists for c, _ in found])
-    )
+    cols = [c for found in lists for c, _ in found]
+    explained = iter(reasons(index, vectors, [d.tokens for d in inputs], rows, cols))
+    sentences = iter(closest_sentences(index, vectors, rows, cols))
     notes = constraints_of_demands(session, demand_ids, level)
     return [
         MatchList(
@@ -108,6 +116,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
                     col,
                     score,
                     next(explained),
+                    next(sentences),
                     capacities.remaining,
                     notes.get(demand_id, {}),
                 )
@@ -207,6 +216,7 @@ def _item(
     col: int,
     score: float,
     reasons: list[dict[str, Any]],
+    sentence: str | None,
     remaining: dict[int, tuple[int, int]],
     notes: dict[int, list[tuple[str, bool]]],
 ) -> MatchItem:
@@ -220,7 +230,8 @@ def _item(
         provider_name=index.names[col],
         score=round(score, 6),
         reasons=[Reason(**r) for r in reasons],
-        explanation=explain(reasons),
+        closest_sentence=sentence,
+        explanation=explain(reasons, sentence),
         capacity=capacity,
         remaining_capacity=left,
         constraints=[text for text, _ in constraints],
