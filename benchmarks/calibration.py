@@ -66,8 +66,10 @@ def main() -> None:
         for b in range(6):
             sel = bins == b
             if sel.sum():
-                print(f"  {name} bin {b}: n {sel.sum()}, mean 匹配度 {100 * flat_p[sel].mean():.1f}, "
-                      f"gold {100 * flat_g[sel].mean():.1f}")
+                print(
+                    f"  {name} bin {b}: n {sel.sum()}, mean 匹配度 {100 * flat_p[sel].mean():.1f}, "
+                    f"gold {100 * flat_g[sel].mean():.1f}"
+                )
 
 
 if __name__ == "__main__":

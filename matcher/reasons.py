@@ -67,13 +67,9 @@ def reasons(
     # What a term adds to the pair's standardised score (the ranking compares a provider with the
     # others): the demand's weight times how much more the provider holds the term than the average
     # provider. A word every provider holds adds to every cosine alike and names nothing.
-    mean = np.asarray(index.matrix[:, :words].mean(axis=0), dtype=np.float64).ravel()
-    shared_rows = np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))
-    left_values = np.asarray(left[shared_rows, shared.indices]).ravel()
-    products = sp.csr_matrix(
-        (shared.data - left_values * mean[shared.indices], shared.indices.copy(), shared.indptr.copy()),
-        shape=shared.shape,
-    )
+    mean = np.asarray(index.matrix[:, :words].mean(axis=0), dtype=np.float32).ravel()
+    left_shared = sp.csr_matrix(left.multiply(right > 0))
+    products = sp.csr_matrix(shared - left_shared.multiply(mean[None, :]), dtype=np.float32)
     products.data[products.data < 0] = 0
     products.eliminate_zeros()
     names = index.word_names
