@@ -5,7 +5,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import Demand, DemandStatus
@@ -14,6 +14,7 @@ from api.encoding.models import OwnerKind, TextVector
 from api.providers.models import Society
 from features.encoder import E5Encoder, NullEncoder
 from matcher.dense import vector_from_bytes
+from tests.api.matching_helpers import DEMANDS as DEMANDS_TEXT
 from tests.api.matching_helpers import add_demands, add_societies
 
 pytestmark = pytest.mark.db
@@ -142,3 +143,34 @@ def test_a_stale_timestamp_alone_does_not_re_encode(db: Factory, e5: E5Encoder) 
     before = {r.id: r.vector for r in _rows(db, OwnerKind.DEMAND)}
     assert service.encode_pending(db, e5) == 3
     assert {r.id: r.vector for r in _rows(db, OwnerKind.DEMAND)} == before
+
+
+def test_match_lists_use_the_stored_vectors_and_say_when_they_cannot(
+    db: Factory, e5: E5Encoder, client: TestClient, staff_headers: dict[str, str]
+) -> None:
+    from api.matching.index import clear_cache
+
+    add_societies(db)
+    encoded, pending = add_demands(db, [DEMANDS_TEXT[0], DEMANDS_TEXT[1]])
+    clear_cache()
+    before = client.get(f"/api/v1/demands/{encoded}/matches", headers=staff_headers).json()
+    assert before["notice"] == service.PROVIDERS_PENDING_NOTICE
+    assert all(item["closest_sentence"] is None for item in before["items"])
+    service.encode_pending(db, e5)
+    with db.begin() as session:
+        session.execute(
+            delete(TextVector).where(TextVector.owner_kind == "demand", TextVector.owner_id == pending)
+        )
+        session.execute(update(Demand).where(Demand.id == pending).values(title="农业病虫害绿色防控技术"))
+    clear_cache()
+    after = client.get(f"/api/v1/demands/{encoded}/matches", headers=staff_headers).json()
+    assert after["notice"] is None
+    top = after["items"][0]
+    assert top["provider_name"] == "中国材料研究学会"
+    assert top["closest_sentence"].startswith("中国材料研究学会：")
+    assert "最接近的表述" in top["explanation"]
+    assert 0 <= top["match_degree"] <= 100
+    assert top["match_degree"] == round(100 * top["score"])
+    waiting = client.get(f"/api/v1/demands/{pending}/matches", headers=staff_headers).json()
+    assert waiting["notice"] == service.DEMAND_PENDING_NOTICE
+    assert all(item["closest_sentence"] is None for item in waiting["items"])
