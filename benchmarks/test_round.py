@@ -223,7 +223,7 @@ def test_round_5000_by_2000_against_the_plain_script(benchmark: Any, database: s
         ratio=round(ours_s / peer_s, 3),
         spread=round((max(totals) - ours_s) / ours_s, 3),
         load_average=round(os.getloadavg()[0], 2),
-        stages={stage: value for stage, value in best.timings.items()},
+        stages=dict(best.timings),
         peer_stages={step: round(value, 4) for step, value in peer.items()},
         counts=best.counts,
     )
