@@ -95,8 +95,9 @@ def worker_command(
             outcome = work_once(factory, name, stale_after=stale_after, every=heartbeat)
             if outcome is not None:
                 typer.echo(f"round finished: {outcome.value}")
-            # Between rounds, encode what intake and provider writes stored since (never in a request).
-            encoded = encode_pending(factory, limit=BATCH) if outcome is None else 0
+            # Between rounds, encode what intake and provider writes stored since (never in a request);
+            # --once handles one job only (``huiqi encode`` encodes on demand).
+            encoded = encode_pending(factory, limit=BATCH) if outcome is None and not once else 0
             if encoded:
                 typer.echo(f"encoded {encoded} texts")
             if once:
