@@ -83,6 +83,10 @@ _COMMANDS: dict[str, _Entry] = {
         _single("api.worker", "worker_command", "worker"),
         "Run matching rounds queued through the API (a process separate from the API server).",
     ),
+    "encode": _Entry(
+        _single("api.encoding.cli", "encode_command", "encode"),
+        "编码尚无句向量的需求与匹配对象文本（通常由 worker 在轮次之间完成）。",
+    ),
     "db": _Entry(_db_group, "数据库结构迁移（Alembic）、备份与恢复。"),
     "staff": _Entry(_group("api.auth.cli", "app"), "工作人员账号与访问令牌。"),
     "demo": _Entry(_group("api.serve", "demo_app"), "演示：建库、载入演示数据并启动服务。"),

@@ -1,7 +1,11 @@
 """``huiqi evaluate``: rank labelled demands against providers and report the ranking quality.
 
 The files are read and checked here; the ranking itself is the service's (``matcher.ranking`` fits the
-same provider index and ranks with the same call as match lists and rounds).
+same provider index and ranks with the same call as match lists and rounds). With the sentence encoder
+available (``HUIQI_ENCODER``), the providers' chunks and the demands are encoded as the worker would
+encode them; the vectors are kept in ``<HUIQI_DATA_DIR>/vectors.sqlite``, so a second run of the same
+files encodes nothing (the first takes about 0.1-0.2 s per text on two cores). ``--sparse-only``
+measures the ranking without it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from typing import Annotated
 
 import typer
 
+from api.encoding.service import encoder
+from api.encoding.store import FileVectorStore
 from api.imports.readers import csv_delimiter, decode_csv
+from api.settings import get_settings
 from matcher.evaluate import Metrics
 from matcher.ranking import LabelledDemand, ProviderDocument, evaluate, rank
 
@@ -141,6 +148,9 @@ def evaluate_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: n, acc_at_1, hit_at_5, mrr.")
     ] = False,
+    sparse_only: Annotated[
+        bool, typer.Option("--sparse-only", help="Rank without the sentence encoder.")
+    ] = False,
 ) -> None:
     """Measure ranking quality on labelled demands (acc@1, hit@5, MRR, macro acc@1, 95% intervals)."""
     try:
@@ -150,5 +160,10 @@ def evaluate_command(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     # The service's own ranking, as it would rank these providers (the index adjusts it to their number).
-    metrics = evaluate(documents, labelled)
+    settings = get_settings()
+    current = encoder(False if sparse_only else settings.encoder)
+    if not current.available and not sparse_only:
+        typer.echo(f"注意：句向量模型不可用，仅按关键词评估（{getattr(current, 'reason', '')}）", err=True)
+    store = FileVectorStore(Path(settings.data_dir) / "vectors.sqlite")
+    metrics = evaluate(documents, labelled, encoder=current, store=store)
     typer.echo(json.dumps(metrics.headline()) if as_json else _human(metrics))

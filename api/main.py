@@ -11,6 +11,7 @@ from sqlalchemy import text
 from api.auth.tokens import resolve_secret
 from api.db import make_engine, make_session_factory
 from api.demands.router import router as demands_router
+from api.encoding.router import router as encoding_router
 from api.errors import install_error_handlers
 from api.exports.router import router as exports_router
 from api.imports.router import router as imports_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(demands_router, prefix=API_PREFIX)
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)
+    app.include_router(encoding_router, prefix=API_PREFIX)
     app.include_router(programmes_router, prefix=API_PREFIX)
     app.include_router(security_router, prefix=API_PREFIX)
     app.include_router(web_router)

@@ -5,6 +5,7 @@ Alembic's environment and the migration drift test import this module; each doma
 
 from api.db import Base
 from api.db import models as core_models
+from api.encoding import models as encoding_models
 from api.matching import models as matching_models
 from api.programmes import models as programme_models
 from api.providers import models as provider_models
@@ -14,6 +15,7 @@ from api.web import models as web_models
 __all__ = [
     "Base",
     "core_models",
+    "encoding_models",
     "matching_models",
     "programme_models",
     "provider_models",

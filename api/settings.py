@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     # Days a staff bearer token stays valid after it is issued; 0: tokens never expire.
     staff_token_days: int = Field(default=90, ge=0, le=3650)
+    # The sentence encoder (features.encoder): off ranks by sparse scores alone, with a notice.
+    encoder: bool = True
 
 
 @lru_cache(maxsize=1)

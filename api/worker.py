@@ -1,5 +1,8 @@
 """The worker: a process of its own that claims matching rounds from the database and runs them.
 
+Between rounds it encodes, in batches, the demands and provider documents written since
+(``api.encoding.service.encode_pending``), so intake never waits for the sentence encoder.
+
 ``huiqi worker`` polls the job queue; ``--once`` handles at most one job and exits (for cron-style use
 and tests). While a round runs, a thread refreshes the job's heartbeat; before every claim the worker
 requeues jobs of workers that died (stale heartbeat).
@@ -16,6 +19,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_session_factory
+from api.encoding.service import BATCH, encode_pending
 from api.matching import jobs
 from api.matching.index import use_store
 from api.matching.models import RoundStatus
@@ -91,9 +95,14 @@ def worker_command(
             outcome = work_once(factory, name, stale_after=stale_after, every=heartbeat)
             if outcome is not None:
                 typer.echo(f"round finished: {outcome.value}")
+            # Between rounds, encode what intake and provider writes stored since (never in a request);
+            # --once handles one job only (``huiqi encode`` encodes on demand).
+            encoded = encode_pending(factory, limit=BATCH) if outcome is None and not once else 0
+            if encoded:
+                typer.echo(f"encoded {encoded} texts")
             if once:
                 return
-            if outcome is None:
+            if outcome is None and not encoded:
                 time.sleep(poll)
     finally:
         engine.dispose()

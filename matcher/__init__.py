@@ -32,7 +32,7 @@ from matcher.index import (
     top_candidates,
 )
 from matcher.match import diagnose, match
-from matcher.reasons import explain, reasons
+from matcher.reasons import closest_sentences, explain, reasons
 from matcher.solver import SolveProgress, SolverOptions, assign, certificate_violation
 from matcher.types import (
     Assignment,
@@ -80,6 +80,7 @@ __all__ = [
     "Widening",
     "assign",
     "certificate_violation",
+    "closest_sentences",
     "demand_vectors",
     "diagnose",
     "explain",

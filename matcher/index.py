@@ -18,7 +18,9 @@ scores are standardised over the providers (z-scores), mixed with their weights 
 rest of 1) and mapped into (0, 1) by the logistic function. A demand without any known term scores
 nothing. A provider is a candidate of a demand only if they share a term or a character n-gram of two
 characters or more (the *gate*: one shared character, 子 in 量子 and 高分子, is no reason to propose a
-provider) and its score reaches the threshold asked for; the threshold applies to the score shown.
+provider), or the demand has a sentence vector and the provider encoded chunks (its closest sentence
+is then the reason), and its score reaches the threshold asked for; the threshold applies to the score
+shown.
 
 Above ``RankingConfig.max_classifier_providers`` providers the ranking is the cosine alone over words
 and character bigrams (:meth:`RankingConfig.for_scale`): candidates then come from one compiled sparse
@@ -41,6 +43,7 @@ from features.characters import character_text, fit_providers
 from features.profiles import DEMAND, PROVIDER
 from features.vectorize import TfidfVectorizer
 from matcher.candidates import top_k, top_k_dense
+from matcher.dense import DenseComponent, dense_component
 from matcher.errors import MatcherError, SolveCancelled
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
@@ -96,6 +99,19 @@ class RankingConfig:
     max_coefficients : int
         The SVM holds at most this many coefficients (providers x n-grams): every n-gram while they
         fit, else the n-grams of at least two providers, else the cosine alone (``character_min_df``).
+    dense_weight : float
+        Share, in [0, 1), of the sentence-encoder similarity (``matcher.dense.DenseComponent``) when
+        the providers carry encoded chunks; the sparse scores (cosine and character SVM, in their own
+        proportions) share the rest. 0.5 was chosen on the tuning sets (demo demands, csl-dev tuning
+        split; benchmarks/README.md, "Sentence encoder").
+    max_dense_providers : int
+        Above this many providers the dense part is left out: its scores are dense blocks
+        (demands x providers) and its product grows with every chunk.
+    calibration : tuple of float
+        ``(slope, intercept)``: a fused score is ``logistic(slope * mix + intercept)``, the share of
+        pairs with that mix that are right (gold) on the tuning sets, so ``100 x`` the score is the
+        匹配度 staff read (benchmarks/calibration.py; top-1 pairs: demo 71 predicted / 67 % right, csl-dev
+        56 / 65 %).
     """
 
     char_weight: float = 0.5
@@ -105,8 +121,13 @@ class RankingConfig:
     svm_c: float = 0.3
     max_classifier_providers: int = 600
     max_coefficients: int = 60_000_000
+    dense_weight: float = 0.7
+    max_dense_providers: int = 5_000
+    calibration: tuple[float, float] = (2.3065, -7.0265)
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.dense_weight < 1.0:
+            raise MatcherError(f"dense_weight must be in [0, 1), got {self.dense_weight}")
         if not 0.0 <= self.classifier_weight <= 1.0:
             raise MatcherError(f"classifier_weight must be in [0, 1], got {self.classifier_weight}")
         if not 0.0 <= self.char_weight <= 1.0:
@@ -261,6 +282,11 @@ class ProviderIndex:
         """Whether scores fuse the cosine with further components."""
         return bool(self.components)
 
+    @property
+    def fused_components(self) -> tuple[str, ...]:
+        """Names of the components fused with the cosine."""
+        return tuple(component.name for component in self.components)
+
 
 @dataclass(frozen=True, eq=False)
 class DemandVectors:
@@ -366,17 +392,28 @@ def _gate_t(
 
 
 def _components(providers: Sequence[ProviderInput], config: RankingConfig) -> tuple[ScoreComponent, ...]:
-    """The components fused with the cosine: the character SVM when the level is small enough."""
-    if config.classifier_weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
-        return ()
+    """The components fused with the cosine: the sentence encoder when the providers carry encoded
+    chunks, and the character SVM when the level is small enough; the sparse part (cosine and SVM in
+    their configured proportions) takes what the encoder leaves."""
+    dense = None
+    if len(providers) <= config.max_dense_providers:
+        dense = dense_component([p.chunks for p in providers], config.dense_weight)
+    sparse_share = 1.0 - (dense.weight if dense is not None else 0.0)
+    character = _character_component(providers, config, config.classifier_weight * sparse_share)
+    return tuple(c for c in (character, dense) if c is not None)
+
+
+def _character_component(
+    providers: Sequence[ProviderInput], config: RankingConfig, weight: float
+) -> CharacterComponent | None:
+    if weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
+        return None
     texts = [[character_text(document) for document in p.documents] for p in providers]
     min_df = character_min_df(texts, config.max_coefficients)
     model = None if min_df is None else fit_providers(texts, c=config.svm_c, min_df=min_df)
     if model is None:
-        return ()
-    return (
-        CharacterComponent(model.vectorizer_, model.weights_, model.intercept_, config.classifier_weight),
-    )
+        return None
+    return CharacterComponent(model.vectorizer_, model.weights_, model.intercept_, weight)
 
 
 def character_min_df(texts: Sequence[Sequence[str]], max_coefficients: int) -> int | None:
@@ -495,7 +532,11 @@ def demand_vectors(index: ProviderIndex, demands: Sequence[DemandInput]) -> Dema
     return DemandVectors(cosine, tuple(component.encode(demands) for component in index.components))
 
 
-def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]) -> Float32Array:
+def fuse(
+    cosines: Float32Array,
+    components: Sequence[tuple[float, Float32Array]],
+    calibration: tuple[float, float] = (1.0, 0.0),
+) -> Float32Array:
     """The one place where scores are fused.
 
     Parameters
@@ -505,13 +546,15 @@ def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]
     components : sequence of (weight, scores)
         Further components' blocks of the same shape with their weights (summing to at most 1; the
         cosine takes the rest).
+    calibration : tuple of float
+        ``(slope, intercept)`` applied to the mix before the logistic (``RankingConfig.calibration``).
 
     Returns
     -------
     ndarray of float32
         The cosines themselves without further components; else
-        ``logistic((1 - sum w) z(cosine) + sum w z(component))``, z standardising each row over the
-        providers. Rows of demands without any known term (all cosines 0) score 0.
+        ``logistic(slope * ((1 - sum w) z(cosine) + sum w z(component)) + intercept)``, z standardising
+        each row over the providers. Rows of demands without any known term (all cosines 0) score 0.
     """
     if not components:
         return cosines
@@ -519,7 +562,8 @@ def fuse(cosines: Float32Array, components: Sequence[tuple[float, Float32Array]]
     mixed = rest * _standardise(cosines) if rest > 0 else np.zeros_like(cosines)
     for weight, scores in components:
         mixed += weight * _standardise(np.asarray(scores, dtype=np.float32))
-    fused = (1.0 / (1.0 + np.exp(-mixed))).astype(np.float32)
+    slope, intercept = calibration
+    fused: Float32Array = (1.0 / (1.0 + np.exp(-(slope * mixed + intercept)))).astype(np.float32)
     fused[~cosines.any(axis=1)] = 0.0
     return fused
 
@@ -553,7 +597,16 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
     blocks = [
         (c.weight, c.scores(features)) for c, features in zip(index.components, vectors.extra, strict=True)
     ]
-    return gates, fuse(cosines, blocks)
+    for component, features in zip(index.components, vectors.extra, strict=True):
+        if isinstance(component, DenseComponent):
+            # A demand with a sentence vector may be proposed any provider: the closest sentence of the
+            # provider's documents is its reason even without a shared word (on the demo demands the
+            # word gate cost 1-2 points of hit@5 once the dense part ranks).
+            gates = np.where(component.vouched(features)[:, None], np.float32(1.0), gates).astype(np.float32)
+    # The calibration was fitted on the ranking with its dense part; without it the mix is another
+    # scale, so its scores stay the plain logistic of the mix (and the page says the dense part is off).
+    dense = any(isinstance(component, DenseComponent) for component in index.components)
+    return gates, fuse(cosines, blocks, index.config.calibration if dense else (1.0, 0.0))
 
 
 def _blocks(index: ProviderIndex, n: int) -> list[tuple[int, int]]:

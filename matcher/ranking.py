@@ -9,10 +9,12 @@ gate is ranked by :func:`matcher.index.top_candidates`, the call behind match li
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import scipy.sparse as sp
 
+from features.encoder import Encoder, demand_query_text
+from matcher.dense import VectorStore, encode_cached, named_chunks
 from matcher.errors import MatcherError
 from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
 from matcher.index import RankingConfig, demand_vectors, fit_index, top_candidates
@@ -23,6 +25,7 @@ __all__ = [
     "LabelledDemand",
     "ProviderDocument",
     "demand_inputs",
+    "encode_inputs",
     "evaluate",
     "provider_inputs",
     "rank",
@@ -90,10 +93,48 @@ def demand_inputs(demands: Sequence[LabelledDemand], n_jobs: int = 2) -> list[De
     return [DemandInput(terms, text) for terms, text in zip(tokens, texts, strict=True)]
 
 
+def encode_inputs(
+    providers: Sequence[ProviderInput],
+    demands: Sequence[DemandInput],
+    encoder: Encoder,
+    store: VectorStore | None = None,
+) -> tuple[list[ProviderInput], list[DemandInput]]:
+    """The same inputs with their sentence vectors, as the service stores them after intake.
+
+    Provider chunks are ``matcher.dense.named_chunks`` of each provider's documents (passages), a
+    demand's vector encodes its title and description (a query).
+
+    Parameters
+    ----------
+    providers : sequence of ProviderInput
+    demands : sequence of DemandInput
+    encoder : Encoder
+        An available encoder.
+    store : VectorStore, optional
+        Vectors kept from earlier runs (only missing texts are encoded).
+
+    Returns
+    -------
+    providers, demands : list of ProviderInput, list of DemandInput
+    """
+    chunks = [named_chunks(p.name, p.documents) for p in providers]
+    flat = encode_cached(encoder, [c for cs in chunks for c in cs], "passage", store)
+    vectors = iter(flat)
+    with_chunks = [
+        replace(p, chunks=tuple((c, next(vectors)) for c in cs))
+        for p, cs in zip(providers, chunks, strict=True)
+    ]
+    texts = [demand_query_text(d.texts.get("title") or "", d.texts.get("description")) for d in demands]
+    encoded = encode_cached(encoder, texts, "query", store)
+    return with_chunks, [replace(d, vector=v) for d, v in zip(demands, encoded, strict=True)]
+
+
 def rank(
     documents: Sequence[ProviderDocument],
     demands: Sequence[LabelledDemand],
     config: RankingConfig | None = None,
+    encoder: Encoder | None = None,
+    store: VectorStore | None = None,
 ) -> tuple[sp.csr_matrix, list[str]]:
     """Scores demands x providers (every provider that passes the gate), and the provider ids.
 
@@ -105,6 +146,10 @@ def rank(
         The demands (``gold`` is not used).
     config : RankingConfig, optional
         The ranking (the service's by default, adjusted to the number of providers).
+    encoder : Encoder, optional
+        The sentence encoder; without one (or with the null one) the ranking is sparse only.
+    store : VectorStore, optional
+        Where encoded texts are kept between runs.
 
     Returns
     -------
@@ -114,8 +159,11 @@ def rank(
     provider_ids, providers = provider_inputs(documents)
     if not providers:
         raise MatcherError("cannot rank against zero providers")
+    inputs = demand_inputs(demands)
+    if encoder is not None and encoder.available:
+        providers, inputs = encode_inputs(providers, inputs, encoder, store)
     index = fit_index(providers, config, n_jobs=2)
-    vectors = demand_vectors(index, demand_inputs(demands))
+    vectors = demand_vectors(index, inputs)
     return top_candidates(index, vectors, index.n_providers), provider_ids
 
 
@@ -123,6 +171,8 @@ def evaluate(
     documents: Sequence[ProviderDocument],
     demands: Sequence[LabelledDemand],
     config: RankingConfig | None = None,
+    encoder: Encoder | None = None,
+    store: VectorStore | None = None,
 ) -> Metrics:
     """Rank every demand against every provider and measure where its gold providers land.
 
@@ -134,13 +184,17 @@ def evaluate(
         Labelled demands; every gold id must name a provider of ``documents``.
     config : RankingConfig, optional
         The ranking (the service's by default).
+    encoder : Encoder, optional
+        The sentence encoder (sparse only without one).
+    store : VectorStore, optional
+        Where encoded texts are kept between runs.
 
     Returns
     -------
     Metrics
         acc@1, hit@5, MRR and macro acc@1 with 95 % bootstrap intervals.
     """
-    scores, provider_ids = rank(documents, demands, config)
+    scores, provider_ids = rank(documents, demands, config, encoder, store)
     column = {pid: i for i, pid in enumerate(provider_ids)}
     unknown = sorted({g for d in demands for g in d.gold} - column.keys())
     if unknown:

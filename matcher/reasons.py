@@ -1,7 +1,11 @@
-"""Why a provider suits a demand: the informative shared terms that add most to their cosine.
+"""Why a provider suits a demand: the shared terms that add most to its standardised score, and the
+provider's sentence closest to the demand.
 
-A term's weight is the product of its word features in the two vectors: the part of the cosine that
-the shared word itself contributes (character n-grams and further score components add the rest).
+A term's weight is its part of the pair's cosine less what it gives the average provider: the ranking
+standardises the cosine over the providers, so a word every provider holds adds nothing to a
+provider's place, however large its cosine share (character n-grams and further score components add
+the rest). The closest sentence is the provider's encoded chunk nearest the demand's sentence vector
+(``closest_sentences``): a reason even when the two share no word.
 Generic words (``matcher.index.GENERIC_TERMS``) and words used by many of the providers are shared by
 almost every pair: they still count in the score but are not named.
 """
@@ -16,9 +20,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from features.profiles import DEMAND
+from matcher.dense import DenseComponent
 from matcher.index import DemandVectors, ProviderIndex
 
-__all__ = ["REASONS_PER_PAIR", "explain", "reasons"]
+__all__ = ["REASONS_PER_PAIR", "closest_sentences", "explain", "reasons"]
 
 REASONS_PER_PAIR = 5
 
@@ -56,7 +61,16 @@ def reasons(
     words = index.n_words
     left = sp.csr_matrix(sp.csr_matrix(vectors.cosine)[rows][:, :words])
     left = sp.csr_matrix(left @ sp.diags(index.informative.astype(left.dtype)))
-    products = sp.csr_matrix(left.multiply(index.matrix[cols][:, :words]))
+    right = sp.csr_matrix(index.matrix[cols][:, :words])
+    shared = sp.csr_matrix(left.multiply(right))
+    shared.eliminate_zeros()
+    # What a term adds to the pair's standardised score (the ranking compares a provider with the
+    # others): the demand's weight times how much more the provider holds the term than the average
+    # provider. A word every provider holds adds to every cosine alike and names nothing.
+    mean = np.asarray(index.matrix[:, :words].mean(axis=0), dtype=np.float32).ravel()
+    left_shared = sp.csr_matrix(left.multiply(right > 0))
+    products = sp.csr_matrix(shared - left_shared.multiply(mean[None, :]), dtype=np.float32)
+    products.data[products.data < 0] = 0
     products.eliminate_zeros()
     names = index.word_names
     return [_pair_reasons(products, r, names, tokens[int(rows[r])], top) for r in range(products.shape[0])]
@@ -82,19 +96,46 @@ def _pair_reasons(
     return out
 
 
-def explain(reasons_of_pair: Sequence[Mapping[str, Any]]) -> str:
+def explain(reasons_of_pair: Sequence[Mapping[str, Any]], sentence: str | None = None) -> str:
     """One Chinese sentence naming the shared terms and the demand fields they came from.
 
     Parameters
     ----------
     reasons_of_pair : sequence of mapping
         One pair's reasons (``reasons``).
+    sentence : str, optional
+        The provider's closest sentence (``closest_sentences``).
 
     Returns
     -------
     str
     """
+    closest = f"；最接近的表述：“{sentence}”" if sentence else ""
     if not reasons_of_pair:
-        return "无共同关键词，仅字面片段相近"
+        return ("语义相近" + closest) if sentence else "无共同关键词，仅字面片段相近"
     parts = [f"“{r['term']}”（{r['field'] or '需求'}）" for r in reasons_of_pair]
-    return "共同关键词：" + "、".join(parts)
+    return "共同关键词：" + "、".join(parts) + closest
+
+
+def closest_sentences(
+    index: ProviderIndex, vectors: DemandVectors, rows: npt.ArrayLike, cols: npt.ArrayLike
+) -> list[str | None]:
+    """Per pair, the provider's encoded chunk closest to the demand, or None without a dense part.
+
+    Parameters
+    ----------
+    index : ProviderIndex
+    vectors : DemandVectors
+        Vectors of the demands.
+    rows, cols : array-like of int
+        Pairs (demand row, provider column).
+
+    Returns
+    -------
+    list of str or None
+    """
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    for component, features in zip(index.components, vectors.extra, strict=True):
+        if isinstance(component, DenseComponent):
+            return component.closest_chunks(np.asarray(features)[rows], cols)
+    return [None] * int(rows.size)

@@ -135,6 +135,9 @@ class ProviderInput:
         Its texts (remit, an expert's papers, a society's branches' scopes).
     tokens : tuple of tuple of str, optional
         The stored terms of each document (tokenized at intake); None tokenizes the documents.
+    chunks : tuple of (str, bytes), optional
+        The sentence-encoded chunks of its documents (text, float32 vector bytes), encoded once when
+        the documents were written; None (or empty) when not encoded (yet).
     """
 
     id: int
@@ -142,6 +145,7 @@ class ProviderInput:
     capacity: int
     documents: tuple[str, ...]
     tokens: tuple[tuple[str, ...], ...] | None = None
+    chunks: tuple[tuple[str, bytes], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,10 +158,14 @@ class DemandInput:
         Field name -> terms (fields of ``features.profiles.DEMAND``, tokenized at intake).
     texts : mapping of str to str or None
         Field name -> raw text; read only by score components that read text (the character SVM).
+    vector : bytes, optional
+        Its sentence vector (float32 bytes), encoded once after intake; None while pending: the
+        dense component then leaves its ranking to the sparse scores.
     """
 
     tokens: Mapping[str, Sequence[str]]
     texts: Mapping[str, str | None] = field(default_factory=dict)
+    vector: bytes | None = None
 
 
 def _pairs(values: ArrayLike | None) -> IntArray:

@@ -2,7 +2,7 @@
 
 The reasons and relaxations are ``matcher.diagnose``'s (from the round's ``MatchResult``); this module
 names the demands and providers and words the reasons. The threshold cited is the one a round's
-``min_score`` sets on the score a match list shows (相关度).
+``min_score`` sets on the score a match list shows (its 匹配度 ÷ 100).
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from typing import Any
 from matcher import ProviderIndex, Relaxation, Unserved
 
 MESSAGES = {
-    "no_candidate": "没有相关度达到阈值 {threshold} 的服务方",
+    "no_candidate": "没有匹配度达到 {threshold} 的服务方",
     "forbidden": "所有候选服务方均被禁止（工作人员禁止、企业拒绝或此前已拒绝）",
     "capacity": "所有候选服务方本轮容量已满",
 }
@@ -29,7 +29,7 @@ def describe(
         {
             "demand_id": demand_ids[item.row],
             "reason": item.reason,
-            "message": MESSAGES[item.reason].format(threshold=threshold),
+            "message": MESSAGES[item.reason].format(threshold=round(100 * threshold)),
             "candidates": item.candidates,
         }
         for item in unserved

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.encoding.models import OwnerKind, TextVector
+from api.encoding.service import encoder, owner_chunks
 from api.matching.index_store import index_key, load_index, save_index
 from api.matching.inputs import provider_inputs
 from api.matching.models import MatchRound, Pairing, RoundStatus
@@ -50,6 +52,10 @@ def _provider_parts() -> list[Any]:
         parts += [select(func.max(model.updated_at)).scalar_subquery()]
     parts += [select(func.count()).select_from(ExpertPost).scalar_subquery()]
     parts += [select(func.coalesce(func.sum(ExpertPost.id), 0)).scalar_subquery()]
+    # Provider vectors written by the worker change the dense part of the index.
+    encoded = TextVector.owner_kind != OwnerKind.DEMAND
+    parts += [select(func.count()).select_from(TextVector).where(encoded).scalar_subquery()]
+    parts += [select(func.max(TextVector.encoded_at)).where(encoded).scalar_subquery()]
     return parts
 
 
@@ -75,12 +81,17 @@ def signatures(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(providers' signature, pairings' signature), in one query."""
     query, n_providers = _signature_query()
     row = [str(value) for value in session.execute(query).one()]
-    return tuple(row[:n_providers]), tuple(row[n_providers:])
+    return (*row[:n_providers], _encoder_key()), tuple(row[n_providers:])
 
 
 def provider_signature(session: Session) -> tuple[Any, ...]:
     """What changes whenever any provider (or a post linking them) is added, edited or removed."""
-    return tuple(str(value) for value in session.execute(select(*_provider_parts())).one())
+    return (*(str(value) for value in session.execute(select(*_provider_parts())).one()), _encoder_key())
+
+
+def _encoder_key() -> str:
+    """The encoder's model: switching it (or switching it off) changes the dense part of an index."""
+    return encoder().identity.checksum or "none"
 
 
 def provider_index(
@@ -107,7 +118,8 @@ def _stored_or_built(session: Session, level: str, signature: tuple[Any, ...], n
     if stored is not None:
         return stored
     profiles = load_provider_profiles(session, level, active_only=True)
-    index = fit_index(provider_inputs(profiles), n_jobs=n_jobs)
+    chunks = owner_chunks(session, [owner for profile in profiles for owner in profile.owners])
+    index = fit_index(provider_inputs(profiles, chunks), n_jobs=n_jobs)
     if store is not None:
         save_index(store, level, index, key)
     return index

@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.encoding.service import demand_vectors as stored_vectors
+from api.encoding.service import dense_notice
 from api.errors import ERROR_TABLE
 from api.matching import repository
 from api.matching.diagnosis import describe, empty_round
@@ -142,6 +144,10 @@ class Vectors:
 
     index: ProviderIndex
     vectors: DemandVectors
+    # Demands ranked by their sparse scores alone (their sentence vector is still being encoded),
+    # and why the dense part was absent altogether (None when it ranked).
+    sparse_only: int = 0
+    dense_notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,8 +204,15 @@ def stage_vectorize(factory: sessionmaker[Session], scope: RoundScope, demands: 
             if index.fused
             else [{}] * len(demands.ids)
         )
-    inputs = [DemandInput(terms, record) for terms, record in zip(demands.tokens, records, strict=True)]
-    return Vectors(index, demand_vectors(index, inputs))
+        # A round never encodes: demands still waiting for the worker rank by sparse scores alone.
+        stored = stored_vectors(session, demands.ids) if "sentence_encoder" in index.fused_components else {}
+    inputs = [
+        DemandInput(terms, record, stored.get(demand_id))
+        for demand_id, terms, record in zip(demands.ids, demands.tokens, records, strict=True)
+    ]
+    notice = dense_notice(index.fused_components, True)
+    missing = 0 if notice else sum(demand_id not in stored for demand_id in demands.ids)
+    return Vectors(index, demand_vectors(index, inputs), missing, notice)
 
 
 def stage_match(
@@ -298,6 +311,13 @@ def _counts(
     return {
         "demands": len(demands.ids),
         "tokenized_now": demands.tokenized_now,
+        "sparse_only": len(demands.ids) if vectors.dense_notice else vectors.sparse_only,
+        "dense_note": vectors.dense_notice
+        or (
+            f"{vectors.sparse_only} 条需求的语义向量仍在计算中，本轮按关键词为其匹配"
+            if vectors.sparse_only
+            else None
+        ),
         "providers": index.n_providers,
         "candidates": int(result.scores.nnz),
         "locked": int(matched.problem.locked.shape[0]),

@@ -5,7 +5,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from api.db.models import DemandStatus
 from api.matching.models import AgreementType, PairingStatus, RoundStage, RoundStatus
@@ -62,7 +62,16 @@ class RoundScope(InputModel):
     candidates: int = Field(
         20, ge=1, le=500, title="候选数", description="每个需求的候选服务方数（不足时按对偶价格扩大）"
     )
-    min_score: float = Field(0.02, ge=0, le=1, title="最低相似度", description="低于此相似度的服务方不作候选")
+    min_score: float = Field(
+        0.02, ge=0, le=1, title="最低匹配度（÷100）", description="匹配度低于此值×100 的服务方不作候选"
+    )
+    min_match_degree: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        title="最低匹配度",
+        description="0–100；给出时取代 min_score（min_score = 它 ÷ 100）",
+    )
     forbidden: list[PairRef] = Field(default_factory=list, title="禁止的配对", description="本轮禁止的配对")
     locked: list[PairRef] = Field(default_factory=list, title="锁定的配对", description="本轮必须保留的配对")
     preference_bonus: float = Field(0.05, ge=0, le=1, title="意向加分", description="企业指定服务方的加分")
@@ -84,6 +93,13 @@ class RoundScope(InputModel):
         if weights and any(later > earlier for earlier, later in pairwise(weights)):
             raise invalid("depth_discount_rising")
         return weights
+
+    @model_validator(mode="after")
+    def _degree_sets_the_threshold(self) -> "RoundScope":
+        # Staff set the threshold as a 匹配度 (0-100), the number every page shows.
+        if self.min_match_degree is not None:
+            self.min_score = self.min_match_degree / 100
+        return self
 
 
 class RoundCreated(BaseModel):
@@ -119,6 +135,11 @@ class Reason(BaseModel):
     field: str
 
 
+def match_degree(score: float) -> int:
+    """The 匹配度 staff read, 0-100: the calibrated score in percent (``RankingConfig.calibration``)."""
+    return max(0, min(100, round(100 * score)))
+
+
 class MatchItem(BaseModel):
     """One provider of a demand's ranked list."""
 
@@ -127,7 +148,17 @@ class MatchItem(BaseModel):
     provider_id: int
     provider_name: str
     score: float
+
+    @computed_field(description="匹配度（0–100）：同样分数的配对中约有这一比例被确认为合适")  # type: ignore[prop-decorator]
+    @property
+    def match_degree(self) -> int:
+        """The score as the 0-100 匹配度."""
+        return match_degree(self.score)
+
     reasons: list[Reason]
+    closest_sentence: str | None = Field(
+        default=None, description="服务方资料中与需求语义最接近的一句（按句向量）；无句向量时为空"
+    )
     explanation: str
     capacity: int
     remaining_capacity: int | None
@@ -142,6 +173,9 @@ class MatchList(BaseModel):
     level: Level
     current_round_id: int | None
     items: list[MatchItem]
+    notice: str | None = Field(
+        default=None, description="排序未用上语义向量时给工作人员的说明（模型不可用或向量仍在计算中）"
+    )
 
 
 class PairingOut(BaseModel):

@@ -9,6 +9,8 @@ from sqlalchemy import Integer, String, bindparam, case, cast, func, literal, se
 from sqlalchemy.orm import Session
 
 from api.db.models import Demand, StaffUser
+from api.encoding.service import demand_vectors as stored_vectors
+from api.encoding.service import dense_notice
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
 from api.matching import jobs
 from api.matching.index import provider_index, signatures
@@ -24,7 +26,15 @@ from api.matching.models import (
 from api.matching.repository import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
 from api.providers.models import Branch, DemandPreference, Expert, PreferenceKind, Society
-from matcher import ProviderIndex, demand_vectors, explain, ranked, reasons, top_candidates
+from matcher import (
+    ProviderIndex,
+    closest_sentences,
+    demand_vectors,
+    explain,
+    ranked,
+    reasons,
+    top_candidates,
+)
 
 STATUS_LABELS = {
     PairingStatus.PROPOSED: "已推荐",
@@ -81,22 +91,24 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))
-    inputs = demand_inputs(demands)
+    stored = stored_vectors(session, [d.id for d in demands])
+    inputs = demand_inputs(demands, vectors=stored)
     vectors = demand_vectors(index, inputs)
     lists = [
         [(int(c), float(s)) for c, s in zip(*found, strict=True)]
         for found in ranked(top_candidates(index, vectors, limit))
     ]
     rows = [row for row, found in enumerate(lists) for _ in found]
-    explained = iter(
-        reasons(index, vectors, [d.tokens for d in inputs], rows, [c for found in lists for c, _ in found])
-    )
+    cols = [c for found in lists for c, _ in found]
+    explained = iter(reasons(index, vectors, [d.tokens for d in inputs], rows, cols))
+    sentences = iter(closest_sentences(index, vectors, rows, cols))
     notes = constraints_of_demands(session, demand_ids, level)
     return [
         MatchList(
             demand_id=demand_id,
             level=level,
             current_round_id=capacities.round_id,
+            notice=dense_notice(index.fused_components, demand_id in stored),
             items=[
                 _item(
                     rank,
@@ -105,6 +117,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
                     col,
                     score,
                     next(explained),
+                    next(sentences),
                     capacities.remaining,
                     notes.get(demand_id, {}),
                 )
@@ -210,6 +223,7 @@ def _item(
     col: int,
     score: float,
     reasons: list[dict[str, Any]],
+    sentence: str | None,
     remaining: dict[int, tuple[int, int]],
     notes: dict[int, list[tuple[str, bool]]],
 ) -> MatchItem:
@@ -223,7 +237,8 @@ def _item(
         provider_name=index.names[col],
         score=round(score, 6),
         reasons=[Reason(**r) for r in reasons],
-        explanation=explain(reasons),
+        closest_sentence=sentence,
+        explanation=explain(reasons, sentence),
         capacity=capacity,
         remaining_capacity=left,
         constraints=[text for text, _ in constraints],

@@ -34,6 +34,9 @@ class ProviderProfile:
     documents: list[str]
     capacity: int
     tokens: list[list[str]] | None
+    # The rows whose own documents make the profile, in order ((kind, id)): their stored sentence
+    # vectors (api.encoding) make the profile's dense part.
+    owners: tuple[tuple[str, int], ...] = ()
 
 
 @cache
@@ -160,9 +163,18 @@ def _experts_of(posts: Iterable[ExpertPost], active_only: bool) -> list[Expert]:
 
 
 def _profile(
-    level: Level, row: Society | Branch | Expert, capacity: int, docs: _Documents
+    level: Level,
+    row: Society | Branch | Expert,
+    capacity: int,
+    docs: _Documents,
+    owners: Iterable[Society | Branch | Expert] = (),
 ) -> ProviderProfile:
-    return ProviderProfile(level, row.id, row.name, docs.texts, capacity, docs.tokens)
+    rows = (row, *owners)
+    kinds = tuple((_KIND[type(r)], r.id) for r in rows)
+    return ProviderProfile(level, row.id, row.name, docs.texts, capacity, docs.tokens, kinds)
+
+
+_KIND: dict[type, str] = {Society: "society", Branch: "branch", Expert: "expert"}
 
 
 def _society_profiles(session: Session, active_only: bool) -> list[ProviderProfile]:
@@ -177,7 +189,7 @@ def _society_profiles(session: Session, active_only: bool) -> list[ProviderProfi
         branches = [branch for branch in society.branches if branch.active or not active_only]
         experts = _experts_of(society.posts, active_only)
         docs = _documents_of(society) + _sum(map(_documents_of, branches)) + _sum(map(_documents_of, experts))
-        profiles.append(_profile("society", society, society.default_capacity, docs))
+        profiles.append(_profile("society", society, society.default_capacity, docs, [*branches, *experts]))
     return profiles
 
 
@@ -188,8 +200,9 @@ def _branch_profiles(session: Session, active_only: bool) -> list[ProviderProfil
         query = query.where(Branch.active.is_(True), Society.active.is_(True))
     profiles = []
     for branch in session.scalars(query):
-        docs = _documents_of(branch) + _sum(map(_documents_of, _experts_of(branch.posts, active_only)))
-        profiles.append(_profile("branch", branch, branch.default_capacity, docs))
+        experts = _experts_of(branch.posts, active_only)
+        docs = _documents_of(branch) + _sum(map(_documents_of, experts))
+        profiles.append(_profile("branch", branch, branch.default_capacity, docs, experts))
     return profiles
 
 

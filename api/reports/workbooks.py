@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Demand
 from api.matching.models import Pairing
-from api.matching.schemas import MatchList
+from api.matching.schemas import MatchList, match_degree
 from api.matching.service import STATUS_LABELS, get_round, match_lists
 from api.programmes.periods import CHINA
 from api.reports.facts import chunks, society_names
@@ -40,7 +40,7 @@ PAIRING_HEADERS: Final = (
     "对接对象编号",
     "对接对象名称",
     "所属学会",
-    "相关度",
+    "匹配度",
     "排名",
     "推荐理由（共同关键词）",
     "状态",
@@ -60,7 +60,7 @@ MATCH_HEADERS: Final = (
     "对接对象编号",
     "对接对象名称",
     "所属学会",
-    "相关度",
+    "匹配度",
     "推荐理由",
     "本轮容量",
     "剩余容量",
@@ -186,7 +186,7 @@ def _pairing_row(p: Pairing, demand: tuple[str, str], society: str) -> Sequence[
         p.provider_id,
         p.provider_name,
         society,
-        round(p.score, 4),
+        match_degree(p.score),
         p.rank,
         _terms(p.reasons),
         STATUS_LABELS[p.status],
@@ -243,7 +243,7 @@ def _match_rows(
             item.provider_id,
             item.provider_name,
             society,
-            round(item.score, 4),
+            item.match_degree,
             item.explanation,
             item.capacity,
             item.remaining_capacity,

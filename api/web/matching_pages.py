@@ -175,7 +175,7 @@ def _scope_values(form: FormData) -> dict[str, Any]:
             "industry",
             "wanted",
             "candidates",
-            "min_score",
+            "min_match_degree",
             "time_limit",
             "capacities",
             "demand_ids",
@@ -189,7 +189,7 @@ def _scope_input(session: Session, values: dict[str, Any]) -> dict[str, Any]:
         "level": values["level"] or "society",
         "statuses": values["statuses"] or ["published"],
     }
-    for name in ("region", "industry", "wanted", "candidates", "min_score", "time_limit"):
+    for name in ("region", "industry", "wanted", "candidates", "min_match_degree", "time_limit"):
         if values[name]:
             data[name] = values[name]
     if values["region"]:

@@ -193,8 +193,9 @@ def test_the_statements_of_an_export_do_not_grow_with_its_demands(db: Factory, e
             )
     few = statements(db, engine, lambda s: matches_workbook(s, ids[:3], "society", 10))
     many = statements(db, engine, lambda s: matches_workbook(s, ids, "society", 10))
-    # signatures, demands, constraints, the demands' titles, the providers' societies
-    assert few == many == 5
+    # signatures, demands, their sentence vectors, constraints, the demands' titles, the providers'
+    # societies
+    assert few == many == 6
     # The counter does see the per-demand path grow with the demands: it counts what it should.
     old_few = statements(db, engine, lambda s: per_demand(s, ids[:3], "society", 10))
     old_many = statements(db, engine, lambda s: per_demand(s, ids, "society", 10))

@@ -1,0 +1,1 @@
+"""Sentence vectors of demands and provider documents, encoded once by the worker."""
