@@ -72,10 +72,16 @@ def get_pairing(session: Session, pairing_id: int) -> Pairing:
     return pairing
 
 
+# ``If-Match: *`` (RFC 9110, 13.1.1) matches whatever version the pairing has now.
+ANY_VERSION: Final = 0
+
+
 def parse_if_match(header: str | None) -> int | None:
-    """The version of an If-Match header: ``"3"``, ``W/"3"`` or ``3``."""
+    """The version of an If-Match header: ``"3"``, ``W/"3"``, ``3``, or ``*`` (any: ``ANY_VERSION``)."""
     if header is None:
         return None
+    if header.strip() == "*":
+        return ANY_VERSION
     version = row_id(header.strip().removeprefix("W/").strip('"'))
     if version is None:
         # str.isdigit alone let "²" through to int(), and numbers beyond the version column through.
@@ -95,7 +101,7 @@ def transition(
     pairing = locked(session, Pairing, pairing_id)
     if pairing is None:
         raise NotFoundError(f"配对 {pairing_id} 不存在")
-    if pairing.version != expected:
+    if expected != ANY_VERSION and pairing.version != expected:
         raise StaleVersionError(
             f"配对已被他人修改（当前版本 {pairing.version}，你的版本 {expected}），请刷新后重试"
         )

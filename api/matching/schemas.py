@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from api.db.models import DemandStatus
 from api.matching.models import AgreementType, PairingStatus, RoundStage, RoundStatus
-from api.validation import InputModel, RowId, invalid
+from api.validation import Day, InputModel, RowId, invalid
 
 Level = Literal["society", "branch", "expert"]
 # A capacity above any number of demands a provider could take changes nothing; the bound keeps the
@@ -217,7 +217,7 @@ class PairingTransition(InputModel):
     )
     version: RowId | None = Field(None, title="版本号")
     reason: str | None = Field(None, max_length=500, title="原因")
-    contact_date: date | None = Field(None, title="对接日期")
+    contact_date: Day | None = Field(None, title="对接日期")
     contact_notes: str | None = Field(None, max_length=2000, title="对接记录")
     agreement_type: AgreementType | None = Field(None, title="合同类型")
     agreement_amount_wan: Decimal | None = Field(

@@ -169,6 +169,36 @@ def test_review_lifecycle_records_who_and_when_and_refuses_stale_versions(
     ]
 
 
+def test_if_match_star_applies_to_the_current_version(
+    client: TestClient, staff_headers: dict[str, str], db: Factory
+) -> None:
+    add_societies(db)
+    add_demands(db)
+    pairing = _pairings(client, staff_headers, _round(client, staff_headers, db)["id"])[0]
+    url = f"/api/v1/pairings/{pairing['id']}/transitions"
+    accepted = client.post(url, json={"action": "accept"}, headers={**staff_headers, "If-Match": "*"})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.headers["ETag"] == f'"{pairing["version"] + 1}"'
+    # A quoted "*" is an entity tag like any other, not the wildcard.
+    quoted = client.post(url, json={"action": "close"}, headers={**staff_headers, "If-Match": '"*"'})
+    assert quoted.status_code == 422
+    assert quoted.json()["errors"][0]["code"] == "if_match_invalid"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_contact_date_outside_the_calendar_range_is_refused(
+    client: TestClient, staff_headers: dict[str, str], db: Factory, day: str
+) -> None:
+    add_societies(db)
+    add_demands(db)
+    pairing = _pairings(client, staff_headers, _round(client, staff_headers, db)["id"])[0]
+    accepted = _move(client, staff_headers, pairing, action="accept").json()
+    response = _move(client, staff_headers, accepted, action="contact", contact_date=day)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "contact_date"
+    assert "对接日期" in response.json()["errors"][0]["message"]
+
+
 def test_rejecting_needs_a_reason(client: TestClient, staff_headers: dict[str, str], db: Factory) -> None:
     add_societies(db)
     add_demands(db)
