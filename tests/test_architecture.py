@@ -5,8 +5,6 @@ environment in the core and needs no tool but the interpreter.
 """
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -94,14 +92,3 @@ def test_the_checker_catches_what_it_forbids() -> None:
     assert _imported_roots(tree) & {"api"} == {"api"}
     assert _reads_environment(tree)
     assert not _reads_environment(ast.parse("import numpy as np\n"))
-
-
-def test_solving_alone_loads_neither_the_ranking_nor_scikit_learn() -> None:
-    """``matcher``'s names load on first use, so a solve-only process starts in numpy/scipy time."""
-    code = (
-        "import sys, numpy as np, scipy.sparse as sp, matcher\n"
-        "matcher.assign(sp.csr_array(np.eye(3)), capacity=[1, 1, 1])\n"
-        "print(sorted(m for m in ('sklearn', 'jieba', 'matcher.index') if m in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
