@@ -156,13 +156,23 @@ def _stored_hashes(session: Session, kind: OwnerKind, ids: Sequence[int], checks
     return {row.owner_id: row.source_hash for row in session.execute(query)}
 
 
-def encode_batch(session: Session, enc: Encoder, kind: OwnerKind, limit: int = BATCH) -> int:
-    """Encode up to ``limit`` pending owners of ``kind``; returns how many were handled."""
+@dataclass(frozen=True)
+class _Batch:
+    """Owners read for one batch: their texts, and which of them need encoding."""
+
+    kind: OwnerKind
+    texts: dict[int, list[str]]
+    digests: dict[int, str]
+    changed: list[int]
+
+
+def _read_batch(session: Session, enc: Encoder, kind: OwnerKind, limit: int) -> _Batch | None:
+    """Up to ``limit`` pending owners of ``kind``; those whose text is unchanged are marked fresh here."""
     ids = list(
         session.scalars(_pending_query(kind, enc.identity.checksum).order_by(MODELS[kind].id).limit(limit))
     )
     if not ids:
-        return 0
+        return None
     rows: Sequence[Any] = session.scalars(select(MODELS[kind]).where(MODELS[kind].id.in_(ids))).all()
     texts: dict[int, list[str]] = {row.id: _owner_texts(row) for row in rows}
     digests = {key: source_hash(value) for key, value in texts.items()}
@@ -174,11 +184,21 @@ def encode_batch(session: Session, enc: Encoder, kind: OwnerKind, limit: int = B
             .where(TextVector.owner_kind == kind, TextVector.owner_id.in_(unchanged))
             .values(encoded_at=utcnow())
         )
-    changed = [key for key in texts if key not in unchanged]
-    for key, chunks in zip(changed, _encode(enc, kind, [texts[k] for k in changed]), strict=True):
-        _write(session, enc, kind, key, digests[key], chunks)
+    return _Batch(kind, texts, digests, [key for key in texts if key not in unchanged])
+
+
+def _store_batch(
+    session: Session, enc: Encoder, batch: _Batch, encoded: Sequence[Sequence[EncodedChunk]]
+) -> None:
+    """Write the batch's vectors, skipping owners deleted or edited while they were being encoded."""
+    rows: Sequence[Any] = session.scalars(
+        select(MODELS[batch.kind]).where(MODELS[batch.kind].id.in_(batch.changed))
+    ).all()
+    current = {row.id: source_hash(_owner_texts(row)) for row in rows}
+    for key, chunks in zip(batch.changed, encoded, strict=True):
+        if current.get(key) == batch.digests[key]:
+            _write(session, enc, batch.kind, key, batch.digests[key], chunks)
     session.flush()
-    return len(ids)
 
 
 def remove_orphans(session: Session) -> int:
@@ -201,7 +221,7 @@ def encode_pending(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Encode every pending owner (or ``limit`` of them), one transaction per batch.
+    """Encode every pending owner (or ``limit`` of them): per batch, read, encode, then write.
 
     ``progress(done, remaining)`` is called after each batch. Returns the number of owners handled.
     """
@@ -215,10 +235,15 @@ def encode_pending(
         while limit is None or done < limit:
             size = BATCH if limit is None else min(BATCH, limit - done)
             with factory() as session, session.begin():
-                handled = encode_batch(session, current, kind, size)
-            if not handled:
+                batch = _read_batch(session, current, kind, size)
+            if batch is None:
                 break
-            done += handled
+            # The model runs outside any transaction: on SQLite a transaction holds the database's
+            # write lock, and a batch takes seconds to encode while requests wait for that lock.
+            encoded = _encode(current, kind, [batch.texts[key] for key in batch.changed])
+            with factory() as session, session.begin():
+                _store_batch(session, current, batch, encoded)
+            done += len(batch.texts)
             if progress is not None:
                 with factory() as session:
                     progress(done, status(session, current).total_pending)
