@@ -118,7 +118,12 @@ def _stored_or_built(session: Session, level: str, signature: tuple[Any, ...], n
     if stored is not None:
         return stored
     profiles = load_provider_profiles(session, level, active_only=True)
-    chunks = owner_chunks(session, [owner for profile in profiles for owner in profile.owners])
+    owners = [owner for profile in profiles for owner in profile.owners]
+    chunks = owner_chunks(session, owners)
+    if any(owner not in chunks for owner in owners):
+        # A partly encoded level would rank its encoded providers above the rest for that alone:
+        # the dense part waits until the worker has encoded every provider (the lists say so).
+        chunks = {}
     index = fit_index(provider_inputs(profiles, chunks), n_jobs=n_jobs)
     if store is not None:
         save_index(store, level, index, key)

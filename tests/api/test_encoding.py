@@ -174,3 +174,28 @@ def test_match_lists_use_the_stored_vectors_and_say_when_they_cannot(
     waiting = client.get(f"/api/v1/demands/{pending}/matches", headers=staff_headers).json()
     assert waiting["notice"] == service.DEMAND_PENDING_NOTICE
     assert all(item["closest_sentence"] is None for item in waiting["items"])
+
+
+def test_a_partly_encoded_level_ranks_by_keywords_until_every_provider_is_encoded(
+    db: Factory, e5: E5Encoder, client: TestClient, staff_headers: dict[str, str]
+) -> None:
+    from api.matching.index import clear_cache
+
+    add_societies(db)
+    [demand] = add_demands(db, [DEMANDS_TEXT[0]])
+    service.encode_pending(db, e5)
+    with db.begin() as session:
+        # One society waits for the worker: the others' vectors alone would favour them.
+        first = session.scalars(select(Society.id).order_by(Society.id)).first()
+        session.execute(
+            delete(TextVector).where(TextVector.owner_kind == "society", TextVector.owner_id == first)
+        )
+    clear_cache()
+    partly = client.get(f"/api/v1/demands/{demand}/matches", headers=staff_headers).json()
+    assert partly["notice"] == service.PROVIDERS_PENDING_NOTICE
+    assert all(item["closest_sentence"] is None for item in partly["items"])
+    service.encode_pending(db, e5)
+    clear_cache()
+    whole = client.get(f"/api/v1/demands/{demand}/matches", headers=staff_headers).json()
+    assert whole["notice"] is None
+    assert whole["items"][0]["closest_sentence"] is not None
