@@ -67,6 +67,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/api/v1/providers/import"): AX,
     # matching
     ("GET", "/api/v1/demands/{demand_id}/matches"): SX,
+    ("GET", "/api/v1/encoding"): S,
     ("POST", "/api/v1/rounds"): SX,
     ("GET", "/api/v1/rounds/{round_id}"): S,
     ("POST", "/api/v1/rounds/{round_id}/cancel"): SX,
