@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -32,6 +32,26 @@ from api.validation import (
     register_labels,
     with_extra_error,
 )
+
+# The demand's fields in three groups, each in the order staff and enterprises know it: the printed
+# 附件1 (单位名称 … 企业概况), the codes staff assign, and the structured fields that help matching.
+FORM1_FIELDS: Final = (
+    "org_name",
+    "main_business",
+    "contact_name",
+    "mobile",
+    "office_phone",
+    "fax",
+    "email",
+    "website",
+    "address",
+    "postcode",
+    "title",
+    "description",
+    "company_profile",
+)
+CODE_FIELDS: Final = ("industry_code", "discipline_code", "region_code")
+DETAIL_FIELDS: Final = ("keywords", "cooperation_mode", "budget_wan", "deadline")
 
 LABELS = {
     "org_name": "单位名称",

@@ -6,34 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from api.demands.schemas import LABELS
+from api.demands.schemas import CODE_FIELDS, DETAIL_FIELDS, FORM1_FIELDS, LABELS
 
 # The 附件1 fields and the structured fields of a submission, in the form's order, then the campaign it
 # was collected in and the society that forwarded it (by number, as staff see them in the campaign list).
-FIELDS: Final = (
-    "org_name",
-    "main_business",
-    "contact_name",
-    "mobile",
-    "office_phone",
-    "fax",
-    "email",
-    "website",
-    "address",
-    "postcode",
-    "title",
-    "description",
-    "company_profile",
-    "industry_code",
-    "discipline_code",
-    "region_code",
-    "keywords",
-    "cooperation_mode",
-    "budget_wan",
-    "deadline",
-    "campaign_id",
-    "collected_by_society_id",
-)
+FIELDS: Final = (*FORM1_FIELDS, *CODE_FIELDS, *DETAIL_FIELDS, "campaign_id", "collected_by_society_id")
 # Headers of every field: the demand labels, plus the two programme fields.
 FIELD_LABELS: Final[Mapping[str, str]] = {
     **LABELS,

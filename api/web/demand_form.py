@@ -15,33 +15,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.demands import service
-from api.demands.schemas import LABELS, DemandCreate
+from api.demands.schemas import CODE_FIELDS, DETAIL_FIELDS, FORM1_FIELDS, LABELS, DemandCreate
 from api.errors import HuiqiError
 from api.validation import COOPERATION_MODES
 from api.web.programme_forms import field_errors
 
-# The printed 附件1 (单位名称 … 企业概况), then the structured fields that help matching.
-FORM_FIELDS: Final = (
-    "org_name",
-    "main_business",
-    "contact_name",
-    "mobile",
-    "office_phone",
-    "fax",
-    "email",
-    "website",
-    "address",
-    "postcode",
-    "title",
-    "description",
-    "company_profile",
-    "keywords",
-    "cooperation_mode",
-    "budget_wan",
-    "deadline",
-)
-# Codes an enterprise does not know: staff fill them; without a region the address suggests one.
-CODE_FIELDS: Final = ("industry_code", "discipline_code", "region_code")
+# What an enterprise fills in; staff also assign the codes (without a region the address suggests one).
+FORM_FIELDS: Final = FORM1_FIELDS + DETAIL_FIELDS
 STAFF_FIELDS: Final = FORM_FIELDS + CODE_FIELDS
 REQUIRED: Final = frozenset({"org_name", "contact_name", "title", "description"})
 LONG_FIELDS: Final = frozenset({"description", "company_profile", "main_business"})
