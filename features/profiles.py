@@ -108,6 +108,24 @@ class ProfileSpec:
         """Chinese labels of the fields of ``profile`` that contain ``term``, in spec order."""
         return tuple(f.label for f in self.fields if term in profile.get(f.name, ()))
 
+    def first_fields(self, profile: TokenizedProfile, terms: Sequence[str]) -> list[str]:
+        """For each of ``terms``, the Chinese label of the first field of ``profile`` (in spec order)
+        that contains it, or "" when none does.
+
+        Parameters
+        ----------
+        profile : mapping of str to sequence of str
+            Field name -> terms.
+        terms : sequence of str
+            Terms to look up (each field's terms are put in a set once for all of them).
+
+        Returns
+        -------
+        list of str
+        """
+        held = [(f.label, set(found)) for f in self.fields if (found := profile.get(f.name))]
+        return [next((label for label, within in held if term in within), "") for term in terms]
+
 
 DEMAND = ProfileSpec(
     (
