@@ -524,9 +524,9 @@ def demand_vectors(index: ProviderIndex, demands: Sequence[DemandInput]) -> Dema
     -------
     DemandVectors
     """
-    bags = [DEMAND.bag(demand.tokens) for demand in demands]
-    if bags:
-        cosine = sp.csr_matrix(index.vectorizer.transform(bags), dtype=np.float32)
+    if demands:
+        weights, terms = DEMAND.weight_matrix([demand.tokens for demand in demands])
+        cosine = sp.csr_matrix(index.vectorizer.transform_weights(weights, terms), dtype=np.float32)
     else:
         cosine = sp.csr_matrix((0, index.matrix.shape[1]), dtype=np.float32)
     return DemandVectors(cosine, tuple(component.encode(demands) for component in index.components))

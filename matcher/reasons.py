@@ -104,9 +104,10 @@ def _named(
     profiles: Sequence[Mapping[str, Sequence[str]]],
     top: int,
 ) -> list[list[dict[str, Any]]]:
-    """Per pair, its ``top`` largest weights named (ties by column), with the demand field each term
+    """Per pair, its ``top`` largest weights named, with the demand field each term
     came from. One sort for all pairs: a round explains every chosen pair."""
-    order = np.lexsort((col, -weight, pair))
+    # ties: the term stored later in the demand's vector first (the order reasons have always had)
+    order = np.lexsort((-np.arange(pair.size), -weight, pair))
     pair, col, weight = pair[order], col[order], weight[order]
     bounds = np.searchsorted(pair, np.arange(n_pairs + 1))
     rank = np.arange(pair.size) - bounds[pair]
@@ -115,7 +116,7 @@ def _named(
     weights = [round(float(value), 6) for value in weight[kept]]
     out: list[list[dict[str, Any]]] = [[] for _ in range(n_pairs)]
     bounds = np.searchsorted(pair, np.arange(n_pairs + 1))
-    for r in np.flatnonzero(np.diff(bounds)):
+    for r in np.flatnonzero(np.diff(bounds)).tolist():
         start, stop = int(bounds[r]), int(bounds[r + 1])
         fields = DEMAND.first_fields(profiles[r], terms[start:stop])
         out[r] = [
