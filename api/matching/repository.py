@@ -106,14 +106,18 @@ def pair_sets(session: Session, round_id: int, scope: RoundScope) -> PairSets:
         )
     # Only reviewed pairings constrain a round: proposals of earlier rounds (most rows) are read below,
     # from the previous round alone.
-    earlier = select(Pairing.demand_id, Pairing.provider_id, Pairing.status).where(
+    # The level is checked here, not in SQL: with it in the WHERE clause SQLite reads every pairing of
+    # the level through ix_pairings_provider (0.22 s with 15,000 pairings), without it it probes
+    # ix_pairings_demand_id_status per demand in scope (0.01 s).
+    earlier = select(Pairing.demand_id, Pairing.provider_id, Pairing.status, Pairing.provider_level).where(
         Pairing.demand_id.in_(in_scope),
-        Pairing.provider_level == level,
         Pairing.round_id != round_id,
         Pairing.status.in_([PairingStatus.REJECTED, *KEPT_STATUSES]),
     )
-    for demand_id, provider_id, status in session.execute(earlier):
-        (pairs.forbidden if status == PairingStatus.REJECTED else pairs.kept).add((demand_id, provider_id))
+    for demand_id, provider_id, status, provider_level in session.execute(earlier):
+        if provider_level == level:
+            found = pairs.forbidden if status == PairingStatus.REJECTED else pairs.kept
+            found.add((demand_id, provider_id))
     previous = previous_round(session, round_id, level)
     if previous is not None:
         query = select(Pairing.demand_id, Pairing.provider_id).where(
