@@ -16,7 +16,9 @@ lexicographic optimum over all candidates included. Coverage itself may still ri
 demand below its floor with more candidates to fetch keeps the result uncertified.
 
 :func:`widen` fetches more candidates for the demands with a positive term (and for demands below
-their floor), re-solves, and stops when the bound is within tolerance or the budget is spent.
+their floor) and stops when the bound is within tolerance or the budget is spent. The certificate
+prices the pairs a widening adds: when none of them could pay, the assignment is still optimal and is
+kept (its prices give the next bound); else it solves again.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class Widening:
         Upper bound on how much the objective (discounted, if a discount is given) could still rise if
         every pruned pair were added; 0 when every demand's candidates are exhausted.
     rounds : int
-        Number of solves.
+        Candidate rounds: the first fetch and each widening (a widening needs no new solve when the
+        certificate already prices every added pair out).
     certified : bool
         Whether ``gap_bound`` is within the tolerance and no unmet floor could still be covered.
     """
@@ -189,12 +192,20 @@ def widen(
         raise ShapeMismatchError(f"source returned {fetched.shape[0]} rows but n_demands is {n_demands}")
     forced_pairs = None if forced is None else sp.csr_array(forced)
     extra = None if bonus is None else sp.csr_array(bonus)
+    result: Assignment | None = None
+    solved_over: sp.csr_array | None = None
     for rounds in range(1, max_rounds + 1):
         if should_stop is not None and should_stop():
             raise SolveCancelled("matching was cancelled")
         candidates = _with_forced(fetched, forced_pairs)
         affinity = candidates if extra is None or extra.nnz == 0 else sp.csr_array(candidates + extra)
-        result = assign(affinity, capacity, max_per_demand, callback=_stopper(should_stop), **problem)
+        if (
+            result is None
+            or solved_over is None
+            or not _still_optimal(result, solved_over, affinity, problem)
+        ):
+            result = assign(affinity, capacity, max_per_demand, callback=_stopper(should_stop), **problem)
+            solved_over = affinity
         nnz = np.diff(fetched.indptr)
         open_ = nnz >= k  # a full row may hide more candidates
         bound = np.where(nnz > 0, _row_min(fetched), 0.0)
@@ -208,6 +219,35 @@ def widen(
         k[need] *= 2
         fetched = _replace_rows(fetched, need, sp.csr_array(source(need, k[need])))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _still_optimal(result: Assignment, solved: sp.csr_array, widened: sp.csr_array, problem: Any) -> bool:
+    """Whether ``result``, solved over the candidates ``solved``, stays optimal over ``widened``.
+
+    Widening only adds candidates (rows keep their best ones); the assignment's certificate prices
+    every added pair, and when none has a positive reduced profit the prices still prove the
+    assignment optimal, so solving again would return an assignment of the same objective. Floors are
+    left to a new solve (coverage over the added pairs is a different question).
+    """
+    if problem.get("min_per_demand") is not None:
+        return False
+    width = max(int(widened.shape[1]), 1)
+    old, new = sp.coo_array(solved), sp.coo_array(widened)
+    old_keys = old.row.astype(np.int64) * width + old.col
+    new_keys = new.row.astype(np.int64) * width + new.col
+    chosen = result.pairs[:, 0] * width + result.pairs[:, 1]
+    if not np.isin(chosen, new_keys).all():  # a chosen pair left the candidates
+        return False
+    added = ~np.isin(new_keys, old_keys)
+    forbidden = problem.get("forbidden")
+    if forbidden is not None and len(forbidden):
+        pairs = np.asarray(forbidden, np.int64).reshape(-1, 2)
+        added &= ~np.isin(new_keys, pairs[:, 0] * width + pairs[:, 1])
+    if not added.any():
+        return True
+    cert = result.certificate
+    profit = cert.reduced_profit(new.row[added], new.col[added], new.data[added])
+    return bool(profit.max() <= cert.tolerance)
 
 
 def _stopper(should_stop: Callable[[], bool] | None) -> Callable[[SolveProgress], bool] | None:
