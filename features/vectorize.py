@@ -184,14 +184,32 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         TfidfVectorizer
             self, fitted.
         """
+        if not bags:
+            raise ValueError("cannot fit on an empty corpus")
+        return self.fit_weights(*_weights_of(bags))
+
+    def fit_weights(self, weights: sp.csr_matrix, terms: Sequence[str]) -> Self:
+        """Fit on bags given as a bags x distinct terms matrix (``ProfileSpec.weight_matrix``).
+
+        Parameters
+        ----------
+        weights : scipy.sparse.csr_matrix
+            Row per bag, column per distinct term: the term's weighted count.
+        terms : sequence of str
+            The terms of the columns.
+
+        Returns
+        -------
+        TfidfVectorizer
+            self, fitted (as :meth:`fit` on the same bags).
+        """
         if not 0.0 <= self.char_weight <= 1.0:
             raise ValueError(f"char_weight must be in [0, 1], got {self.char_weight}")
-        if not bags:
+        if weights.shape[0] == 0:
             raise ValueError("cannot fit on an empty corpus")
         if not 0.0 < self.max_df <= 1.0:
             raise ValueError(f"max_df must be in (0, 1], got {self.max_df}")
         self.signature_ = data_signature()
-        weights, terms = _weights_of(bags)
         self.word_vocabulary_, self.word_idf_ = self._fit_block(weights, terms, None)
         ngrams = self._ngrams() if self.char_weight > 0 else None
         self.char_vocabulary_, self.char_idf_ = (

@@ -338,13 +338,18 @@ def fit_index(
     ProviderIndex
     """
     chosen = (config or RankingConfig()).for_scale(len(providers))
-    bags = [_profile_bag(name, documents) for name, documents in _provider_terms(providers, n_jobs)]
+    profiles = [{"name": name, "text": text} for name, text in _provider_terms(providers, n_jobs)]
     vectorizer = TfidfVectorizer(
         char_weight=chosen.char_weight,
         char_ngram_range=chosen.char_ngram_range,
         sublinear_tf=chosen.sublinear_tf,
-    ).fit(bags if bags else [{"": 1.0}])
-    matrix = sp.csr_matrix(vectorizer.transform(bags)) if bags else sp.csr_matrix((0, 1), dtype=np.float32)
+    )
+    if profiles:  # the profiles x terms matrix is made once, for the fit and for the vectors
+        weights, terms = PROVIDER.weight_matrix(profiles)
+        matrix = sp.csr_matrix(vectorizer.fit_weights(weights, terms).transform_weights(weights, terms))
+    else:
+        vectorizer.fit([{"": 1.0}])
+        matrix = sp.csr_matrix((0, 1), dtype=np.float32)
     ids = np.array([p.id for p in providers], dtype=np.int64)
     names = vectorizer.feature_names()
     return ProviderIndex(
@@ -375,10 +380,6 @@ def _provider_terms(providers: Sequence[ProviderInput], n_jobs: int) -> list[tup
         )
         out.append((name, [term for document in documents for term in document]))
     return out
-
-
-def _profile_bag(name: Sequence[str], text: Sequence[str]) -> dict[str, float]:
-    return PROVIDER.bag({"name": name, "text": text})
 
 
 def _gate_t(
