@@ -194,6 +194,7 @@ def widen(
     extra = None if bonus is None else sp.csr_array(bonus)
     result: Assignment | None = None
     solved_over: sp.csr_array | None = None
+    changed = np.zeros(0, np.int64)  # rows widened since the last solve
     for rounds in range(1, max_rounds + 1):
         if should_stop is not None and should_stop():
             raise SolveCancelled("matching was cancelled")
@@ -202,10 +203,10 @@ def widen(
         if (
             result is None
             or solved_over is None
-            or not _still_optimal(result, solved_over, affinity, problem)
+            or not _still_optimal(result, solved_over, affinity, changed, problem)
         ):
             result = assign(affinity, capacity, max_per_demand, callback=_stopper(should_stop), **problem)
-            solved_over = affinity
+            solved_over, changed = affinity, np.zeros(0, np.int64)
         nnz = np.diff(fetched.indptr)
         open_ = nnz >= k  # a full row may hide more candidates
         bound = np.where(nnz > 0, _row_min(fetched), 0.0)
@@ -217,12 +218,16 @@ def widen(
         if certified or need.size == 0 or rounds == max_rounds:
             return Widening(result, candidates, affinity, k, gap, rounds, certified)
         k[need] *= 2
+        changed = np.union1d(changed, need)
         fetched = _replace_rows(fetched, need, sp.csr_array(source(need, k[need])))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _still_optimal(result: Assignment, solved: sp.csr_array, widened: sp.csr_array, problem: Any) -> bool:
-    """Whether ``result``, solved over the candidates ``solved``, stays optimal over ``widened``.
+def _still_optimal(
+    result: Assignment, solved: sp.csr_array, widened: sp.csr_array, rows: IntArray, problem: Any
+) -> bool:
+    """Whether ``result``, solved over the candidates ``solved``, stays optimal over ``widened``, which
+    differs from it in ``rows`` only (only those rows are compared: a round widens a few hundred).
 
     Widening only adds candidates (rows keep their best ones); the assignment's certificate prices
     every added pair, and when none has a positive reduced profit the prices still prove the
@@ -232,10 +237,11 @@ def _still_optimal(result: Assignment, solved: sp.csr_array, widened: sp.csr_arr
     if problem.get("min_per_demand") is not None:
         return False
     width = max(int(widened.shape[1]), 1)
-    old, new = sp.coo_array(solved), sp.coo_array(widened)
-    old_keys = old.row.astype(np.int64) * width + old.col
-    new_keys = new.row.astype(np.int64) * width + new.col
-    chosen = result.pairs[:, 0] * width + result.pairs[:, 1]
+    old, new = sp.coo_array(sp.csr_array(solved)[rows]), sp.coo_array(sp.csr_array(widened)[rows])
+    old_keys = rows[old.row] * width + old.col
+    new_keys = rows[new.row] * width + new.col
+    mine = np.isin(result.pairs[:, 0], rows)
+    chosen = result.pairs[mine, 0] * width + result.pairs[mine, 1]
     if not np.isin(chosen, new_keys).all():  # a chosen pair left the candidates
         return False
     added = ~np.isin(new_keys, old_keys)
@@ -246,7 +252,7 @@ def _still_optimal(result: Assignment, solved: sp.csr_array, widened: sp.csr_arr
     if not added.any():
         return True
     cert = result.certificate
-    profit = cert.reduced_profit(new.row[added], new.col[added], new.data[added])
+    profit = cert.reduced_profit(rows[new.row[added]], new.col[added], new.data[added])
     return bool(profit.max() <= cert.tolerance)
 
 

@@ -171,6 +171,8 @@ def test_should_stop_reaches_the_solver_through_its_progress_callback() -> None:
 def test_a_widening_whose_added_pairs_are_priced_out_keeps_the_assignment() -> None:
     from matcher.widening import _still_optimal
 
+    rows = np.array([0, 1])  # both rows may have changed
+
     # Two providers of capacity 1, both taken by their best demands at 0.9; a demand's added pair at
     # 0.05 to a full provider cannot pay, one at 0.95 can; a chosen pair that left the candidates
     # always calls for a new solve.
@@ -178,13 +180,13 @@ def test_a_widening_whose_added_pairs_are_priced_out_keeps_the_assignment() -> N
     result = assign(solved, [1, 1])
     assert sorted(map(tuple, result.pairs.tolist())) == [(0, 0), (1, 1)]
     priced_out = sp.csr_array(np.array([[0.9, 0.05], [0.0, 0.9]]))
-    assert _still_optimal(result, solved, priced_out, {})
+    assert _still_optimal(result, solved, priced_out, rows, {})
     paying = sp.csr_array(np.array([[0.9, 0.0], [0.95, 0.9]]))
-    assert not _still_optimal(result, solved, paying, {})
-    assert _still_optimal(result, solved, paying, {"forbidden": [[1, 0]]})
+    assert not _still_optimal(result, solved, paying, rows, {})
+    assert _still_optimal(result, solved, paying, rows, {"forbidden": [[1, 0]]})
     lost = sp.csr_array(np.array([[0.0, 0.05], [0.0, 0.9]]))
-    assert not _still_optimal(result, solved, lost, {})
-    assert not _still_optimal(result, solved, priced_out, {"min_per_demand": 1})
+    assert not _still_optimal(result, solved, lost, rows, {})
+    assert not _still_optimal(result, solved, priced_out, rows, {"min_per_demand": 1})
     out = widen(TopKFromMatrix(priced_out), 2, capacity=[1, 1], initial_k=1, max_rounds=3)
     assert out.certified
     assert out.assignment.objective == pytest.approx(1.8)
