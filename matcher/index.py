@@ -32,21 +32,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
 
-from features.characters import character_text, fit_providers
 from features.profiles import DEMAND, PROVIDER
-from features.vectorize import TfidfVectorizer
 from matcher.candidates import top_k, top_k_dense
 from matcher.dense import DenseComponent, dense_component
 from matcher.errors import MatcherError, SolveCancelled
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
+
+if TYPE_CHECKING:  # scikit-learn loads in about a second: only fitting an index needs it (imported there)
+    from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
+
+    from features.vectorize import TfidfVectorizer
 
 __all__ = [
     "CharacterComponent",
@@ -337,6 +339,8 @@ def fit_index(
     -------
     ProviderIndex
     """
+    from features.vectorize import TfidfVectorizer
+
     chosen = (config or RankingConfig()).for_scale(len(providers))
     bags = [_profile_bag(name, documents) for name, documents in _provider_terms(providers, n_jobs)]
     vectorizer = TfidfVectorizer(
@@ -408,6 +412,8 @@ def _character_component(
 ) -> CharacterComponent | None:
     if weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
         return None
+    from features.characters import character_text, fit_providers
+
     texts = [[character_text(document) for document in p.documents] for p in providers]
     min_df = character_min_df(texts, config.max_coefficients)
     model = None if min_df is None else fit_providers(texts, c=config.svm_c, min_df=min_df)
