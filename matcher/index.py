@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -278,6 +279,17 @@ class ProviderIndex:
     def n_words(self) -> int:
         """Number of word features (the leading columns of every vector)."""
         return len(self.vectorizer.word_vocabulary_)
+
+    @cached_property
+    def word_matrix(self) -> sp.csr_matrix:
+        """The word columns of ``matrix`` (the terms reasons name), sliced once per index: a column
+        slice of 2,000 providers took a match list about 1.5 ms."""
+        return sp.csr_matrix(self.matrix[:, : self.n_words])
+
+    @cached_property
+    def word_mean(self) -> Float32Array:
+        """Each word column's mean weight over the providers (what a term gives the average one)."""
+        return np.asarray(self.word_matrix.mean(axis=0), dtype=np.float32).ravel()
 
     @property
     def fused(self) -> bool:

@@ -61,13 +61,13 @@ def reasons(
     words = index.n_words
     left = sp.csr_matrix(sp.csr_matrix(vectors.cosine)[rows][:, :words])
     left = sp.csr_matrix(left @ sp.diags(index.informative.astype(left.dtype)))
-    right = sp.csr_matrix(index.matrix[cols][:, :words])
+    right = sp.csr_matrix(index.word_matrix[cols])
     shared = sp.csr_matrix(left.multiply(right))
     shared.eliminate_zeros()
     # What a term adds to the pair's standardised score (the ranking compares a provider with the
     # others): the demand's weight times how much more the provider holds the term than the average
     # provider. A word every provider holds adds to every cosine alike and names nothing.
-    mean = np.asarray(index.matrix[:, :words].mean(axis=0), dtype=np.float32).ravel()
+    mean = index.word_mean
     left_shared = sp.csr_matrix(left.multiply(right > 0))
     products = sp.csr_matrix(shared - left_shared.multiply(mean[None, :]), dtype=np.float32)
     products.data[products.data < 0] = 0
