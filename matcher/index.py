@@ -281,15 +281,19 @@ class ProviderIndex:
         return len(self.vectorizer.word_vocabulary_)
 
     @cached_property
-    def word_matrix(self) -> sp.csr_matrix:
-        """The word columns of ``matrix`` (the terms reasons name), sliced once per index: a column
-        slice of 2,000 providers took a match list about 1.5 ms."""
-        return sp.csr_matrix(self.matrix[:, : self.n_words])
-
-    @cached_property
     def word_mean(self) -> Float32Array:
         """Each word column's mean weight over the providers (what a term gives the average one)."""
-        return np.asarray(self.word_matrix.mean(axis=0), dtype=np.float32).ravel()
+        return np.asarray(self.matrix.mean(axis=0), dtype=np.float32).ravel()[: self.n_words]
+
+    @cached_property
+    def entry_keys(self) -> tuple[npt.NDArray[np.int64], Float32Array]:
+        """``matrix``'s stored entries as ascending keys ``row * n_columns + column`` and their weights,
+        built once per index: reasons look a provider's term weights up by key for all pairs at once."""
+        matrix = self.matrix if self.matrix.has_sorted_indices else self.matrix.sorted_indices()
+        width = np.int64(matrix.shape[1])
+        keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width
+        keys += matrix.indices  # ascending: rows in order, columns sorted within a row
+        return keys, np.asarray(matrix.data, np.float32)
 
     @property
     def fused(self) -> bool:
@@ -542,9 +546,9 @@ def demand_vectors(index: ProviderIndex, demands: Sequence[DemandInput]) -> Dema
     -------
     DemandVectors
     """
-    bags = [DEMAND.bag(demand.tokens) for demand in demands]
-    if bags:
-        cosine = sp.csr_matrix(index.vectorizer.transform(bags), dtype=np.float32)
+    if demands:
+        weights, terms = DEMAND.weight_matrix([demand.tokens for demand in demands])
+        cosine = sp.csr_matrix(index.vectorizer.transform_weights(weights, terms), dtype=np.float32)
     else:
         cosine = sp.csr_matrix((0, index.matrix.shape[1]), dtype=np.float32)
     return DemandVectors(cosine, tuple(component.encode(demands) for component in index.components))
