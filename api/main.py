@@ -1,12 +1,16 @@
 """The application factory."""
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth.tokens import resolve_secret
 from api.db import make_engine, make_session_factory
@@ -17,6 +21,7 @@ from api.exports.router import router as exports_router
 from api.imports.router import router as imports_router
 from api.matching.index import use_store
 from api.matching.router import router as matching_router
+from api.matching.service import warm_up
 from api.programmes.router import router as programmes_router
 from api.providers.router import router as providers_router
 from api.reports.router import router as reports_router
@@ -24,8 +29,10 @@ from api.security import install_security
 from api.security.router import router as security_router
 from api.settings import Settings, get_settings
 from api.web.router import router as web_router
+from api.web.routing import install_page_errors
 
 API_PREFIX = "/api/v1"
+_LOG = logging.getLogger(__name__)
 
 
 def _version() -> str:
@@ -43,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Before the first request, not in it: the stored provider indexes, the encoder, the capacities.
+        await anyio.to_thread.run_sync(_warm_up, app)
         yield
         engine.dispose()
 
@@ -57,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.secret = resolve_secret(settings)
     install_error_handlers(app)
+    install_page_errors(app, API_PREFIX)
     # Before the demands router, whose /demands/{demand_id} would claim /demands/export.xlsx.
     app.include_router(exports_router, prefix=API_PREFIX)
     app.include_router(imports_router, prefix=API_PREFIX)
@@ -71,6 +81,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app)
     _add_service_routes(app)
     return app
+
+
+def _warm_up(app: FastAPI) -> None:
+    """Ready the match lists (``api.matching.service.warm_up``); a database that cannot be read yet
+    leaves that to the first request, as a service that starts before its database must still start."""
+    started = time.perf_counter()
+    try:
+        with app.state.session_factory() as session:
+            ready = warm_up(session)
+    except (SQLAlchemyError, OSError) as error:
+        _LOG.warning("match lists not readied at start: %s", error)
+        return
+    _LOG.info("match lists readied in %.2f s (stored indexes: %s)", time.perf_counter() - started, ready)
 
 
 def _add_service_routes(app: FastAPI) -> None:

@@ -73,23 +73,18 @@ def _term_contributions(
     adds to every cosine alike and names nothing. The provider's weights are looked up by key in the
     index's sorted entries, one search for all pairs (no per-pair sparse products).
     """
-    matrix, words = index.matrix, index.n_words
+    words = index.n_words
     pair = np.repeat(np.arange(left.shape[0]), np.diff(left.indptr))
     col = left.indices.astype(np.int64)
     named = col < words
     named[named] = index.informative[col[named]]
     pair, col, demand = pair[named], col[named], np.asarray(left.data[named], np.float32)
-    if not matrix.has_sorted_indices:
-        matrix = matrix.sorted_indices()
-    width = np.int64(matrix.shape[1])
-    held_keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width
-    held_keys += matrix.indices  # ascending: rows in order, columns sorted within a row
-    held = np.asarray(matrix.data, np.float32)
-    wanted = cols[pair] * width + col
+    held_keys, held = index.entry_keys
+    wanted = cols[pair] * np.int64(index.matrix.shape[1]) + col
     at = np.minimum(np.searchsorted(held_keys, wanted), max(held_keys.size - 1, 0))
     found = held_keys[at] == wanted if held_keys.size else np.zeros(wanted.size, bool)
     pair, col, demand, provider = pair[found], col[found], demand[found], held[at[found]]
-    mean = np.asarray(matrix.mean(axis=0), dtype=np.float32).ravel()[col]
+    mean = index.word_mean[col]
     weight = demand * provider - demand * mean
     positive = weight > 0
     return pair[positive], col[positive], weight[positive]

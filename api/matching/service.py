@@ -13,7 +13,7 @@ from api.encoding.service import demand_vectors as stored_vectors
 from api.encoding.service import dense_notice
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
 from api.matching import jobs
-from api.matching.index import provider_index, signatures
+from api.matching.index import preload_stored, provider_index, signatures
 from api.matching.inputs import demand_inputs
 from api.matching.models import (
     ConstraintKind,
@@ -126,6 +126,24 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
         )
         for demand_id, found in zip(demand_ids, lists, strict=True)
     ]
+
+
+def warm_up(session: Session, levels: Sequence[str] = ("society", "branch", "expert")) -> list[str]:
+    """Ready what match lists of ``levels`` read before any demand: the encoder, the stored provider
+    indexes and the capacities left, so the first list after a start costs what a warm one does.
+
+    Returns the levels whose index was stored and current (a level without one is fitted by its
+    first list, as before: a start never waits for a fit).
+    """
+    provider_signature, pairing_signature = signatures(session)
+    ready = []
+    for level in levels:
+        if not preload_stored(session, level, signature=provider_signature):
+            continue
+        index = provider_index(session, level, signature=provider_signature)
+        capacity_state(session, index, level, (*provider_signature, *pairing_signature))
+        ready.append(level)
+    return ready
 
 
 def demands_in_order(session: Session, demand_ids: Sequence[int]) -> list[Demand]:

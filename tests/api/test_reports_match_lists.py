@@ -193,9 +193,10 @@ def test_the_statements_of_an_export_do_not_grow_with_its_demands(db: Factory, e
             )
     few = statements(db, engine, lambda s: matches_workbook(s, ids[:3], "society", 10))
     many = statements(db, engine, lambda s: matches_workbook(s, ids, "society", 10))
-    # signatures, demands, their sentence vectors, constraints, the demands' titles, the providers'
-    # societies
-    assert few == many == 6
+    # the change stamp on PostgreSQL (SQLite reads its pragma on the driver's connection), the
+    # signatures unless the stamp says they are unchanged, demands, their sentence vectors,
+    # constraints, the demands' titles, the providers' societies
+    assert many <= few <= 7
     # The counter does see the per-demand path grow with the demands: it counts what it should.
     old_few = statements(db, engine, lambda s: per_demand(s, ids[:3], "society", 10))
     old_many = statements(db, engine, lambda s: per_demand(s, ids, "society", 10))
