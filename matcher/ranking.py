@@ -220,6 +220,7 @@ def evaluate(
     config: RankingConfig | None = None,
     encoder: Encoder | None = None,
     store: VectorStore | None = None,
+    decisions: Sequence[StaffDecision] = (),
 ) -> Metrics:
     """Rank every demand against every provider and measure where its gold providers land.
 
@@ -235,13 +236,15 @@ def evaluate(
         The sentence encoder (sparse only without one).
     store : VectorStore, optional
         Where encoded texts are kept between runs.
+    decisions : sequence of StaffDecision
+        Staff decisions the ranking learns from (``rank``).
 
     Returns
     -------
     Metrics
         acc@1, hit@5, MRR and macro acc@1 with 95 % bootstrap intervals.
     """
-    scores, provider_ids = rank(documents, demands, config, encoder, store)
+    scores, provider_ids = rank(documents, demands, config, encoder, store, decisions)
     column = {pid: i for i, pid in enumerate(provider_ids)}
     unknown = sorted({g for d in demands for g in d.gold} - column.keys())
     if unknown:

@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.db import make_engine, make_session_factory
-from api.db.models import StaffUser
+from api.db.models import Demand, StaffUser
 from api.encoding.service import encode_pending
 from api.encoding.store import FileVectorStore
 from api.matching import review, service
 from api.matching.models import Pairing
 from api.matching.schemas import PairingTransition, RoundScope
+from api.providers.models import Society
 from api.worker import work_once
 from features.encoder import E5Encoder, ModelIdentity
 from matcher.dense import encode_cached
@@ -65,11 +66,16 @@ class StoredE5:
 
 
 def _decide(database_url: str) -> None:
-    """Encode every text; a round over a few demands; the demo admin accepts one pairing, rejects one."""
+    """Encode the demands and the societies (the level shown; branches and experts are left pending, so
+    their lists would say so); a round over a few demands; the demo admin accepts one pairing and
+    rejects one."""
     engine = make_engine(database_url)
     try:
         factory = make_session_factory(engine)
-        encode_pending(factory, StoredE5())
+        with factory() as session:
+            owners = sum(session.scalar(select(func.count()).select_from(m)) or 0 for m in (Demand, Society))
+        # Owners are encoded kind by kind, demands first, then societies.
+        encode_pending(factory, StoredE5(), limit=owners)
         with factory.begin() as session:
             scope = RoundScope(demand_ids=[2, 3, 4], wanted=3)
             round_id = service.create_round(session, scope=scope, staff=None).id
