@@ -176,3 +176,38 @@ def test_only_admins_turn_the_switch_and_bad_input_is_a_chinese_422(
     response = client.get("/api/v1/learning/events?level=province", headers=staff_headers)
     assert response.status_code == 422
     assert client.get("/api/v1/learning", headers=staff_headers).json()["enabled"] is False
+
+
+def test_the_page_shows_the_switch_to_staff_and_lets_only_admins_turn_it(
+    client: TestClient, db: Factory
+) -> None:
+    from api.auth.passwords import set_password
+    from api.db import StaffRole, StaffUser
+    from tests.web.conftest import PASSWORD, csrf_of, sign_in
+
+    with db.begin() as session:
+        for name, role in (("审核员丁", StaffRole.REVIEWER), ("管理员丁", StaffRole.ADMIN)):
+            staff = StaffUser(name=name, role=role)
+            set_password(staff, PASSWORD)
+            session.add(staff)
+    sign_in(client, "审核员丁")
+    page = client.get("/learning")
+    assert page.status_code == 200
+    assert "当前：" in page.text
+    assert "已关闭" in page.text
+    assert "仅管理员可以开启或关闭" in page.text
+    refused = client.post("/learning", data={"enabled": "on", "csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 403
+    assert "仅管理员" in refused.text
+    client.cookies.clear()
+    sign_in(client, "管理员丁")
+    page = client.get("/learning")
+    turned = client.post(
+        "/learning", data={"enabled": "on", "csrf_token": csrf_of(page.text)}, follow_redirects=True
+    )
+    assert turned.status_code == 200
+    assert "已开启" in turned.text
+    assert "开启学习" in turned.text  # the audit's first row
+    assert "管理员丁" in turned.text
+    with db() as session:
+        assert learning.learning_enabled(session)
