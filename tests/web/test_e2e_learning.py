@@ -8,16 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.db import make_engine, make_session_factory
-from api.db.models import Demand, StaffUser
+from api.db.models import StaffUser
 from api.encoding.service import encode_pending
 from api.encoding.store import FileVectorStore
 from api.matching import review, service
 from api.matching.models import Pairing
 from api.matching.schemas import PairingTransition, RoundScope
-from api.providers.models import Society
 from api.worker import work_once
 from features.encoder import E5Encoder, ModelIdentity
 from matcher.dense import encode_cached
@@ -66,16 +65,13 @@ class StoredE5:
 
 
 def _decide(database_url: str) -> None:
-    """Encode the demands and the societies (the level shown; branches and experts are left pending, so
-    their lists would say so); a round over a few demands; the demo admin accepts one pairing and
-    rejects one."""
+    """Every text encoded (a society's profile includes its branches' and experts' documents: its
+    level ranks with the encoder once they are all encoded); a round over a few demands; the demo
+    admin accepts one pairing and rejects one."""
     engine = make_engine(database_url)
     try:
         factory = make_session_factory(engine)
-        with factory() as session:
-            owners = sum(session.scalar(select(func.count()).select_from(m)) or 0 for m in (Demand, Society))
-        # Owners are encoded kind by kind, demands first, then societies.
-        encode_pending(factory, StoredE5(), limit=owners)
+        encode_pending(factory, StoredE5())
         with factory.begin() as session:
             scope = RoundScope(demand_ids=[2, 3, 4], wanted=3)
             round_id = service.create_round(session, scope=scope, staff=None).id
