@@ -165,7 +165,7 @@ def test_an_admin_turns_learning_on_and_the_audit_shows_what_changed(
     page = _page(chromium, live, "1280")
     page.goto("/learning")
     expect(page.locator(".learning-state")).to_contain_text("已关闭")
-    records = page.locator("tbody tr")
+    records = page.locator("section[aria-labelledby=events-title] tbody tr")
     # Two decisions of the demo admin, decided while learning was off.
     expect(page.get_by_text("学习已关闭，暂不影响排名")).to_have_count(2)
     page.get_by_role("button", name="开启学习").click()
