@@ -25,7 +25,7 @@ from api.encoding.store import FileVectorStore
 from api.imports.readers import csv_delimiter, decode_csv
 from api.settings import get_settings
 from matcher.evaluate import Metrics
-from matcher.ranking import LabelledDemand, ProviderDocument, evaluate, rank
+from matcher.ranking import LabelledDemand, ProviderDocument, StaffDecision, evaluate, rank
 
 __all__ = [
     "EvaluationInputError",
@@ -40,6 +40,9 @@ __all__ = [
 
 PROVIDER_COLUMNS = ("id", "name", "text")
 DEMAND_COLUMNS = ("id", "title", "description", "gold")
+DECISION_COLUMNS = ("demand_id", "provider_id", "decision")
+# What staff decided: an acceptance (or 对接, 签约) strengthens the provider, a rejection weakens it.
+DECISION_VALUES = {"accepted": True, "contacted": True, "agreement": True, "closed": True, "rejected": False}
 _FIELD_LIMIT = 64 * 1024 * 1024
 
 
@@ -123,6 +126,24 @@ def read_demands(path: Path, known_providers: set[str]) -> list[LabelledDemand]:
     return demands
 
 
+def read_decisions(path: Path, demands: set[str], providers: set[str]) -> list[StaffDecision]:
+    """Staff decisions from ``demand_id,provider_id,decision`` (accepted, contacted, agreement, closed
+    or rejected), on demands and providers of the other two files."""
+    found = []
+    for line, row in _read_rows(path, DECISION_COLUMNS):
+        if row["demand_id"] not in demands:
+            raise EvaluationInputError(f"{path}: line {line}: unknown demand id {row['demand_id']}")
+        if row["provider_id"] not in providers:
+            raise EvaluationInputError(f"{path}: line {line}: unknown provider id {row['provider_id']}")
+        if row["decision"].lower() not in DECISION_VALUES:
+            choices = ", ".join(DECISION_VALUES)
+            raise EvaluationInputError(f"{path}: line {line}: decision must be one of {choices}")
+        found.append(
+            StaffDecision(row["demand_id"], row["provider_id"], DECISION_VALUES[row["decision"].lower()])
+        )
+    return found
+
+
 def _check_demand_id(path: Path, line: int, demand_id: str, seen: dict[str, int]) -> None:
     if not demand_id:
         raise EvaluationInputError(f"{path}: line {line}: empty id")
@@ -151,11 +172,20 @@ def evaluate_command(
     sparse_only: Annotated[
         bool, typer.Option("--sparse-only", help="Rank without the sentence encoder.")
     ] = False,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions",
+            help="CSV demand_id,provider_id,decision (accepted|rejected|...): rank with learning on.",
+        ),
+    ] = None,
 ) -> None:
     """Measure ranking quality on labelled demands (acc@1, hit@5, MRR, macro acc@1, 95% intervals)."""
     try:
         documents = read_providers(providers)
-        labelled = read_demands(demands, {d.provider_id for d in documents})
+        known = {d.provider_id for d in documents}
+        labelled = read_demands(demands, known)
+        decided = read_decisions(decisions, {d.demand_id for d in labelled}, known) if decisions else []
     except EvaluationInputError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -165,5 +195,8 @@ def evaluate_command(
     if not current.available and not sparse_only:
         typer.echo(f"注意：句向量模型不可用，仅按关键词评估（{getattr(current, 'reason', '')}）", err=True)
     store = FileVectorStore(Path(settings.data_dir) / "vectors.sqlite")
-    metrics = evaluate(documents, labelled, encoder=current, store=store)
+    if decided and not current.available:
+        typer.echo("error: --decisions needs the sentence encoder (HUIQI_ENCODER)", err=True)
+        raise typer.Exit(2)
+    metrics = evaluate(documents, labelled, encoder=current, store=store, decisions=decided)
     typer.echo(json.dumps(metrics.headline()) if as_json else _human(metrics))

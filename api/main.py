@@ -19,6 +19,7 @@ from api.encoding.router import router as encoding_router
 from api.errors import install_error_handlers
 from api.exports.router import router as exports_router
 from api.imports.router import router as imports_router
+from api.learning.router import router as learning_router
 from api.matching.index import use_store
 from api.matching.router import router as matching_router
 from api.matching.service import warm_up
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(providers_router, prefix=API_PREFIX)
     app.include_router(matching_router, prefix=API_PREFIX)
     app.include_router(encoding_router, prefix=API_PREFIX)
+    app.include_router(learning_router, prefix=API_PREFIX)
     app.include_router(programmes_router, prefix=API_PREFIX)
     app.include_router(security_router, prefix=API_PREFIX)
     app.include_router(web_router)

@@ -1,7 +1,10 @@
 """The worker: a process of its own that claims matching rounds from the database and runs them.
 
-Between rounds it encodes, in batches, the demands and provider documents written since
-(``api.encoding.service.encode_pending``), so intake never waits for the sentence encoder.
+A thread of it encodes, in batches, the demands and provider documents written since
+(``api.encoding.service.encode_pending``), so intake never waits for the sentence encoder. That thread
+runs at a lower CPU priority (Linux niceness is per thread, and the encoder's OpenMP threads inherit
+it): on two cores, an encoder at the server's priority tripled the p95 of intake under load
+(benchmarks/README.md), while a niced one yields to requests and rounds and still uses idle cores.
 
 ``huiqi worker`` polls the job queue; ``--once`` handles at most one job and exits (for cron-style use
 and tests). While a round runs, a thread refreshes the job's heartbeat; before every claim the worker
@@ -28,6 +31,8 @@ from api.settings import get_settings
 
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 30.0
+# Niceness added to the encoding thread (19 is the lowest priority).
+ENCODER_NICENESS = 10
 
 
 def worker_name() -> str:
@@ -46,6 +51,37 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(self.every):
             jobs.heartbeat(self.factory, self.claim.job_id, self.worker)
+
+
+class _Encoding(threading.Thread):
+    """Encodes pending texts batch by batch at a lower priority until stopped."""
+
+    def __init__(self, factory: sessionmaker[Session], poll: float) -> None:
+        super().__init__(daemon=True, name="encoding")
+        self.factory, self.poll = factory, poll
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        _lower_priority()
+        while not self.stopped.is_set():
+            try:
+                encoded = encode_pending(self.factory, limit=BATCH)
+            except Exception as error:  # a failed batch is retried after a pause, never ends the worker
+                typer.echo(f"encoding failed, retrying: {error}", err=True)
+                encoded = 0
+            if encoded:
+                typer.echo(f"encoded {encoded} texts")
+            else:
+                self.stopped.wait(self.poll)
+
+
+def _lower_priority() -> None:
+    """Lower this thread's CPU priority (Linux: per thread; elsewhere the call fails harmlessly)."""
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, current + ENCODER_NICENESS))
+    except (AttributeError, OSError):
+        pass
 
 
 def work_once(
@@ -90,19 +126,22 @@ def worker_command(
     use_store(Path(settings.data_dir) / "index")
     factory, name = make_session_factory(engine), worker_name()
     typer.echo(f"worker {name} polling every {poll}s")
+    # What intake and provider writes stored is encoded alongside (never in a request); --once handles
+    # one job only (``huiqi encode`` encodes on demand).
+    encoding = None if once else _Encoding(factory, poll)
+    if encoding is not None:
+        encoding.start()
     try:
         while True:
             outcome = work_once(factory, name, stale_after=stale_after, every=heartbeat)
             if outcome is not None:
                 typer.echo(f"round finished: {outcome.value}")
-            # Between rounds, encode what intake and provider writes stored since (never in a request);
-            # --once handles one job only (``huiqi encode`` encodes on demand).
-            encoded = encode_pending(factory, limit=BATCH) if outcome is None and not once else 0
-            if encoded:
-                typer.echo(f"encoded {encoded} texts")
             if once:
                 return
-            if outcome is None and not encoded:
+            if outcome is None:
                 time.sleep(poll)
     finally:
+        if encoding is not None:
+            encoding.stopped.set()
+            encoding.join(timeout=5)
         engine.dispose()

@@ -16,6 +16,11 @@ that takes the machine's load and the HTTP stack out of the figure), ``ratio`` (
 
 The server's per-address submission limit is sized for the load (every client shares the loopback
 address) and stays enforced.
+
+``encoder``: ``off`` is the service without the sentence encoder (``HUIQI_ENCODER=false``, as before
+it existed); ``worker`` has it and runs ``huiqi serve --with-worker``, so a worker encodes the new
+demands while they arrive (the request never encodes; the worker shares the two cores). Compare the
+two cases' p95 and ratios in the same run.
 """
 
 import os
@@ -86,10 +91,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(database_url: str, workdir: Path) -> Iterator[str]:
+def _server(database_url: str, workdir: Path, encoder: str = "off") -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "HUIQI_DATABASE_URL": database_url, "HUIQI_DATA_DIR": str(workdir)}
     env["HUIQI_SECRET_KEY"] = "load-test"
+    env["HUIQI_ENCODER"] = "false" if encoder == "off" else "true"
     # All clients share 127.0.0.1: a per-address limit sized for the whole load, still enforced.
     env["HUIQI_RATE_LIMIT_SUBMIT_PER_MINUTE"] = str(60 * SUBMISSIONS)
     env["HUIQI_RATE_LIMIT_SUBMIT_BURST"] = str(2 * SUBMISSIONS)
@@ -100,6 +106,7 @@ def _server(database_url: str, workdir: Path) -> Iterator[str]:
         "127.0.0.1",
         "--port",
         str(port),
+        *(["--with-worker"] if encoder == "worker" else []),
     ]
     with (workdir / "server.log").open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -218,6 +225,16 @@ def _stored(database_url: str) -> tuple[int, dict[str, int]]:
     return total, dict(rows)
 
 
+def _encoded(database_url: str) -> int:
+    """Demand vectors the worker wrote while the load ran."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(text("SELECT count(*) FROM text_vectors")) or 0)
+    finally:
+        engine.dispose()
+
+
 def _summary(outcomes: list[Outcome], wall: float, total: int, per_title: dict[str, int]) -> dict[str, Any]:
     latencies = sorted(outcome.seconds * 1000 for outcome in outcomes)
     expected = {f"负载测试需求{number:04d}" for number in range(SUBMISSIONS)}
@@ -234,19 +251,22 @@ def _summary(outcomes: list[Outcome], wall: float, total: int, per_title: dict[s
     }
 
 
+@pytest.mark.parametrize("encoder", ["off", "worker"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_intake_load(benchmark: Any, backend: str, tmp_path: Path) -> None:
+def test_intake_load(benchmark: Any, backend: str, encoder: str, tmp_path: Path) -> None:
     with _database(backend, tmp_path) as database_url:
         upgrade(database_url)
-        with _server(database_url, tmp_path) as base:
+        with _server(database_url, tmp_path, encoder) as base:
             run_id = uuid.uuid4().hex[:8]
             outcomes, wall, ours, peer = benchmark.pedantic(
                 _run_load, args=(base, run_id), rounds=1, iterations=1
             )
         total, per_title = _stored(database_url)
+        encoded = _encoded(database_url) if encoder == "worker" else 0
     summary = _summary(outcomes, wall, total, per_title)
-    benchmark.extra_info.update({"backend": backend, **summary, **_reference_figures(ours, peer)})
-    print(f"\n{backend}: {summary}")
+    extra = {"backend": backend, "encoder": encoder, "encoded_during_load": encoded}
+    benchmark.extra_info.update({**extra, **summary, **_reference_figures(ours, peer)})
+    print(f"\n{backend}, encoder {encoder}: {summary} {_reference_figures(ours, peer)}; encoded {encoded}")
     ids_by_number: dict[int, set[int | None]] = {}
     for outcome in outcomes:
         ids_by_number.setdefault(outcome.number, set()).add(outcome.demand_id)

@@ -10,8 +10,11 @@ The ranking is a list of score components fused in one place (:func:`fuse`):
   words, read from the terms stored at intake; a provider is one bag of terms (its name plus all its
   documents), the idf is learned from the provider profiles;
 * any number of further components (:class:`ScoreComponent`): today a linear SVM per provider on
-  character n-grams of the normalised texts (:class:`CharacterComponent`, ``features.characters``);
-  a sentence encoder plugs in the same way.
+  character n-grams of the normalised texts (:class:`CharacterComponent`, ``features.characters``)
+  and the sentence encoder (``matcher.dense.DenseComponent``);
+* staff decisions (``matcher.feedback.FeedbackComponent``, :func:`with_feedback`): not a share of the
+  mix but an amount added to it, so a provider accepted for similar demands moves up and one rejected
+  moves down, in match lists, rounds and evaluation alike.
 
 With the cosine alone, a score is the cosine. With further components, per demand each component's
 scores are standardised over the providers (z-scores), mixed with their weights (the cosine takes the
@@ -43,6 +46,7 @@ from features.profiles import DEMAND, PROVIDER
 from matcher.candidates import top_k, top_k_dense
 from matcher.dense import DenseComponent, dense_component
 from matcher.errors import MatcherError, SolveCancelled
+from matcher.feedback import FeedbackComponent
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
 
@@ -65,6 +69,7 @@ __all__ = [
     "restrict",
     "score_block",
     "top_candidates",
+    "with_feedback",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -559,6 +564,7 @@ def fuse(
     cosines: Float32Array,
     components: Sequence[tuple[float, Float32Array]],
     calibration: tuple[float, float] = (1.0, 0.0),
+    offsets: Sequence[Float32Array] = (),
 ) -> Float32Array:
     """The one place where scores are fused.
 
@@ -571,13 +577,17 @@ def fuse(
         cosine takes the rest).
     calibration : tuple of float
         ``(slope, intercept)`` applied to the mix before the logistic (``RankingConfig.calibration``).
+    offsets : sequence of ndarray of float32
+        Blocks of the same shape added to the mix as they are (staff decisions,
+        ``matcher.feedback.FeedbackComponent``); only with further components.
 
     Returns
     -------
     ndarray of float32
         The cosines themselves without further components; else
-        ``logistic(slope * ((1 - sum w) z(cosine) + sum w z(component)) + intercept)``, z standardising
-        each row over the providers. Rows of demands without any known term (all cosines 0) score 0.
+        ``logistic(slope * ((1 - sum w) z(cosine) + sum w z(component) + sum offsets) + intercept)``,
+        z standardising each row over the providers. Rows of demands without any known term (all
+        cosines 0) score 0.
     """
     if not components:
         return cosines
@@ -585,6 +595,8 @@ def fuse(
     mixed = rest * _standardise(cosines) if rest > 0 else np.zeros_like(cosines)
     for weight, scores in components:
         mixed += weight * _standardise(np.asarray(scores, dtype=np.float32))
+    for offset in offsets:
+        mixed += np.asarray(offset, dtype=np.float32)
     slope, intercept = calibration
     fused: Float32Array = (1.0 / (1.0 + np.exp(-(slope * mixed + intercept)))).astype(np.float32)
     fused[~cosines.any(axis=1)] = 0.0
@@ -617,9 +629,9 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
     gates = (
         cosines if index.gate_t is None else np.asarray((vectors.cosine @ index.gate_t).toarray(), np.float32)
     )
-    blocks = [
-        (c.weight, c.scores(features)) for c, features in zip(index.components, vectors.extra, strict=True)
-    ]
+    pairs = list(zip(index.components, vectors.extra, strict=True))
+    blocks = [(c.weight, c.scores(f)) for c, f in pairs if not isinstance(c, FeedbackComponent)]
+    offsets = [c.scores(f) for c, f in pairs if isinstance(c, FeedbackComponent)]
     for component, features in zip(index.components, vectors.extra, strict=True):
         if isinstance(component, DenseComponent):
             # A demand with a sentence vector may be proposed any provider: the closest sentence of the
@@ -629,7 +641,35 @@ def score_block(index: ProviderIndex, vectors: DemandVectors) -> tuple[Float32Ar
     # The calibration was fitted on the ranking with its dense part; without it the mix is another
     # scale, so its scores stay the plain logistic of the mix (and the page says the dense part is off).
     dense = any(isinstance(component, DenseComponent) for component in index.components)
-    return gates, fuse(cosines, blocks, index.config.calibration if dense else (1.0, 0.0))
+    return gates, fuse(cosines, blocks, index.config.calibration if dense else (1.0, 0.0), offsets)
+
+
+def with_feedback(index: ProviderIndex, component: FeedbackComponent | None) -> ProviderIndex:
+    """The index ranking with staff decisions (``matcher.feedback``), or without any when None.
+
+    Decisions need the demands' sentence vectors, so they join an index with a dense part only;
+    without one (a level above ``max_dense_providers``, or not encoded yet) the index is returned
+    without them.
+
+    Parameters
+    ----------
+    index : ProviderIndex
+    component : FeedbackComponent or None
+        Built over the index's columns (``matcher.feedback.feedback_component``).
+
+    Returns
+    -------
+    ProviderIndex
+    """
+    kept = tuple(c for c in index.components if not isinstance(c, FeedbackComponent))
+    dense = next((c for c in kept if isinstance(c, DenseComponent)), None)
+    if component is None or dense is None or dense.dim != component.dim:
+        return index if kept == index.components else replace(index, components=kept)
+    if component.outcome.shape[1] != index.n_providers:
+        raise MatcherError(
+            f"decisions cover {component.outcome.shape[1]} providers, the index {index.n_providers}"
+        )
+    return replace(index, components=(*kept, component))
 
 
 def _blocks(index: ProviderIndex, n: int) -> list[tuple[int, int]]:

@@ -3,7 +3,8 @@
 The ranking is the service's own (``matcher.index``): the documents become ProviderInput objects,
 the demands DemandInput objects, one provider index is fitted and every provider that passes the
 gate is ranked by :func:`matcher.index.top_candidates`, the call behind match lists and rounds. So
-``huiqi evaluate`` measures exactly what staff see.
+``huiqi evaluate`` measures exactly what staff see. Staff decisions (``StaffDecision``) join the
+index as they do in the service (``matcher.feedback``, ``matcher.index.with_feedback``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from features.encoder import Encoder, demand_query_text
 from matcher.dense import VectorStore, encode_cached, named_chunks
 from matcher.errors import MatcherError
 from matcher.evaluate import Metrics, gold_ranks, metrics_from_ranks
-from matcher.index import RankingConfig, demand_vectors, fit_index, top_candidates
+from matcher.feedback import FeedbackComponent, FeedbackConfig, decision, feedback_component
+from matcher.index import RankingConfig, demand_vectors, fit_index, top_candidates, with_feedback
 from matcher.texts import tokenize_demands
 from matcher.types import DemandInput, ProviderInput
 
 __all__ = [
     "LabelledDemand",
     "ProviderDocument",
+    "StaffDecision",
     "demand_inputs",
     "encode_inputs",
     "evaluate",
@@ -49,6 +52,15 @@ class LabelledDemand:
     title: str
     description: str
     gold: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StaffDecision:
+    """A staff decision on one pairing of the ranked demands: accepted (or 对接, 签约) or rejected."""
+
+    demand_id: str
+    provider_id: str
+    accepted: bool
 
 
 def provider_inputs(documents: Sequence[ProviderDocument]) -> tuple[list[str], list[ProviderInput]]:
@@ -90,7 +102,9 @@ def demand_inputs(demands: Sequence[LabelledDemand], n_jobs: int = 2) -> list[De
     """
     texts = [{"title": d.title, "description": d.description} for d in demands]
     tokens = tokenize_demands(texts, n_jobs=n_jobs)
-    return [DemandInput(terms, text) for terms, text in zip(tokens, texts, strict=True)]
+    return [
+        DemandInput(terms, text, key=row) for row, (terms, text) in enumerate(zip(tokens, texts, strict=True))
+    ]
 
 
 def encode_inputs(
@@ -135,6 +149,8 @@ def rank(
     config: RankingConfig | None = None,
     encoder: Encoder | None = None,
     store: VectorStore | None = None,
+    decisions: Sequence[StaffDecision] = (),
+    feedback: FeedbackConfig | None = None,
 ) -> tuple[sp.csr_matrix, list[str]]:
     """Scores demands x providers (every provider that passes the gate), and the provider ids.
 
@@ -150,6 +166,11 @@ def rank(
         The sentence encoder; without one (or with the null one) the ranking is sparse only.
     store : VectorStore, optional
         Where encoded texts are kept between runs.
+    decisions : sequence of StaffDecision
+        Staff decisions on pairings of ``demands`` (learning switched on); they need the encoder. A
+        demand's own decisions never move its own ranking.
+    feedback : FeedbackConfig, optional
+        How much decisions weigh (the service's by default).
 
     Returns
     -------
@@ -163,8 +184,34 @@ def rank(
     if encoder is not None and encoder.available:
         providers, inputs = encode_inputs(providers, inputs, encoder, store)
     index = fit_index(providers, config, n_jobs=2)
+    if decisions:
+        index = with_feedback(index, _feedback(decisions, demands, inputs, provider_ids, feedback))
     vectors = demand_vectors(index, inputs)
     return top_candidates(index, vectors, index.n_providers), provider_ids
+
+
+def _feedback(
+    decisions: Sequence[StaffDecision],
+    demands: Sequence[LabelledDemand],
+    inputs: Sequence[DemandInput],
+    provider_ids: Sequence[str],
+    config: FeedbackConfig | None,
+) -> FeedbackComponent | None:
+    """The decisions as the index's component (rows of ``demands`` as the demands' ids)."""
+    row = {d.demand_id: i for i, d in enumerate(demands)}
+    column = {pid: i for i, pid in enumerate(provider_ids)}
+    unknown = sorted({d.demand_id for d in decisions} - row.keys()) + sorted(
+        {d.provider_id for d in decisions} - column.keys()
+    )
+    if unknown:
+        raise MatcherError(f"decisions name unknown demand or provider id(s): {', '.join(unknown)}")
+    if any(inputs[row[d.demand_id]].vector is None for d in decisions):
+        raise MatcherError("staff decisions need the sentence encoder (the decided demands' vectors)")
+    found = [
+        decision(row[d.demand_id], inputs[row[d.demand_id]].vector or b"", column[d.provider_id], d.accepted)
+        for d in decisions
+    ]
+    return feedback_component(found, len(provider_ids), config or FeedbackConfig())
 
 
 def evaluate(
@@ -173,6 +220,7 @@ def evaluate(
     config: RankingConfig | None = None,
     encoder: Encoder | None = None,
     store: VectorStore | None = None,
+    decisions: Sequence[StaffDecision] = (),
 ) -> Metrics:
     """Rank every demand against every provider and measure where its gold providers land.
 
@@ -188,13 +236,15 @@ def evaluate(
         The sentence encoder (sparse only without one).
     store : VectorStore, optional
         Where encoded texts are kept between runs.
+    decisions : sequence of StaffDecision
+        Staff decisions the ranking learns from (``rank``).
 
     Returns
     -------
     Metrics
         acc@1, hit@5, MRR and macro acc@1 with 95 % bootstrap intervals.
     """
-    scores, provider_ids = rank(documents, demands, config, encoder, store)
+    scores, provider_ids = rank(documents, demands, config, encoder, store, decisions)
     column = {pid: i for i, pid in enumerate(provider_ids)}
     unknown = sorted({g for d in demands for g in d.gold} - column.keys())
     if unknown:

@@ -161,11 +161,15 @@ class DemandInput:
     vector : bytes, optional
         Its sentence vector (float32 bytes), encoded once after intake; None while pending: the
         dense component then leaves its ranking to the sparse scores.
+    key : int, optional
+        The demand's id among decided demands (``matcher.feedback``): its own decisions never move its
+        own ranking.
     """
 
     tokens: Mapping[str, Sequence[str]]
     texts: Mapping[str, str | None] = field(default_factory=dict)
     vector: bytes | None = None
+    key: int | None = None
 
 
 def _pairs(values: ArrayLike | None) -> IntArray:

@@ -66,6 +66,22 @@ class EncodingStatus:
         return sum(self.pending.values())
 
     @property
+    def progress(self) -> str:
+        """How far encoding is, in one sentence for staff (the import page and its answer show it)."""
+        if not self.available:
+            return ENCODER_OFF_NOTICE
+        if not self.total_pending:
+            return "全部文本的语义向量均已计算完毕。"
+        demands = self.pending.get(OwnerKind.DEMAND.value, 0)
+        providers = self.total_pending - demands
+        parts = [f"{demands} 条需求"] if demands else []
+        parts += [f"{providers} 个学会、分支机构或专家"] if providers else []
+        return (
+            f"尚有 {'、'.join(parts)}的文本在后台计算语义向量；"
+            "完成前这些需求按关键词匹配，可稍后刷新本页查看进度。"
+        )
+
+    @property
     def notice(self) -> str | None:
         """The sentence shown to staff when ranking is not fully semantic, or None."""
         if not self.available:

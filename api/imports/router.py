@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import StaffDep
 from api.deps import SessionDep
+from api.encoding.service import status as encoding_status
 from api.errors import HuiqiError
 from api.imports.limits import ImportLimits, human_size
 from api.imports.readers import ParsedFile, read_upload
@@ -77,6 +78,12 @@ def import_demands(
         session, parsed, mode=mode, limits=limits, staff_id=staff.id, campaign_id=campaign_id
     )
     body = report.as_dict()
+    encoding = encoding_status(session)
+    body["encoding"] = {
+        "pending_demands": encoding.pending.get("demand", 0),
+        "pending_texts": encoding.total_pending,
+        "message": encoding.progress,
+    }
     if not report.took_effect:
         errors = body.pop("errors")
         refused = {"detail": f"导入被拒绝：{report.headline()}", "code": "import_refused", "errors": errors}

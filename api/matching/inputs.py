@@ -19,7 +19,8 @@ def demand_inputs(
     rows: Sequence[Any], n_jobs: int = 1, vectors: Mapping[int, bytes] | None = None
 ) -> list[DemandInput]:
     """Each demand row's stored terms (tokenized now when intake did not store them), texts and
-    stored sentence vector (``vectors`` by demand id; absent while it is being encoded)."""
+    stored sentence vector (``vectors`` by demand id; absent while it is being encoded); the key is
+    the demand's id (its own staff decisions never move its own ranking)."""
     records = [demand_record(row) for row in rows]
     stored = [stored_tokens(getattr(row, "tokens", None)) for row in rows]
     missing = [i for i, tokens in enumerate(stored) if tokens is None]
@@ -27,7 +28,7 @@ def demand_inputs(
     fresh = iter(tokenize_demands([records[i] for i in missing], n_jobs=n_jobs) if missing else [])
     found = vectors or {}
     return [
-        DemandInput(tokens if tokens is not None else next(fresh), record, found.get(row.id))
+        DemandInput(tokens if tokens is not None else next(fresh), record, found.get(row.id), row.id)
         for row, tokens, record in zip(rows, stored, records, strict=True)
     ]
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.encoding.service import demand_vectors as stored_vectors
 from api.encoding.service import dense_notice
 from api.errors import ERROR_TABLE
+from api.learning.service import learned_index
 from api.matching import repository
 from api.matching.diagnosis import describe, empty_round
 from api.matching.index import provider_index
@@ -196,7 +197,7 @@ def stage_vectorize(factory: sessionmaker[Session], scope: RoundScope, demands: 
     The demands' texts are read only when the index fuses a component that reads text.
     """
     with factory() as session:
-        index = provider_index(session, scope.level, n_jobs=2)
+        index = learned_index(session, scope.level, provider_index(session, scope.level, n_jobs=2))
         if scope.provider_ids is not None:
             index = restrict(index, scope.provider_ids)
         records: Sequence[dict[str, str | None]] = (
@@ -207,7 +208,7 @@ def stage_vectorize(factory: sessionmaker[Session], scope: RoundScope, demands: 
         # A round never encodes: demands still waiting for the worker rank by sparse scores alone.
         stored = stored_vectors(session, demands.ids) if "sentence_encoder" in index.fused_components else {}
     inputs = [
-        DemandInput(terms, record, stored.get(demand_id))
+        DemandInput(terms, record, stored.get(demand_id), demand_id)
         for demand_id, terms, record in zip(demands.ids, demands.tokens, records, strict=True)
     ]
     notice = dense_notice(index.fused_components, True)

@@ -23,6 +23,7 @@ from api.errors import (
     RequestInvalidError,
     field_error,
 )
+from api.learning.service import record_decision
 from api.matching.models import ConstraintKind, PairConstraint, Pairing, PairingEvent, PairingStatus
 from api.matching.schemas import PairingTransition
 from api.matching.service import STATUS_LABELS
@@ -124,6 +125,7 @@ def transition(
             staff_name=staff.name,
         )
     )
+    record_decision(session, pairing=pairing, before=before, action=change.action, staff=staff)
     try:
         session.flush()
     except StaleDataError as error:

@@ -12,6 +12,7 @@ from api.db.models import Demand, StaffUser
 from api.encoding.service import demand_vectors as stored_vectors
 from api.encoding.service import dense_notice
 from api.errors import ConflictError, NotFoundError, RequestInvalidError, field_error
+from api.learning.service import learned_index
 from api.matching import jobs
 from api.matching.index import preload_stored, provider_index, signatures
 from api.matching.inputs import demand_inputs
@@ -87,7 +88,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     demands (one per 2,000) and one ranking of them all; 404 at the first unknown one."""
     provider_signature, pairing_signature = signatures(session)
     demands = demands_in_order(session, demand_ids)
-    index = provider_index(session, level, signature=provider_signature)
+    index = learned_index(session, level, provider_index(session, level, signature=provider_signature))
     if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))

@@ -48,6 +48,7 @@ AUDITED_TABLES: Final[Mapping[str, str]] = {
     "standing_units": "standing_unit",
     "activities": "activity",
     "reporting_units": "reporting_unit",
+    "service_settings": "setting",
 }
 # Derived or bookkeeping columns whose change says nothing about what the person did.
 IGNORED_COLUMNS: Final = frozenset(

@@ -13,6 +13,7 @@ from api.db.models import Demand
 from api.demands.repository import DemandFilter, conditions
 from api.demands.schemas import LABELS
 from api.deps import SessionDep
+from api.encoding.service import status as encoding_status
 from api.errors import FieldError, RequestInvalidError
 from api.exports.service import export_demands
 from api.exports.tables import TableFormat
@@ -39,15 +40,22 @@ MATCH_LEVELS = {"society": "学会", "branch": "分支机构", "expert": "专家
 
 
 @router.get("/demands/import")
-def import_form(request: Request, _staff: WebStaffDep) -> Response:
-    """The upload form for 汇总表 spreadsheets and filled 附件1 Word forms."""
-    return _import_page(request, None, {}, ImportMode.STRICT)
+def import_form(request: Request, session: SessionDep, _staff: WebStaffDep) -> Response:
+    """The upload form for 汇总表 spreadsheets and filled 附件1 Word forms, and how many imported texts
+    still wait for their sentence vectors."""
+    return _import_page(request, session, None, {}, ImportMode.STRICT)
 
 
 def _import_page(
-    request: Request, report: object, errors: dict[str, str], mode: ImportMode, code: int = 200
+    request: Request,
+    session: Session,
+    report: object,
+    errors: dict[str, str],
+    mode: ImportMode,
+    code: int = 200,
 ) -> Response:
     context = {
+        "encoding": encoding_status(session),
         "report": report,
         "errors": errors,
         "mode": mode,
@@ -66,12 +74,14 @@ def import_upload(request: Request, session: SessionDep, staff: WebStaffDep, for
     uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile) and item.filename]
     if not uploads:
         return _import_page(
-            request, None, {"files": "请选择要导入的文件（.xlsx、.csv、.docx 或 .zip）"}, mode, 422
+            request, session, None, {"files": "请选择要导入的文件（.xlsx、.csv、.docx 或 .zip）"}, mode, 422
         )
     limits = ImportLimits()
     parsed = [part for upload in uploads for part in _read(upload, limits)]
     report = import_files(session, parsed, mode=mode, limits=limits, staff_id=staff.id)
-    return _import_page(request, report, {}, mode, 422 if report.refused and report.created == 0 else 200)
+    return _import_page(
+        request, session, report, {}, mode, 422 if report.refused and report.created == 0 else 200
+    )
 
 
 def _read(upload: UploadFile, limits: ImportLimits) -> list[ParsedFile]:

@@ -199,3 +199,39 @@ def test_a_partly_encoded_level_ranks_by_keywords_until_every_provider_is_encode
     whole = client.get(f"/api/v1/demands/{demand}/matches", headers=staff_headers).json()
     assert whole["notice"] is None
     assert whole["items"][0]["closest_sentence"] is not None
+
+
+def _import_page(client: TestClient, db: Factory) -> str:
+    """The import page's progress sentence, for a signed-in reviewer."""
+    from api.auth.passwords import set_password
+    from api.db import StaffRole, StaffUser
+    from tests.web.conftest import PASSWORD, sign_in
+
+    with db.begin() as session:
+        if session.scalar(select(StaffUser).where(StaffUser.name == "审核员丙")) is None:
+            staff = StaffUser(name="审核员丙", role=StaffRole.REVIEWER)
+            set_password(staff, PASSWORD)
+            session.add(staff)
+    sign_in(client, "审核员丙")
+    page = client.get("/demands/import")
+    assert page.status_code == 200
+    start = page.text.index('id="encoding-progress"')
+    return page.text[start : page.text.index("</section>", start)]
+
+
+def test_an_import_says_how_many_texts_are_still_being_encoded(
+    client: TestClient, db: Factory, staff_headers: dict[str, str], e5: E5Encoder
+) -> None:
+    from tests.api.demand_files import FORM_HEADERS, form_row, xlsx_bytes
+
+    workbook = xlsx_bytes(FORM_HEADERS, [form_row(i) for i in range(3)])
+    files = [("files", ("汇总表.xlsx", workbook, "application/octet-stream"))]
+    response = client.post("/api/v1/demands/import", files=files, headers=staff_headers)
+    assert response.status_code == 200, response.text
+    progress = response.json()["encoding"]
+    assert (progress["pending_demands"], progress["pending_texts"]) == (3, 3)
+    assert progress["message"].startswith("尚有 3 条需求的文本在后台计算语义向量")
+    # The import page says the same, and says when everything is encoded.
+    assert "尚有 3 条需求" in _import_page(client, db)
+    service.encode_pending(db, e5)
+    assert "全部文本的语义向量均已计算完毕" in _import_page(client, db)

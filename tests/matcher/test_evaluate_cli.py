@@ -146,3 +146,23 @@ def test_reading_long_documents_leaves_the_process_csv_limit_as_it_was(tmp_path:
     code, _, err = run_evaluate(write(tmp_path, "P.csv", providers), write(tmp_path, "D.csv", DEMANDS))
     assert code == 0, err
     assert csv.field_size_limit() == before
+
+
+def test_staff_decisions_are_read_checked_and_ranked_with(tmp_path: Path) -> None:
+    p, d = write(tmp_path, "P.csv", PROVIDERS), write(tmp_path, "D.csv", DEMANDS)
+    args = ["evaluate", "--providers", str(p), "--demands", str(d), "--json", "--decisions"]
+    good = write(
+        tmp_path, "decided.csv", "demand_id,provider_id,decision\nd1,chem,accepted\nd2,weld,rejected\n"
+    )
+    result = CliRunner().invoke(app, [*args, str(good)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 3
+    for text, reason in [
+        ("demand_id,provider_id,decision\nd9,chem,accepted\n", "line 2: unknown demand id d9"),
+        ("demand_id,provider_id,decision\nd1,nobody,accepted\n", "line 2: unknown provider id nobody"),
+        ("demand_id,provider_id,decision\nd1,chem,maybe\n", "decision must be one of accepted"),
+        ("demand_id,provider_id\nd1,chem\n", "missing column(s) decision"),
+    ]:
+        result = CliRunner().invoke(app, [*args, str(write(tmp_path, "bad.csv", text))])
+        assert result.exit_code == 2
+        assert reason in result.stderr

@@ -68,6 +68,9 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     # matching
     ("GET", "/api/v1/demands/{demand_id}/matches"): SX,
     ("GET", "/api/v1/encoding"): S,
+    ("GET", "/api/v1/learning"): S,
+    ("PUT", "/api/v1/learning"): AX,
+    ("GET", "/api/v1/learning/events"): S,
     ("POST", "/api/v1/rounds"): SX,
     ("GET", "/api/v1/rounds/{round_id}"): S,
     ("POST", "/api/v1/rounds/{round_id}/cancel"): SX,
@@ -142,6 +145,7 @@ PAGES: Final[dict[str, str]] = {
     "/rounds/{round_id}/progress": "page",
     "/rounds/{round_id}/pairings": "page",
     "/pairings": "page",
+    "/learning": "page",
     "/regions/children": "page",
     "/societies": "page",
     "/societies/{society_id}": "page",
