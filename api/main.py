@@ -30,6 +30,7 @@ from api.security import install_security
 from api.security.router import router as security_router
 from api.settings import Settings, get_settings
 from api.web.router import router as web_router
+from api.web.routing import install_page_errors
 
 API_PREFIX = "/api/v1"
 _LOG = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.secret = resolve_secret(settings)
     install_error_handlers(app)
+    install_page_errors(app, API_PREFIX)
     # Before the demands router, whose /demands/{demand_id} would claim /demands/export.xlsx.
     app.include_router(exports_router, prefix=API_PREFIX)
     app.include_router(imports_router, prefix=API_PREFIX)

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
 
 TokenizedProfile = Mapping[str, Sequence[str]]
 """Field name -> the terms of that field, in text order."""
@@ -104,9 +110,84 @@ class ProfileSpec:
                 counts[term] = counts.get(term, 0.0) + weight
         return counts
 
+    def weight_matrix(self, profiles: Sequence[TokenizedProfile]) -> tuple[sp.csr_matrix, list[str]]:
+        """Every profile's :meth:`bag` at once: profiles x distinct terms, and the terms in column order.
+
+        The same numbers as the bags', made for thousands of profiles without a dict per profile: terms
+        are numbered by first appearance (profiles in order, fields in stored order), a row holds its
+        terms in order of first appearance, and a term's weights are summed in text order.
+
+        Parameters
+        ----------
+        profiles : sequence of mapping of str to sequence of str
+            Field name -> terms, per profile.
+
+        Returns
+        -------
+        weights : scipy.sparse.csr_matrix, float64
+            Row ``r``, column ``t``: the summed field weights of term ``t`` in profile ``r``.
+        terms : list of str
+            The distinct terms, in column order.
+        """
+        weight_of = {f.name: f.weight for f in self.fields}
+        flat: list[str] = []
+        sizes: list[int] = []
+        weights: list[float] = []
+        owners: list[int] = []
+        for row, profile in enumerate(profiles):
+            for name, terms in profile.items():
+                if name not in weight_of:
+                    self.field(name)  # raises UnknownFieldError, as bag does
+                flat.extend(terms)
+                sizes.append(len(terms))
+                weights.append(weight_of[name])
+                owners.append(row)
+        term_id, starts = _first_seen_ids(flat)
+        row_of = np.repeat(np.asarray(owners, np.int64), sizes)
+        # An entry is a (profile, term) pair, numbered by first appearance: rows come in order and a
+        # row's terms in order of first appearance, with no sort.
+        entry, first = _first_seen_ids((row_of * max(len(starts), 1) + term_id).tolist())
+        summed = np.bincount(entry, weights=np.repeat(np.asarray(weights, np.float64), sizes))
+        indptr = np.zeros(len(profiles) + 1, np.int64)
+        np.cumsum(np.bincount(row_of[first], minlength=len(profiles)), out=indptr[1:])
+        matrix = sp.csr_matrix((summed, term_id[first], indptr), shape=(len(profiles), len(starts)))
+        return matrix, [flat[at] for at in starts]
+
     def fields_of(self, profile: TokenizedProfile, term: str) -> tuple[str, ...]:
         """Chinese labels of the fields of ``profile`` that contain ``term``, in spec order."""
         return tuple(f.label for f in self.fields if term in profile.get(f.name, ()))
+
+    def first_fields(self, profile: TokenizedProfile, terms: Sequence[str]) -> list[str]:
+        """For each of ``terms``, the Chinese label of the first field of ``profile`` (in spec order)
+        that contains it, or "" when none does.
+
+        Parameters
+        ----------
+        profile : mapping of str to sequence of str
+            Field name -> terms.
+        terms : sequence of str
+            Terms to look up (each field's terms are put in a set once for all of them).
+
+        Returns
+        -------
+        list of str
+        """
+        held = [(f.label, set(found)) for f in self.fields if (found := profile.get(f.name))]
+        return [next((label for label, within in held if term in within), "") for term in terms]
+
+
+def _first_seen_ids(values: Sequence[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each value's id, ids numbered by first appearance, and where each id first appears.
+
+    The dict maps a value to the position of its first appearance in C (``setdefault`` over a count);
+    those positions are then ranked with a cumulative sum, not a sort.
+    """
+    seen: dict[Any, int] = {}
+    at = np.fromiter(map(seen.setdefault, values, count()), np.int64, len(values))
+    is_first = np.zeros(len(values), bool)
+    is_first[at] = True
+    rank = np.cumsum(is_first) - 1
+    return rank[at], np.flatnonzero(is_first)
 
 
 DEMAND = ProfileSpec(

@@ -233,8 +233,24 @@ class TfidfVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         scipy.sparse.csr_matrix
             Shape ``(len(bags), n_features_out_)``, dtype ``self.dtype``.
         """
+        return self.transform_weights(*_weights_of(bags))
+
+    def transform_weights(self, weights: sp.csr_matrix, terms: Sequence[str]) -> sp.csr_matrix:
+        """Vectorize bags given as a bags x distinct terms matrix (``ProfileSpec.weight_matrix``).
+
+        Parameters
+        ----------
+        weights : scipy.sparse.csr_matrix
+            Row per bag, column per distinct term: the term's weighted count.
+        terms : sequence of str
+            The terms of the columns.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            As :meth:`transform`.
+        """
         check_is_fitted(self, "word_vocabulary_")
-        weights, terms = _weights_of(bags)
         words = self._weigh(_block_counts(weights, terms, self.word_vocabulary_, False, None), self.word_idf_)
         if not self.char_vocabulary_:
             return words.astype(self.dtype)

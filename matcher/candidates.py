@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sparse_dot_topn import sp_matmul_topn  # type: ignore[import-untyped]
 
 from matcher.errors import MatcherError, ShapeMismatchError
 
@@ -76,6 +75,8 @@ def top_k(
     scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
         Per row, the ``min(k, n_providers)`` largest scores above ``threshold``; nothing else is stored.
     """
+    from sparse_dot_topn import sp_matmul_topn  # type: ignore[import-untyped]  # psutil: loaded on use
+
     right = _as_csr32(providers) if transposed else _as_csr32(providers).T.tocsr()
     _check_pair(demands, right.T, k)
     left = _as_csr32(demands)

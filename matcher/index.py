@@ -33,21 +33,23 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
 
-from features.characters import character_text, fit_providers
 from features.profiles import DEMAND, PROVIDER
-from features.vectorize import TfidfVectorizer
 from matcher.candidates import top_k, top_k_dense
 from matcher.dense import DenseComponent, dense_component
 from matcher.errors import MatcherError, SolveCancelled
 from matcher.texts import demand_character_text, tokenizer
 from matcher.types import DemandInput, ProviderInput
+
+if TYPE_CHECKING:  # scikit-learn loads in about a second: only fitting an index needs it (imported there)
+    from sklearn.feature_extraction.text import TfidfVectorizer as CharacterVectorizer
+
+    from features.vectorize import TfidfVectorizer
 
 __all__ = [
     "CharacterComponent",
@@ -279,15 +281,19 @@ class ProviderIndex:
         return len(self.vectorizer.word_vocabulary_)
 
     @cached_property
-    def word_matrix(self) -> sp.csr_matrix:
-        """The word columns of ``matrix`` (the terms reasons name), sliced once per index: a column
-        slice of 2,000 providers took a match list about 1.5 ms."""
-        return sp.csr_matrix(self.matrix[:, : self.n_words])
-
-    @cached_property
     def word_mean(self) -> Float32Array:
         """Each word column's mean weight over the providers (what a term gives the average one)."""
-        return np.asarray(self.word_matrix.mean(axis=0), dtype=np.float32).ravel()
+        return np.asarray(self.matrix.mean(axis=0), dtype=np.float32).ravel()[: self.n_words]
+
+    @cached_property
+    def entry_keys(self) -> tuple[npt.NDArray[np.int64], Float32Array]:
+        """``matrix``'s stored entries as ascending keys ``row * n_columns + column`` and their weights,
+        built once per index: reasons look a provider's term weights up by key for all pairs at once."""
+        matrix = self.matrix if self.matrix.has_sorted_indices else self.matrix.sorted_indices()
+        width = np.int64(matrix.shape[1])
+        keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width
+        keys += matrix.indices  # ascending: rows in order, columns sorted within a row
+        return keys, np.asarray(matrix.data, np.float32)
 
     @property
     def fused(self) -> bool:
@@ -349,6 +355,8 @@ def fit_index(
     -------
     ProviderIndex
     """
+    from features.vectorize import TfidfVectorizer
+
     chosen = (config or RankingConfig()).for_scale(len(providers))
     bags = [_profile_bag(name, documents) for name, documents in _provider_terms(providers, n_jobs)]
     vectorizer = TfidfVectorizer(
@@ -420,6 +428,8 @@ def _character_component(
 ) -> CharacterComponent | None:
     if weight == 0 or not 2 <= len(providers) <= config.max_classifier_providers:
         return None
+    from features.characters import character_text, fit_providers
+
     texts = [[character_text(document) for document in p.documents] for p in providers]
     min_df = character_min_df(texts, config.max_coefficients)
     model = None if min_df is None else fit_providers(texts, c=config.svm_c, min_df=min_df)
@@ -536,9 +546,9 @@ def demand_vectors(index: ProviderIndex, demands: Sequence[DemandInput]) -> Dema
     -------
     DemandVectors
     """
-    bags = [DEMAND.bag(demand.tokens) for demand in demands]
-    if bags:
-        cosine = sp.csr_matrix(index.vectorizer.transform(bags), dtype=np.float32)
+    if demands:
+        weights, terms = DEMAND.weight_matrix([demand.tokens for demand in demands])
+        cosine = sp.csr_matrix(index.vectorizer.transform_weights(weights, terms), dtype=np.float32)
     else:
         cosine = sp.csr_matrix((0, index.matrix.shape[1]), dtype=np.float32)
     return DemandVectors(cosine, tuple(component.encode(demands) for component in index.components))

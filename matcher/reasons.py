@@ -58,41 +58,66 @@ def reasons(
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     if rows.size == 0:
         return []
+    pair, col, weight = _term_contributions(index, sp.csr_matrix(vectors.cosine)[rows], cols)
+    return _named(pair, col, weight, rows.size, index.word_names, [tokens[int(row)] for row in rows], top)
+
+
+def _term_contributions(
+    index: ProviderIndex, left: sp.csr_matrix, cols: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """(pair, word column, weight) of every informative word shared by pair ``p``'s demand (row ``p``
+    of ``left``) and provider ``cols[p]`` that adds to the pair's standardised score.
+
+    A term's weight is the demand's weight times how much more the provider holds the term than the
+    average provider (the ranking compares a provider with the others): a word every provider holds
+    adds to every cosine alike and names nothing. The provider's weights are looked up by key in the
+    index's sorted entries, one search for all pairs (no per-pair sparse products).
+    """
     words = index.n_words
-    left = sp.csr_matrix(sp.csr_matrix(vectors.cosine)[rows][:, :words])
-    left = sp.csr_matrix(left @ sp.diags(index.informative.astype(left.dtype)))
-    right = sp.csr_matrix(index.word_matrix[cols])
-    shared = sp.csr_matrix(left.multiply(right))
-    shared.eliminate_zeros()
-    # What a term adds to the pair's standardised score (the ranking compares a provider with the
-    # others): the demand's weight times how much more the provider holds the term than the average
-    # provider. A word every provider holds adds to every cosine alike and names nothing.
-    mean = index.word_mean
-    left_shared = sp.csr_matrix(left.multiply(right > 0))
-    products = sp.csr_matrix(shared - left_shared.multiply(mean[None, :]), dtype=np.float32)
-    products.data[products.data < 0] = 0
-    products.eliminate_zeros()
-    names = index.word_names
-    return [_pair_reasons(products, r, names, tokens[int(rows[r])], top) for r in range(products.shape[0])]
+    pair = np.repeat(np.arange(left.shape[0]), np.diff(left.indptr))
+    col = left.indices.astype(np.int64)
+    named = col < words
+    named[named] = index.informative[col[named]]
+    pair, col, demand = pair[named], col[named], np.asarray(left.data[named], np.float32)
+    held_keys, held = index.entry_keys
+    wanted = cols[pair] * np.int64(index.matrix.shape[1]) + col
+    at = np.minimum(np.searchsorted(held_keys, wanted), max(held_keys.size - 1, 0))
+    found = held_keys[at] == wanted if held_keys.size else np.zeros(wanted.size, bool)
+    pair, col, demand, provider = pair[found], col[found], demand[found], held[at[found]]
+    mean = index.word_mean[col]
+    weight = demand * provider - demand * mean
+    positive = weight > 0
+    return pair[positive], col[positive], weight[positive]
 
 
-def _pair_reasons(
-    products: sp.csr_matrix,
-    r: int,
+def _named(
+    pair: npt.NDArray[np.int64],
+    col: npt.NDArray[np.int64],
+    weight: npt.NDArray[np.float32],
+    n_pairs: int,
     names: npt.NDArray[np.object_],
-    profile: Mapping[str, Sequence[str]],
+    profiles: Sequence[Mapping[str, Sequence[str]]],
     top: int,
-) -> list[dict[str, Any]]:
-    start, stop = products.indptr[r], products.indptr[r + 1]
-    values, columns = products.data[start:stop], products.indices[start:stop]
-    best = np.argsort(-values, kind="stable")[:top]
-    out = []
-    for at in best:
-        term = str(names[columns[at]])
-        fields = DEMAND.fields_of(profile, term)
-        out.append(
-            {"term": term, "weight": round(float(values[at]), 6), "field": fields[0] if fields else ""}
-        )
+) -> list[list[dict[str, Any]]]:
+    """Per pair, its ``top`` largest weights named, with the demand field each term
+    came from. One sort for all pairs: a round explains every chosen pair."""
+    # ties: the term stored later in the demand's vector first (the order reasons have always had)
+    order = np.lexsort((-np.arange(pair.size), -weight, pair))
+    pair, col, weight = pair[order], col[order], weight[order]
+    bounds = np.searchsorted(pair, np.arange(n_pairs + 1))
+    rank = np.arange(pair.size) - bounds[pair]
+    kept = rank < top
+    pair, terms = pair[kept], [str(term) for term in names[col[kept]]]
+    weights = [round(float(value), 6) for value in weight[kept]]
+    out: list[list[dict[str, Any]]] = [[] for _ in range(n_pairs)]
+    bounds = np.searchsorted(pair, np.arange(n_pairs + 1))
+    for r in np.flatnonzero(np.diff(bounds)).tolist():
+        start, stop = int(bounds[r]), int(bounds[r + 1])
+        fields = DEMAND.first_fields(profiles[r], terms[start:stop])
+        out[r] = [
+            {"term": term, "weight": value, "field": field}
+            for term, value, field in zip(terms[start:stop], weights[start:stop], fields, strict=True)
+        ]
     return out
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
-from features.characters import demand_text
 from features.profiles import DEMAND
-from features.tokenize import Tokenizer
+
+if TYPE_CHECKING:  # the tokenizer and the character model load scikit-learn and OpenCC: imported on use
+    from features.tokenize import Tokenizer
 
 __all__ = [
     "CHARACTER_EXTRA_FIELDS",
@@ -40,6 +42,8 @@ def tokenizer() -> Tokenizer:
     features.tokenize.Tokenizer
         With the domain dictionaries.
     """
+    from features.tokenize import Tokenizer
+
     return Tokenizer()
 
 
@@ -100,5 +104,7 @@ def demand_character_text(texts: Mapping[str, str | None]) -> str:
     -------
     str
     """
+    from features.characters import demand_text
+
     extra = [text for name in CHARACTER_EXTRA_FIELDS if (text := texts.get(name))]
     return demand_text(texts.get("title") or "", texts.get("description") or "", extra)

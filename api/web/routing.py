@@ -4,16 +4,18 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import HuiqiError, translate_all
+from api.errors import HuiqiError, handle_error, translate_all
 from api.web import messages
 from api.web.deps import CsrfRejectedError, SignInRequiredError
 from api.web.templating import render
 
+NO_SUCH_PAGE = "找不到这个页面。网址可能输错了，或页面已被删除。请从导航重新进入。"
 BAD_ADDRESS = "网址中的参数不对（例如页码应为正整数）。请从页面上的链接或导航重新进入。"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -51,3 +53,24 @@ def _to_sign_in(request: Request) -> Response:
     if request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def install_page_errors(app: FastAPI, api_prefix: str) -> None:
+    """Answer an address no route serves with the Chinese error page when a browser asks for it.
+
+    The API (``api_prefix``) and clients that do not accept HTML keep the JSON error body.
+    """
+
+    async def page_or_json(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and _wants_page(request, api_prefix):
+            message = NO_SUCH_PAGE if exc.status_code == 404 else BAD_ADDRESS
+            return render(request, "error.html", {"message": message}, status_code=exc.status_code)
+        return await handle_error(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, page_or_json)
+
+
+def _wants_page(request: Request, api_prefix: str) -> bool:
+    path = request.url.path
+    is_api = path == api_prefix or path.startswith(api_prefix + "/")
+    return not is_api and "text/html" in request.headers.get("accept", "")

@@ -45,8 +45,10 @@ cdef class FlowKernel:
     cdef readonly int64_t n_nodes, n_arcs, total, routed, paths, settled_nodes, scanned_arcs
     cdef int64_t[::1] flow, pot, excess, lower, upper
     cdef int64_t[::1] adj_start, adj_head, adj_res, adj_cost, adj_mate, forward
-    cdef int64_t[::1] dist, pred, seen, done, heap_key, heap_node, settled, queue
+    cdef int64_t[::1] dist, pred, seen, done, heap_key, heap_node, settled, queue, cur, onpath
     cdef int64_t stamp, heap_size, n_settled, q_head, q_tail
+    cdef readonly int64_t phases, steps
+    cdef double phase_cost, single_cost
 
     def __init__(self, tail, head, lower, upper, cost, supply, flow, pot):
         self.flow, self.pot, self.lower, self.upper = flow, pot, lower, upper
@@ -68,6 +70,12 @@ cdef class FlowKernel:
         self.heap_node = np.empty(max(16, 2 * e + n), np.int64)
         self.settled = np.empty(n, np.int64)
         self.queue = np.empty(n, np.int64)
+        self.cur = np.zeros(n, np.int64)
+        self.onpath = np.zeros(n, np.int64)
+        self.phases = 0
+        self.steps = 0
+        self.phase_cost = 0.0
+        self.single_cost = 1.0  # unknown until tried: the first step is a phase, the eighth a batch
         self.stamp = 0
         self.total = 0
         self.routed = 0
@@ -136,19 +144,169 @@ cdef class FlowKernel:
         return status
 
     cdef int _run(self, double seconds) noexcept nogil:
+        """Route excess in steps: a phase (one search from all excess nodes, then every tight path) or
+        a batch of single-source searches, whichever last cost fewer arc scans per unit routed (the
+        other one is tried again every eighth step, as the costs drift while the excess drains)."""
         cdef double stop = _now() + seconds
-        cdef int64_t count = 0, v
-        while self.q_head < self.q_tail:
-            v = self.queue[self.q_head]
-            if self.excess[v] <= 0:
-                self.q_head += 1
-                continue
-            if not self._augment(v):
-                return -1
-            count += 1
-            if (count & 63) == 0 and _now() > stop:
+        cdef int64_t waiting, moved, scanned, v, count
+        cdef bint batched
+        while True:
+            waiting = self._waiting()
+            if waiting == 0:
+                return 1
+            self.steps += 1
+            batched = (self.phase_cost <= self.single_cost) != ((self.steps & 7) == 0)
+            scanned, moved = self.scanned_arcs, self.routed
+            if batched:
+                if self._phase() < 0:
+                    return -1
+            else:
+                count = 0
+                while count < 64 and self.q_head < self.q_tail:
+                    v = self.queue[self.q_head]
+                    if self.excess[v] <= 0:
+                        self.q_head += 1
+                        continue
+                    if not self._augment(v):
+                        return -1
+                    count += 1
+            moved = self.routed - moved
+            scanned = (self.scanned_arcs - scanned) / max(moved, 1) + 1
+            if batched:
+                self.phase_cost = scanned
+            else:
+                self.single_cost = scanned
+            if _now() > stop:
                 return 0
-        return 1
+
+    cdef int64_t _waiting(self) noexcept nogil:
+        """Drop the routed nodes from the front of the queue; count the excess nodes left."""
+        cdef int64_t i, count = 0
+        while self.q_head < self.q_tail and self.excess[self.queue[self.q_head]] <= 0:
+            self.q_head += 1
+        for i in range(self.q_head, self.q_tail):
+            if self.excess[self.queue[i]] > 0:
+                count += 1
+        return count
+
+    cdef int64_t _phase(self) noexcept nogil:
+        """One search from all excess nodes to the nearest deficit, then every path of zero reduced cost.
+
+        The distances lower the potentials of the settled nodes as in :meth:`_augment` (the nodes not
+        settled are at least the reach away), which makes every shortest path to the reach tight;
+        a depth-first search with current arcs then routes the excess along tight paths. Returns
+        the units routed, or -1 when no deficit is reachable.
+        """
+        cdef int64_t i, v, w, k, d, nd, reach = -1, pv
+        self.stamp += 1
+        self.heap_size = 0
+        self.n_settled = 0
+        for i in range(self.q_head, self.q_tail):
+            v = self.queue[i]
+            if self.excess[v] > 0 and self.seen[v] != self.stamp:
+                self.dist[v] = 0
+                self.seen[v] = self.stamp
+                self._push(0, v)
+        while self.heap_size > 0:
+            d = self.heap_key[0]
+            v = self._pop()
+            if self.done[v] == self.stamp or d > self.dist[v]:
+                continue
+            if self.excess[v] < 0:
+                reach = d
+                break
+            self.done[v] = self.stamp
+            self.settled[self.n_settled] = v
+            self.n_settled += 1
+            pv = self.pot[v] + d
+            self.scanned_arcs += self.adj_start[v + 1] - self.adj_start[v]
+            for k in range(self.adj_start[v], self.adj_start[v + 1]):
+                if self.adj_res[k] <= 0:
+                    continue
+                w = self.adj_head[k]
+                if self.done[w] == self.stamp:
+                    continue
+                nd = pv + self.adj_cost[k] - self.pot[w]
+                if self.seen[w] != self.stamp or nd < self.dist[w]:
+                    self.seen[w] = self.stamp
+                    self.dist[w] = nd
+                    self._push(nd, w)
+        self.phases += 1
+        self.settled_nodes += self.n_settled
+        if reach < 0:
+            return -1
+        for i in range(self.n_settled):
+            v = self.settled[i]
+            self.pot[v] += self.dist[v] - reach
+        return self._tight_paths()
+
+    cdef int64_t _tight_paths(self) noexcept nogil:
+        """Route excess along residual paths of zero reduced cost (depth first, current arcs).
+
+        A node is dead for the rest of the call once none of its tight arcs leads on; a node is not
+        entered twice on one path (tight cycles). Returns the units routed.
+        """
+        cdef int64_t mark, qi, s, v, w, k, depth, delta, i, moved = 0, nxt
+        cdef int64_t[::1] path = self.settled  # scratch: the arcs of the current path
+        self.stamp += 1
+        mark = self.stamp
+        for qi in range(self.q_head, self.q_tail):
+            s = self.queue[qi]
+            while self.excess[s] > 0 and self.done[s] != mark:
+                if self.seen[s] != mark:
+                    self.seen[s] = mark
+                    self.cur[s] = self.adj_start[s]
+                depth = 0
+                v = s
+                self.onpath[s] = mark
+                while True:
+                    if self.excess[v] < 0:
+                        delta = min(self.excess[s], -self.excess[v])
+                        for i in range(depth):
+                            delta = min(delta, self.adj_res[path[i]])
+                        for i in range(depth):
+                            k = path[i]
+                            self.adj_res[k] -= delta
+                            self.adj_res[self.adj_mate[k]] += delta
+                            self.onpath[self.adj_head[k]] = 0
+                        self.excess[s] -= delta
+                        self.excess[v] += delta
+                        self.routed += delta
+                        self.paths += 1
+                        moved += delta
+                        break
+                    nxt = -1
+                    while self.cur[v] < self.adj_start[v + 1]:
+                        k = self.cur[v]
+                        if self.adj_res[k] > 0:
+                            w = self.adj_head[k]
+                            if (
+                                self.done[w] != mark
+                                and self.onpath[w] != mark
+                                and self.adj_cost[k] + self.pot[v] - self.pot[w] == 0
+                            ):
+                                nxt = k
+                                break
+                        self.cur[v] += 1
+                    if nxt >= 0:
+                        w = self.adj_head[nxt]
+                        path[depth] = nxt
+                        depth += 1
+                        self.onpath[w] = mark
+                        if self.seen[w] != mark:
+                            self.seen[w] = mark
+                            self.cur[w] = self.adj_start[w]
+                        v = w
+                    else:
+                        self.done[v] = mark
+                        self.onpath[v] = 0
+                        if depth == 0:
+                            break
+                        depth -= 1
+                        v = self.adj_head[self.adj_mate[path[depth]]]
+                        self.cur[v] += 1
+                self.onpath[s] = 0
+        return moved
 
     cdef inline void _push(self, int64_t key, int64_t node) noexcept nogil:
         cdef int64_t i = self.heap_size, parent
@@ -279,8 +437,9 @@ def auction_prices(
     demand unit bids for its best margin ``val - price`` over the providers it does not hold yet,
     raising the price by its lead over the runner-up (leaving a slot empty is worth 0) plus ``eps``.
     A provider of capacity c holds its c highest bids in a min-heap; its price is the lowest held bid
-    once full. Stops when no demand wants to bid or after ``max_bids`` bids: the prices only guide
-    the exact kernel, which corrects whatever they get wrong.
+    once full. Stops when no demand wants to bid or after ``max_bids`` bids. Returns the prices, the
+    number of bids and which candidates are held: an assignment within ``eps`` of optimal at those
+    prices, a start for the exact kernel, which corrects whatever it gets wrong.
     """
     cdef int64_t n = wanted.shape[0], m = capacity.shape[0], e = cols.shape[0]
     cdef int64_t[::1] deg = np.zeros(m, np.int64)
@@ -367,4 +526,4 @@ def auction_prices(
         for j in range(m):
             if capacity[j] > 0 and hsize[j] == capacity[j]:
                 price[j] = heap_val[hstart[j]]
-    return np.asarray(price), bids
+    return np.asarray(price), bids, np.asarray(held).view(np.bool_)

@@ -59,6 +59,7 @@ class Network:
     pair_arc: list[IntArray] = field(default_factory=list)  # per pair block: arc carrying the pair
     pair_index: list[IntArray] = field(default_factory=list)  # per pair block: candidate index
     n_arcs: int = 0
+    provider_arcs: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # provider -> root
 
     @property
     def n(self) -> int:
@@ -94,31 +95,47 @@ class Network:
         out[ROOT] = -int(self.res.slots.sum())
         return out
 
-    def start_potentials(self, idx: IntArray, eps_bits: int, bids_per_pair: float) -> IntArray:
-        """Start prices: a provider's from a forward auction over candidates ``idx``, a demand's the
-        margin of its last wanted unit at those prices.
+    def start_potentials(
+        self, idx: IntArray, eps_bits: int, bids_per_pair: float
+    ) -> tuple[IntArray, BoolArray | None]:
+        """Start prices and a start assignment from a forward auction over candidates ``idx``.
 
-        Any start is correct (the kernel saturates the arcs it prices negative); a start near the
-        final prices keeps the kernel's shortest-path searches short where providers are contended.
+        A provider's price is its auction price; a demand's is the smallest margin among the pairs it
+        holds (its best margin, at least 0, when it holds none), so every held pair starts tight and
+        the pairs the auction left within its increment of a held one are the only ones the kernel
+        saturates and repairs. Any start is correct (the kernel saturates the arcs it prices
+        negative); one near the optimum keeps its searches short. Returns the potentials and which
+        candidates the auction holds (None with a depth discount: no auction there).
         """
         prob, res, pot = self.prob, self.res, np.zeros(self.n_nodes, np.int64)
         if prob.weights is not None:
-            return self._discounted_start(pot)
+            return self._discounted_start(pot), None
         rows, cols = prob.rows[idx], prob.cols[idx]
         vals = np.rint(prob.vals[idx] * self.scale).astype(np.int64)
         starts = np.searchsorted(rows, np.arange(prob.n + 1)).astype(np.int64)
         eps = max(1, int(vals.max(initial=0)) >> eps_bits)
         budget = int(bids_per_pair * idx.shape[0])
-        price, _ = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
-        margin = np.where(res.capacity[cols] > 0, vals - price[cols], np.iinfo(np.int64).min)
-        order = np.lexsort((-margin, rows))
-        rank = _within_row_rank(rows[order], prob.n)
-        last = order[rank == res.slots[rows[order]] - 1]
-        demand = np.zeros(prob.n, np.int64)
-        demand[rows[last]] = np.maximum(margin[last], 0)
-        pot[2 : 2 + prob.n] = demand
+        price, _, held = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
+        low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+        margin = np.where(res.capacity[cols] > 0, vals - price[cols], low)
+        best = np.zeros(prob.n, np.int64)
+        np.maximum.at(best, rows, margin)
+        smallest_held = np.full(prob.n, high, np.int64)
+        np.minimum.at(smallest_held, rows[held], margin[held])
+        pot[2 : 2 + prob.n] = np.maximum(np.where(smallest_held < high, smallest_held, best), 0)
         pot[2 + prob.n : 2 + prob.n + prob.m] = -price
-        return pot
+        holds = np.zeros(prob.rows.shape[0], bool)
+        holds[idx[held]] = True
+        return pot, holds
+
+    def start_flow(self, holds: BoolArray) -> IntArray:
+        """Flow of the held pairs (the network's only pair block so far) and of their providers."""
+        flow = np.concatenate(self.lower).astype(np.int64)
+        (arcs,), (idx,) = self.pair_arc, self.pair_index
+        flow[arcs] = holds[idx]
+        served = np.bincount(self.prob.cols[idx[holds[idx]]], minlength=self.prob.m)
+        flow[self.provider_arcs] = np.maximum(flow[self.provider_arcs], served)
+        return flow
 
     def _discounted_start(self, pot: IntArray) -> IntArray:
         """A demand (and its slots) priced at its best affinity: its best pair starts tight."""
@@ -185,7 +202,7 @@ def build(prob: _Problem, res: _Residual) -> Network:
     if res.floors is not None:
         net.add(demand, HUB, floors)
         net.add(np.array([HUB]), ROOT, np.array([int(floors.sum()) - res.coverage]))
-    net.add(2 + n + np.arange(m, dtype=np.int64), ROOT, res.capacity)
+    net.provider_arcs = net.add(2 + n + np.arange(m, dtype=np.int64), ROOT, res.capacity)
     if prob.weights is not None:
         owner = np.repeat(np.arange(n), res.slots)
         net.add(2 + owner, first_slot + np.arange(owner.shape[0]), np.ones(owner.shape[0], np.int64))

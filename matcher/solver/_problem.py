@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse.csgraph import maximum_flow
 
 from matcher.errors import (
     CandidatePairError,
@@ -303,6 +302,8 @@ def _max_coverage(
     prob: _Problem, floors: IntArray, capacity: IntArray, active: BoolArray
 ) -> tuple[int, BoolArray]:
     """Most floor units the free candidates can serve (a maximum flow), and the pairs carrying it."""
+    from scipy.sparse.csgraph import maximum_flow  # loads scipy.linalg (0.3 s): only floors need it
+
     n, m = prob.n, prob.m
     source, sink = n + m, n + m + 1
     idx = np.flatnonzero(active)

@@ -29,19 +29,22 @@ def solve(
     net = build(prob, res)
     subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
-    flow = np.zeros(0, np.int64)
-    pot = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
+    pot, holds = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
     if method != "full":
         idx = _rejected_at_start(net, res, pot, subset, idx)
+    net.add_pairs(idx)
+    flow = net.start_flow(holds) if holds is not None else np.concatenate(net.lower).astype(np.int64)
+    rerouted = np.zeros(0, np.int64)
     for _ in range(options.max_rounds):
-        net.add_pairs(idx)
-        flow, pot = _run_kernel(net, flow, pot, options, progress, np.unique(prob.rows[idx]))
+        flow, pot = _run_kernel(net, flow, pot, options, progress, rerouted)
         progress.report("price")
         outside = np.flatnonzero(res.active & ~subset)
         idx = outside[integer_gain(net, pot, outside) > 0]
         if idx.shape[0] == 0:
             return chosen_mask(net, flow), certificate(net, pot, tol)
         subset[idx] = True
+        net.add_pairs(idx)
+        rerouted = np.unique(prob.rows[idx])
     raise SolverError(f"candidate pricing did not settle within {options.max_rounds} rounds")
 
 
@@ -56,7 +59,7 @@ def _run_kernel(
     """Optimal flow and potentials of the network, warm-started from the last round's."""
     tail, head, lower, upper, cost = net.arrays()
     start = np.concatenate([flow, lower[flow.shape[0] :]])
-    if flow.shape[0] and net.prob.weights is None:
+    if rerouted.shape[0] and net.prob.weights is None:
         _reroute(rerouted, tail, head, lower, cost, start, pot)
     kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
     while True:

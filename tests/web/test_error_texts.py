@@ -348,3 +348,16 @@ def test_every_form_answers_wrong_input_in_words_for_people(day: Day) -> None:
                 problems.append(f"{case.path}: answered {response.headers.get('content-type')}, not a page")
             assert response.status_code < 500, f"{name}: {response.status_code}"
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/demands/1/no-such-tab", "/rounds/abc/def"])
+def test_an_address_no_page_serves_answers_with_a_page_for_people(client: TestClient, path: str) -> None:
+    """A browser that follows a wrong address reads a Chinese page; the API keeps its JSON body."""
+    page = client.get(path, headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "找不到这个页面" in visible_text(page.text)
+    assert programmer_fragments(page.text) == []
+    api = client.get("/api/v1" + path, headers={"accept": "text/html"})
+    assert api.status_code == 404
+    assert api.json()["code"] == "not_found"
