@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "encode_demands",
     "encode_documents",
     "named_chunks",
+    "products",
     "source_hash",
     "stack_chunks",
     "vector_from_bytes",
@@ -40,6 +42,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 DenseAggregation = Literal["max", "mean"]
+# Up to this many query rows, ``products`` runs in numpy's own loops instead of BLAS.
+FEW_ROWS = 4
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,15 @@ class ProviderChunks:
     texts: list[str]
     n_providers: int
 
+    @cached_property
+    def grouping(self) -> tuple[IntArray, IntArray, IntArray]:
+        """``(order, starts, columns)``: the chunks in provider order (stable), where each provider's
+        run starts in that order, and the providers of the runs; sorted once per index, not per list."""
+        order = np.argsort(self.owner, kind="stable")
+        owners = self.owner[order]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        return order, starts, owners[starts]
+
     @property
     def covered(self) -> npt.NDArray[np.bool_]:
         """Which providers have at least one chunk."""
@@ -207,6 +220,28 @@ def stack_chunks(per_provider: Sequence[Sequence[tuple[str, bytes]]], dim: int) 
     return ProviderChunks(vectors, np.asarray(owner, dtype=np.int64), texts, len(per_provider))
 
 
+def products(queries: FloatArray, vectors: FloatArray) -> FloatArray:
+    """``queries @ vectors.T``; for a few query rows in numpy's own loops (``einsum``), not BLAS.
+
+    A match list has one query row. BLAS hands a product with one row to its threads, and on a busy
+    2-core machine the hand-off cost 10-20 ms where the product itself takes 1-3 ms; ``einsum`` runs
+    it in the calling thread, with no process-wide setting that concurrent requests would share.
+
+    Parameters
+    ----------
+    queries : numpy.ndarray, shape (n, dim), float32
+    vectors : numpy.ndarray, shape (m, dim), float32
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), float32
+    """
+    if queries.shape[0] <= FEW_ROWS:
+        out: FloatArray = np.einsum("ij,kj->ik", queries, vectors)
+        return out
+    return np.asarray(queries @ vectors.T, dtype=np.float32)
+
+
 def dense_similarities(
     queries: FloatArray, chunks: ProviderChunks, aggregation: DenseAggregation = "max"
 ) -> tuple[FloatArray, IntArray]:
@@ -239,11 +274,9 @@ def dense_similarities(
         raise MatcherError(
             f"demand vectors have dimension {queries.shape[1]}, provider chunks {chunks.vectors.shape[1]}"
         )
-    per_chunk = queries.astype(np.float32) @ chunks.vectors.T
-    order = np.argsort(chunks.owner, kind="stable")
+    per_chunk = products(queries.astype(np.float32), chunks.vectors)
+    order, starts, columns = chunks.grouping
     owners = chunks.owner[order]
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    columns = owners[starts]
     grouped = per_chunk[:, order]
     best = np.maximum.reduceat(grouped, starts, axis=1)
     if aggregation == "max":
@@ -307,7 +340,7 @@ class DenseComponent:
         """Centroid cosine plus closest-chunk cosine of each row against every provider."""
         queries = np.asarray(features, dtype=np.float32)
         best, _ = dense_similarities(queries, self.chunks, "max")
-        combined = queries @ self.centroids.T + best
+        combined = products(queries, self.centroids) + best
         covered = self.chunks.covered
         if not covered.all() and covered.any():
             floor = np.nanmin(combined[:, covered], axis=1, keepdims=True)

@@ -137,12 +137,15 @@ def warm_up(session: Session, levels: Sequence[str] = ("society", "branch", "exp
     first list, as before: a start never waits for a fit).
     """
     provider_signature, pairing_signature = signatures(session)
+    latest = session.scalar(select(func.max(Demand.id)))
     ready = []
     for level in levels:
         if not preload_stored(session, level, signature=provider_signature):
             continue
         index = provider_index(session, level, signature=provider_signature)
         capacity_state(session, index, level, (*provider_signature, *pairing_signature))
+        if latest is not None:  # compiles the list's statements and runs its numerics once
+            match_lists(session, demand_ids=[latest], level=level, limit=10)
         ready.append(level)
     return ready
 

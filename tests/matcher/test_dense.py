@@ -5,8 +5,11 @@ import pytest
 
 from features.encoder import NullEncoder
 from matcher.dense import (
+    FEW_ROWS,
+    ProviderChunks,
     dense_similarities,
     encode_demands,
+    products,
     source_hash,
     stack_chunks,
     vector_from_bytes,
@@ -74,3 +77,19 @@ def test_no_encoding_without_an_encoder() -> None:
     with pytest.raises(EncoderUnavailableError):
         encode_demands(NullEncoder(), [("标题", "说明", [])])
     assert encode_demands(NullEncoder(), []) == []
+
+
+def test_one_demand_scores_as_in_a_batch_whichever_product_runs() -> None:
+    # One row goes through einsum, a batch through BLAS: the same similarities and closest chunks.
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(600, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owner = rng.integers(0, 90, size=600).astype(np.int64)
+    chunks = ProviderChunks(vectors, owner, [str(i) for i in range(600)], 100)  # 10 providers without
+    queries = rng.normal(size=(FEW_ROWS + 20, 16)).astype(np.float32)
+    batch, batch_closest = dense_similarities(queries, chunks)
+    for row in range(queries.shape[0]):
+        alone, closest = dense_similarities(queries[row : row + 1], chunks)
+        np.testing.assert_allclose(alone[0], batch[row], rtol=0, atol=1e-6)
+        assert np.array_equal(closest[0], batch_closest[row])
+    np.testing.assert_allclose(products(queries[:2], vectors), queries[:2] @ vectors.T, atol=1e-6)
