@@ -100,10 +100,11 @@ class Network:
     ) -> tuple[IntArray, BoolArray | None]:
         """Start prices and a start assignment from a forward auction over candidates ``idx``.
 
-        A provider's price is its auction price; a demand's is the smallest margin among the pairs it
-        holds (its best margin, at least 0, when it holds none), so every held pair starts tight and
-        the pairs the auction left within its increment of a held one are the only ones the kernel
-        saturates and repairs. Any start is correct (the kernel saturates the arcs it prices
+        A provider's price is its auction price; a demand that holds all its wanted number is priced
+        at the smallest margin it holds (every held pair starts tight), one with an empty slot at its
+        best margin among the pairs it does not hold, at least 0 (its empty slots start tight): the
+        pairs the auction left within its increment of the prices are the only ones the kernel
+        repairs. Any start is correct (the kernel saturates the arcs it prices
         negative); one near the optimum keeps its searches short. Returns the potentials and which
         candidates the auction holds (None with a depth discount: no auction there).
         """
@@ -118,11 +119,13 @@ class Network:
         price, _, held = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
         low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
         margin = np.where(res.capacity[cols] > 0, vals - price[cols], low)
-        best = np.zeros(prob.n, np.int64)
-        np.maximum.at(best, rows, margin)
+        free = ~held
+        best_free = np.zeros(prob.n, np.int64)  # an empty slot is worth 0
+        np.maximum.at(best_free, rows[free], margin[free])
         smallest_held = np.full(prob.n, high, np.int64)
         np.minimum.at(smallest_held, rows[held], margin[held])
-        pot[2 : 2 + prob.n] = np.maximum(np.where(smallest_held < high, smallest_held, best), 0)
+        full = np.bincount(rows[held], minlength=prob.n) >= res.slots
+        pot[2 : 2 + prob.n] = np.where(full, np.maximum(smallest_held, 0), best_free)
         pot[2 + prob.n : 2 + prob.n + prob.m] = -price
         holds = np.zeros(prob.rows.shape[0], bool)
         holds[idx[held]] = True
