@@ -97,7 +97,7 @@ class Network:
 
     def start_potentials(
         self, idx: IntArray, eps_bits: int, bids_per_pair: float
-    ) -> tuple[IntArray, BoolArray | None]:
+    ) -> tuple[IntArray, IntArray | None]:
         """Start prices and a start assignment from a forward auction over candidates ``idx``.
 
         A provider's price is its auction price; a demand that holds all its wanted number is priced
@@ -106,7 +106,7 @@ class Network:
         pairs the auction left within its increment of the prices are the only ones the kernel
         repairs. Any start is correct (the kernel saturates the arcs it prices
         negative); one near the optimum keeps its searches short. Returns the potentials and which
-        candidates the auction holds (None with a depth discount: no auction there).
+        candidates the auction holds, sorted (None with a depth discount: no auction there).
         """
         prob, res, pot = self.prob, self.res, np.zeros(self.n_nodes, np.int64)
         if prob.weights is not None:
@@ -127,16 +127,15 @@ class Network:
         full = np.bincount(rows[held], minlength=prob.n) >= res.slots
         pot[2 : 2 + prob.n] = np.where(full, np.maximum(smallest_held, 0), best_free)
         pot[2 + prob.n : 2 + prob.n + prob.m] = -price
-        holds = np.zeros(prob.rows.shape[0], bool)
-        holds[idx[held]] = True
-        return pot, holds
+        return pot, idx[held]
 
-    def start_flow(self, holds: BoolArray) -> IntArray:
-        """Flow of the held pairs (the network's only pair block so far) and of their providers."""
+    def start_flow(self, holds: IntArray) -> IntArray:
+        """Flow of the held candidates ``holds`` (sorted, all in the network's only pair block so far)
+        and of their providers."""
         flow = np.concatenate(self.lower).astype(np.int64)
         (arcs,), (idx,) = self.pair_arc, self.pair_index
-        flow[arcs] = holds[idx]
-        served = np.bincount(self.prob.cols[idx[holds[idx]]], minlength=self.prob.m)
+        flow[arcs[np.searchsorted(idx, holds)]] = 1
+        served = np.bincount(self.prob.cols[holds], minlength=self.prob.m)
         flow[self.provider_arcs] = np.maximum(flow[self.provider_arcs], served)
         return flow
 
