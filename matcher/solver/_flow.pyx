@@ -173,6 +173,8 @@ cdef class FlowKernel:
                     if not self._augment(v):
                         return -1
                     count += 1
+                    if _now() > stop:  # one search can settle thousands of nodes: check after each
+                        break
             moved = self.routed - moved
             scanned = (self.scanned_arcs - scanned) / max(moved, 1) + 1
             if batched:

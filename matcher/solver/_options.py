@@ -69,7 +69,8 @@ class SolveProgress:
     fraction : float
         Share of the current stage's work done, in [0, 1], or NaN when it cannot be told.
     stage : str
-        ``"validate"``, ``"coverage"``, ``"solve"``, ``"price"`` or ``"done"``.
+        ``"validate"``, ``"coverage"``, ``"start"`` (the start auction), ``"solve"``, ``"price"`` or
+        ``"done"``.
     seconds : float
         Time since ``assign`` was called.
     """
