@@ -3,9 +3,12 @@
 
 The network is given as arcs (tail, head, lower, upper, cost) with node supplies; the kernel keeps a
 pseudoflow and int64 potentials whose reduced costs ``cost + pot[tail] - pot[head]`` are >= 0 on every
-residual arc. A node with excess sends it, one Dijkstra at a time, along a shortest residual path to the
-nearest node with a deficit; the distances then lower the potentials of the nodes the search settled,
-which keeps every reduced cost >= 0. When no excess is left the flow is optimal and the potentials are
+residual arc. Excess travels along shortest residual paths to the nearest deficits; the distances
+then lower the potentials of the nodes a search settled, which keeps every reduced cost >= 0. Two
+kinds of step do it: a single Dijkstra from one excess node, or a phase (one Dijkstra from all excess
+nodes at once, then every path of zero reduced cost, depth first), which routes at once the many
+excesses that lie at one distance from a deficit, as the auction's start leaves them; the step that
+last cost fewer arc scans per unit routed runs next. When no excess is left the flow is optimal and the potentials are
 its exact dual certificate. Work is done in slices of a given duration, so the caller can report
 progress and stop between slices; the slices release the GIL.
 """
@@ -170,6 +173,8 @@ cdef class FlowKernel:
                     if not self._augment(v):
                         return -1
                     count += 1
+                    if _now() > stop:  # one search can settle thousands of nodes: check after each
+                        break
             moved = self.routed - moved
             scanned = (self.scanned_arcs - scanned) / max(moved, 1) + 1
             if batched:
@@ -450,12 +455,15 @@ def auction_prices(
     cdef int8_t[::1] queued = np.zeros(n, np.int8)
     cdef int8_t[::1] held = np.zeros(e, np.int8)
     cdef int64_t[::1] price = np.zeros(m, np.int64)
+    cdef int64_t[::1] ask = np.zeros(m, np.int64)  # the price a bidder sees: 0 until full; never for capacity 0
     cdef int64_t i, j, k, q_head = 0, q_tail = 0, bids = 0, best, second, margin, p, arc, bid
     cdef int64_t pos, child, last, out, key
     for k in range(e):
         deg[cols[k]] += 1
     for j in range(m):
         hstart[j + 1] = hstart[j] + min(capacity[j], deg[j])
+        if capacity[j] == 0:
+            ask[j] = INF
     cdef int64_t[::1] heap_val = np.empty(max(1, hstart[m]), np.int64)
     cdef int64_t[::1] heap_arc = np.empty(max(1, hstart[m]), np.int64)
     for i in range(n):
@@ -474,11 +482,7 @@ def auction_prices(
                 for k in range(starts[i], starts[i + 1]):
                     if held[k]:
                         continue
-                    j = cols[k]
-                    if capacity[j] == 0:
-                        continue
-                    p = heap_val[hstart[j]] if hsize[j] == capacity[j] else 0
-                    margin = vals[k] - p
+                    margin = vals[k] - ask[cols[k]]
                     if margin > best:
                         second = max(second, best)
                         best, arc = margin, k
@@ -520,6 +524,8 @@ def auction_prices(
                         pos = child
                 heap_val[hstart[j] + pos] = bid
                 heap_arc[hstart[j] + pos] = arc
+                if hsize[j] == capacity[j]:
+                    ask[j] = heap_val[hstart[j]]
                 held[arc] = 1
                 free[i] -= 1
                 bids += 1

@@ -97,15 +97,16 @@ class Network:
 
     def start_potentials(
         self, idx: IntArray, eps_bits: int, bids_per_pair: float
-    ) -> tuple[IntArray, BoolArray | None]:
+    ) -> tuple[IntArray, IntArray | None]:
         """Start prices and a start assignment from a forward auction over candidates ``idx``.
 
-        A provider's price is its auction price; a demand's is the smallest margin among the pairs it
-        holds (its best margin, at least 0, when it holds none), so every held pair starts tight and
-        the pairs the auction left within its increment of a held one are the only ones the kernel
-        saturates and repairs. Any start is correct (the kernel saturates the arcs it prices
+        A provider's price is its auction price; a demand that holds all its wanted number is priced
+        at the smallest margin it holds (every held pair starts tight), one with an empty slot at its
+        best margin among the pairs it does not hold, at least 0 (its empty slots start tight): the
+        pairs the auction left within its increment of the prices are the only ones the kernel
+        repairs. Any start is correct (the kernel saturates the arcs it prices
         negative); one near the optimum keeps its searches short. Returns the potentials and which
-        candidates the auction holds (None with a depth discount: no auction there).
+        candidates the auction holds, sorted (None with a depth discount: no auction there).
         """
         prob, res, pot = self.prob, self.res, np.zeros(self.n_nodes, np.int64)
         if prob.weights is not None:
@@ -118,22 +119,23 @@ class Network:
         price, _, held = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
         low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
         margin = np.where(res.capacity[cols] > 0, vals - price[cols], low)
-        best = np.zeros(prob.n, np.int64)
-        np.maximum.at(best, rows, margin)
+        free = ~held
+        best_free = np.zeros(prob.n, np.int64)  # an empty slot is worth 0
+        np.maximum.at(best_free, rows[free], margin[free])
         smallest_held = np.full(prob.n, high, np.int64)
         np.minimum.at(smallest_held, rows[held], margin[held])
-        pot[2 : 2 + prob.n] = np.maximum(np.where(smallest_held < high, smallest_held, best), 0)
+        full = np.bincount(rows[held], minlength=prob.n) >= res.slots
+        pot[2 : 2 + prob.n] = np.where(full, np.maximum(smallest_held, 0), best_free)
         pot[2 + prob.n : 2 + prob.n + prob.m] = -price
-        holds = np.zeros(prob.rows.shape[0], bool)
-        holds[idx[held]] = True
-        return pot, holds
+        return pot, idx[held]
 
-    def start_flow(self, holds: BoolArray) -> IntArray:
-        """Flow of the held pairs (the network's only pair block so far) and of their providers."""
+    def start_flow(self, holds: IntArray) -> IntArray:
+        """Flow of the held candidates ``holds`` (sorted, all in the network's only pair block so far)
+        and of their providers."""
         flow = np.concatenate(self.lower).astype(np.int64)
         (arcs,), (idx,) = self.pair_arc, self.pair_index
-        flow[arcs] = holds[idx]
-        served = np.bincount(self.prob.cols[idx[holds[idx]]], minlength=self.prob.m)
+        flow[arcs[np.searchsorted(idx, holds)]] = 1
+        served = np.bincount(self.prob.cols[holds], minlength=self.prob.m)
         flow[self.provider_arcs] = np.maximum(flow[self.provider_arcs], served)
         return flow
 

@@ -26,7 +26,7 @@ class SolverOptions:
         Slack of the certificate's reduced-cost conditions, relative to the largest affinity.
     slice_seconds : float, default 0.1
         Longest stretch of kernel work between two progress reports (and chances to cancel).
-    start_eps_bits : int, default 14
+    start_eps_bits : int, default 26
         The start prices come from an auction whose bid increment is the largest affinity / 2**this.
     start_bids_per_pair : float, default 20.0
         The start auction stops after this many bids per candidate pair (a price war ends there).
@@ -36,7 +36,7 @@ class SolverOptions:
     max_rounds: int = 100
     relative_tolerance: float = 1e-11
     slice_seconds: float = 0.1
-    start_eps_bits: int = 14
+    start_eps_bits: int = 26
     start_bids_per_pair: float = 20.0
 
     def __post_init__(self) -> None:
@@ -69,7 +69,8 @@ class SolveProgress:
     fraction : float
         Share of the current stage's work done, in [0, 1], or NaN when it cannot be told.
     stage : str
-        ``"validate"``, ``"coverage"``, ``"solve"``, ``"price"`` or ``"done"``.
+        ``"validate"``, ``"coverage"``, ``"start"`` (the start auction), ``"solve"``, ``"price"`` or
+        ``"done"``.
     seconds : float
         Time since ``assign`` was called.
     """

@@ -21,6 +21,9 @@ from matcher.errors import (
     ShapeMismatchError,
 )
 
+# Candidates sorted per block of whole demands between two progress reports (a few 10 ms each).
+SORT_BLOCK = 1 << 18
+
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -75,31 +78,45 @@ def _check_values(rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
         )
 
 
-def _canonical_pairs(affinity: Any) -> tuple[int, int, IntArray, IntArray, FloatArray]:
+def _canonical_pairs(
+    affinity: Any, report: Callable[[str], None]
+) -> tuple[int, int, IntArray, IntArray, FloatArray]:
     """Stored entries sorted by demand then affinity (best first); duplicates are an error."""
     coo = _as_sparse_coo(affinity)
     n, m = (int(s) for s in coo.shape)
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     vals = coo.data.astype(np.float64)
+    report("validate")
     _check_values(rows, cols, vals)
-    order = _by_demand_best_first(rows, vals)
+    report("validate")
+    order = _by_demand_best_first(rows, vals, report)
     rows, cols, vals = rows[order], cols[order], vals[order]
     if not (affinity.format in ("csr", "csc") and affinity.has_canonical_format):  # else none is repeated
         _reject_duplicate_pairs(rows, cols, m, "affinity", InvalidAffinityError)
     return n, m, rows, cols, vals
 
 
-def _by_demand_best_first(rows: IntArray, vals: FloatArray) -> IntArray:
+def _by_demand_best_first(rows: IntArray, vals: FloatArray, report: Callable[[str], None]) -> IntArray:
     """Order grouping entries by demand, larger affinities first within a demand.
 
     One sort on a float key, the demand plus a fraction in [0, 1/2] that falls as the affinity rises
     (two stable sorts cost three times as much). Affinities closer than the key's resolution (1e-11
     relative at 100,000 demands) may come out in either order: within-demand order only guides the
-    restricted problem and the engine choice, never the answer.
+    restricted problem and the engine choice, never the answer. Entries already grouped by demand
+    (CSR input) are sorted in blocks of whole demands, with a progress report (a chance to cancel)
+    after each block.
     """
     top = float(vals.max(initial=0.0))
     fraction = 0.5 - 0.5 * vals / top if top > 0 else np.zeros_like(vals)
-    return np.asarray(np.argsort(rows + fraction), np.int64)
+    key = rows + fraction
+    if rows.shape[0] <= SORT_BLOCK or (np.diff(rows) < 0).any():
+        return np.asarray(np.argsort(key), np.int64)
+    order = np.empty(rows.shape[0], np.int64)
+    cuts = np.searchsorted(rows, rows[::SORT_BLOCK][1:], side="left")
+    for start, stop in zip(np.r_[0, cuts], np.r_[cuts, rows.shape[0]], strict=True):
+        order[start:stop] = start + np.argsort(key[start:stop])
+        report("validate")
+    return order
 
 
 def _reject_duplicate_pairs(
@@ -222,7 +239,7 @@ def _validate(
     depth_discount: ArrayLike | None,
     report: Callable[[str], None] = lambda stage: None,
 ) -> _Problem:
-    n, m, rows, cols, vals = _canonical_pairs(affinity)
+    n, m, rows, cols, vals = _canonical_pairs(affinity, report)
     report("validate")  # the sort above is the longest step before the solve: a chance to cancel
     cap = _int_vector(capacity, m, "capacity", "columns", CapacityError)
     wanted = _int_vector(max_per_demand, n, "max_per_demand", "rows", DemandBoundError)

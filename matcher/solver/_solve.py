@@ -25,21 +25,28 @@ def solve(
         return chosen, _discounted_certificate(prob, cert)
     progress.report("coverage")
     res, carried = _residual(prob)
+    progress.report("coverage")
     tol = options.relative_tolerance * prob.scale
     net = build(prob, res)
+    progress.report("coverage")
     subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
+    progress.report("start")
     pot, holds = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
+    progress.report("start")
     if method != "full":
         idx = _rejected_at_start(net, res, pot, subset, idx)
     net.add_pairs(idx)
+    progress.report("start")
     flow = net.start_flow(holds) if holds is not None else np.concatenate(net.lower).astype(np.int64)
     rerouted = np.zeros(0, np.int64)
     for _ in range(options.max_rounds):
         flow, pot = _run_kernel(net, flow, pot, options, progress, rerouted)
         progress.report("price")
         outside = np.flatnonzero(res.active & ~subset)
+        progress.report("price")
         idx = outside[integer_gain(net, pot, outside) > 0]
+        progress.report("price")
         if idx.shape[0] == 0:
             return chosen_mask(net, flow), certificate(net, pot, tol)
         subset[idx] = True
