@@ -219,7 +219,10 @@ def certificate(net: Network, pot: IntArray, tol: float) -> Certificate:
     n, m = prob.n, prob.m
     p = (pot - pot[ROOT]).astype(np.float64) / net.scale
     demand_price = p[2 : 2 + n].copy()
-    provider_price = -p[2 + n : 2 + n + m]
+    # A capacity's dual is never negative. The kernel leaves a provider without network load at any
+    # price its arc to the root allows (a start price below zero stays there); raising it to zero
+    # only makes that provider's unchosen pairs less attractive, so every other condition still holds.
+    provider_price = np.maximum(-p[2 + n : 2 + n + m], 0.0)
     provider_price[res.capacity == 0] = np.inf
     if prob.weights is None:
         weights = np.ones(1)

@@ -155,3 +155,20 @@ def test_every_method_reaches_the_certified_optimum(case: Case, how: tuple[str, 
     _check_feasible(case, result)
     assert abs(result.objective - reference.objective) <= 1e-9 * max(1.0, reference.objective)
     assert certificate_violation(result, case.affinity, **case.kwargs) <= result.certificate.tolerance
+
+
+def test_a_provider_held_only_by_a_locked_pair_is_certified_at_a_price_of_zero_or_more() -> None:
+    """A capacity's dual is never negative, even for a provider the network leaves without arcs."""
+    affinity = sp.csr_array(([0.25, 0.0], ([3, 5], [2, 3])), shape=(6, 4))  # an explicit zero is a candidate
+    kwargs: dict[str, Any] = {
+        "capacity": np.array([0, 0, 1, 2]),
+        "max_per_demand": np.array([0, 0, 0, 1, 0, 1]),
+        "forbidden": np.empty((0, 2), np.int64),
+        "locked": np.array([[5, 3]]),
+        "depth_discount": [1.0, 0.75, 0.5],
+    }
+    for method in ("auto", "full", "pruned"):
+        result = assign(affinity, method=method, **kwargs)
+        assert result.pairs.tolist() == [[3, 2], [5, 3]]
+        assert (result.certificate.provider_price[np.isfinite(result.certificate.provider_price)] >= 0).all()
+        assert certificate_violation(result, affinity, **kwargs) <= result.certificate.tolerance
