@@ -73,6 +73,11 @@ def _after_rollback(connection: Connection) -> None:
 
 
 def _end_transaction(connection: Connection) -> None:
+    if connection.invalidated or connection.closed:
+        # The database went away mid-transaction: its flag went with the connection (reading `info`
+        # now raises and would turn the request's 503 into a 500). A bump only costs one re-read.
+        _bump()
+        return
     if connection.info.pop(_WROTE, False):
         _bump()
 
