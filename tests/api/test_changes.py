@@ -89,3 +89,14 @@ def test_signatures_follow_a_provider_changed_by_another_process(db: Factory, en
         providers, pairings = signatures(session)
     assert providers != first[0]
     assert pairings == first[1]
+
+
+def test_a_transaction_whose_connection_was_lost_rolls_back_without_a_new_error(db: Factory) -> None:
+    """The database went away mid-request: the rollback must not raise, or a 503 becomes a 500."""
+    add_societies(db)
+    before = _stamp(db)
+    with db() as session:
+        session.get(Society, 1)
+        session.connection().invalidate()
+        session.rollback()
+    assert _stamp(db) != before
