@@ -22,6 +22,12 @@ demands -> societies and the csl-dev tuning split; the vectors come from ``var/e
     .venv/bin/python -m benchmarks.ranking_directions knn csl
     .venv/bin/python -m benchmarks.ranking_directions norm csl demo
     .venv/bin/python -m benchmarks.ranking_directions chunks csl
+    .venv/bin/python -m benchmarks.ranking_directions service demo csl csl-report
+
+``service`` prints the service's own figures through ``matcher.ranking.evaluate`` (the path of ``huiqi
+evaluate``: one provider index, its gate, ``top_candidates``): sparse only (no encoder), dense only
+(dense weight 0.999) and fused (the defaults). ``csl-report`` is the report split: read once, for the
+final figure, never tuned on.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from matcher.texts import tokenizer
 
 OUT = Path(__file__).resolve().parents[1] / "var" / "directions"
 Floats = npt.NDArray[np.float64]
-LOADERS = {"demo": _dense.demo_corpus, "csl": _dense.csl_corpus}
+LOADERS = {"demo": _dense.demo_corpus, "csl": _dense.csl_corpus, "csl-report": _dense.csl_report_corpus}
 SPARSE = ("qcos", "dcos", "qchar", "dchar")
 
 
@@ -310,6 +316,27 @@ def chunks(name: str) -> None:
         print(line(f"{name} chunks of {label}, dense alone", ranks(z(data["sentence_encoder"]), gold), base))
 
 
+def service_figures(name: str) -> None:
+    """acc@1 [95 %] / hit@5 / MRR of the service's ranking, sparse only, dense only and fused."""
+    from matcher.ranking import evaluate
+
+    corpus = LOADERS[name]()
+    encoder, store = E5Encoder(), _vectors.BenchStore()
+    runs = {
+        "sparse only (no encoder)": (RankingConfig(), None),
+        "dense only (dense weight 0.999)": (RankingConfig(dense_weight=0.999), encoder),
+        "fused (the service)": (RankingConfig(), encoder),
+    }
+    for label, (config, chosen) in runs.items():
+        found = evaluate(corpus.documents, corpus.demands, config, chosen, store)
+        interval = found.intervals["acc_at_1"]
+        print(
+            f"{name} {label}: acc@1 {found.acc_at_1:.3f} [{interval.low:.3f}, {interval.high:.3f}] "
+            f"hit@5 {found.hit_at_5:.3f} MRR {found.mrr:.3f} (n {found.n})",
+            flush=True,
+        )
+
+
 if __name__ == "__main__":
     command, *names = sys.argv[1:]
     for corpus_name in names:
@@ -318,6 +345,6 @@ if __name__ == "__main__":
             if corpus_name == "csl":
                 blocks(corpus_name, 480)
         elif command == "multinomial":
-            multinomial(corpus_name, ((1.0, 1.0, 1.0, 10.0), (1.0, 1.0, 2.0, 10.0)))
+            multinomial(corpus_name, ((1.0, 1.0, 1.0, 10.0), (1.0, 1.0, 2.0, 10.0), (0.0, 0.0, 1.0, 10.0)))
         else:
-            {"knn": knn, "norm": norm, "chunks": chunks}[command](corpus_name)
+            {"knn": knn, "norm": norm, "chunks": chunks, "service": service_figures}[command](corpus_name)
