@@ -15,13 +15,18 @@ demands -> societies and the csl-dev tuning split; the vectors come from ``var/e
   of its best m documents or a soft maximum;
 * ``norm``: per-demand normalisations of each component before the fusion (z over the best k, robust
   z, rank to normal scores, min-max, one global scale) and a hubness correction of the dense part;
-* ``chunks``: provider documents cut at 480 characters (whole csl-dev abstracts) instead of 200.
+* ``chunks``: provider documents cut at 480 characters (whole csl-dev abstracts) instead of 200;
+* ``weights``: the dense weight and the character SVM's share of the sparse part on a grid;
+* ``expansion``: the demand's vector moved toward its k closest chunks (dense pseudo-relevance
+  feedback), and the provider's name alone encoded as a further component.
 
     .venv/bin/python -m benchmarks.ranking_directions blocks csl demo
     .venv/bin/python -m benchmarks.ranking_directions multinomial csl
     .venv/bin/python -m benchmarks.ranking_directions knn csl
     .venv/bin/python -m benchmarks.ranking_directions norm csl demo
     .venv/bin/python -m benchmarks.ranking_directions chunks csl
+    .venv/bin/python -m benchmarks.ranking_directions weights csl demo
+    .venv/bin/python -m benchmarks.ranking_directions expansion csl demo
     .venv/bin/python -m benchmarks.ranking_directions service demo csl csl-report
 
 ``service`` prints the service's own figures through ``matcher.ranking.evaluate`` (the path of ``huiqi
@@ -316,6 +321,54 @@ def chunks(name: str) -> None:
         print(line(f"{name} chunks of {label}, dense alone", ranks(z(data["sentence_encoder"]), gold), base))
 
 
+def weights(name: str) -> None:
+    """The service's mix with the dense weight 0.4-0.8 and the character share 0.3-0.7 of the rest."""
+    data = load(name)
+    gold = np.asarray(data["gold"])
+    base = ranks(service(data), gold)
+    parts = [z(data[key]) for key in ("cosine", "character_svm", "sentence_encoder")]  # type: ignore[arg-type]
+    for dense in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for character in (0.3, 0.5, 0.7):
+            sparse = 1 - dense
+            mixed = sparse * (1 - character) * parts[0] + sparse * character * parts[1] + dense * parts[2]
+            print(line(f"{name} dense {dense} character {character}", ranks(mixed, gold), base))
+
+
+def expansion(name: str) -> None:
+    """Dense pseudo-relevance feedback, and the provider's name encoded alone, against the service."""
+    from matcher.ranking import provider_inputs as inputs_of
+
+    data = load(name)
+    gold = np.asarray(data["gold"])
+    base = ranks(service(data), gold)
+    vectors, owner = np.asarray(data["chunk_vec"], np.float64), np.asarray(data["chunk_owner"])
+    centroids = np.zeros((gold.shape[1], vectors.shape[1]))
+    np.add.at(centroids, owner, vectors)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+
+    def dense(queries: Floats) -> Floats:  # the service's centroid + closest chunk
+        best = np.full((queries.shape[0], gold.shape[1]), -np.inf)
+        np.maximum.at(best.T, owner, (queries @ vectors.T).T)
+        return np.asarray(queries @ centroids.T + best, np.float64)
+
+    queries = np.asarray(data["qvec"], np.float64)
+    closest = np.argsort(-(queries @ vectors.T), axis=1)
+    for k in (5, 10, 30):
+        for beta in (0.5, 1.0, 2.0):
+            moved = queries + beta * vectors[closest[:, :k]].mean(axis=1)
+            moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+            expanded = dict(data, sentence_encoder=dense(moved))
+            print(line(f"{name} dense feedback k {k} beta {beta}", ranks(service(expanded), gold), base))
+    _, providers = inputs_of(LOADERS[name]().documents)
+    names = [p.name.strip() for p in providers]
+    for kind in ("passage", "query"):
+        similarity = queries @ _vectors.cached(names, kind).astype(np.float64).T
+        print(line(f"{name} name as {kind} alone", ranks(similarity, gold), base))
+        for weight in (0.05, 0.1, 0.2):
+            mixed = (1 - weight) * service(data) + weight * z(similarity)
+            print(line(f"  service x {1 - weight:.2f} + {weight}", ranks(mixed, gold), base))
+
+
 def service_figures(name: str) -> None:
     """acc@1 [95 %] / hit@5 / MRR of the service's ranking, sparse only, dense only and fused."""
     from matcher.ranking import evaluate
@@ -347,4 +400,12 @@ if __name__ == "__main__":
         elif command == "multinomial":
             multinomial(corpus_name, ((1.0, 1.0, 1.0, 10.0), (1.0, 1.0, 2.0, 10.0), (0.0, 0.0, 1.0, 10.0)))
         else:
-            {"knn": knn, "norm": norm, "chunks": chunks, "service": service_figures}[command](corpus_name)
+            commands = {
+                "knn": knn,
+                "norm": norm,
+                "chunks": chunks,
+                "weights": weights,
+                "expansion": expansion,
+                "service": service_figures,
+            }
+            commands[command](corpus_name)
