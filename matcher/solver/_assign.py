@@ -88,7 +88,15 @@ def assign(
     progress = Progress(callback)
     progress.report("validate")
     prob = _validate(
-        affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount, progress.report
+        affinity,
+        capacity,
+        max_per_demand,
+        min_per_demand,
+        forbidden,
+        locked,
+        depth_discount,
+        progress.report,
+        opts.report_every,
     )
     chosen, cert = solve(prob, "full" if method == "full" else "pruned", opts, progress)
     result = _assignment(prob, chosen, cert)
