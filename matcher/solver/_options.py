@@ -20,6 +20,9 @@ class SolverOptions:
     ----------
     extra_candidates : int, default 8
         The pruned method starts each demand on its wanted number plus this many best candidates.
+    contention : float, default 0.02
+        ``method="auto"`` solves on all candidates when the start prices reject more left-out
+        candidates than this many per demand (else the rejected ones join the first network).
     max_rounds : int, default 100
         Most pricing rounds of the pruned method (each adds the left-out pairs the prices reject).
     relative_tolerance : float, default 1e-11
@@ -32,7 +35,7 @@ class SolverOptions:
         The start prices come from an auction whose bid increment is the largest affinity / 2**this.
     start_bids_per_pair : float, default 20.0
         The start auction stops after this many bids per candidate pair in all its phases.
-    start_first_eps_bits : int, default 26
+    start_first_eps_bits : int, default 4
         The start auction's first phase bids with increment largest affinity / 2**this (equal to
         ``start_eps_bits``: one phase; smaller: epsilon-scaling, coarse phases first).
     start_eps_step_bits : int, default 4
@@ -42,13 +45,14 @@ class SolverOptions:
     """
 
     extra_candidates: int = 8
+    contention: float = 0.02
     max_rounds: int = 100
     relative_tolerance: float = 1e-11
     slice_seconds: float = 0.1
     report_every: int = 1 << 18
     start_eps_bits: int = 26
     start_bids_per_pair: float = 20.0
-    start_first_eps_bits: int = 26
+    start_first_eps_bits: int = 4
     start_eps_step_bits: int = 4
     start_backoff: int = 4
 
@@ -77,6 +81,8 @@ class SolverOptions:
             raise SolverOptionsError(f"start_backoff is {self.start_backoff}; it must be in [0, 1024]")
         if self.start_eps_step_bits == 0:
             raise SolverOptionsError("start_eps_step_bits is 0; it must be >= 1")
+        if not self.contention >= 0:
+            raise SolverOptionsError(f"contention is {self.contention}; it must be >= 0")
         if not self.start_bids_per_pair >= 0:
             raise SolverOptionsError(f"start_bids_per_pair is {self.start_bids_per_pair}; it must be >= 0")
         if isinstance(self.report_every, bool) or not isinstance(self.report_every, int):

@@ -35,7 +35,15 @@ def solve(
     pot, holds = net.start_potentials(idx, options, progress)
     progress.report("start")
     if method != "full":
-        idx = _rejected_at_start(net, res, pot, subset, idx, options, progress)
+        rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
+        if rejected.shape[0] > prob.n * options.contention:
+            if method == "auto":  # contention: the best few candidates do not hold the optimum
+                subset = res.active.copy()
+                idx = np.flatnonzero(subset)
+                pot, holds = net.start_potentials(idx, options, progress)
+        else:  # the few rejected pairs join the first solve: re-routing their demands later costs more
+            subset[rejected] = True
+            idx = np.flatnonzero(subset)
     net.add_pairs(idx)
     progress.report("start")
     flow = net.start_flow(holds) if holds is not None else np.concatenate(net.lower).astype(np.int64)
@@ -92,25 +100,6 @@ def _violators(
         parts.append(part[integer_gain(net, pot, part) > 0])
         progress.report(stage)
     return np.concatenate(parts) if parts else outside
-
-
-def _rejected_at_start(
-    net: Network,
-    res: _Residual,
-    pot: IntArray,
-    subset: BoolArray,
-    idx: IntArray,
-    options: SolverOptions,
-    progress: Progress,
-) -> IntArray:
-    """Let the few pairs the start prices already reject join the first solve (re-routing their
-    demands afterwards costs long searches); many rejected pairs mean the start prices are poor, and
-    the pricing rounds add them instead (at most one per ten demands here)."""
-    rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
-    if rejected.shape[0] > net.prob.n // 10:
-        return idx
-    subset[rejected] = True
-    return np.flatnonzero(subset)
 
 
 def _reroute(
