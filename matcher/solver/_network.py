@@ -97,9 +97,13 @@ class Network:
         return out
 
     def start_potentials(
-        self, idx: IntArray, options: SolverOptions, progress: Progress
+        self, idx: IntArray, options: SolverOptions, progress: Progress, scaled: bool
     ) -> tuple[IntArray, IntArray | None]:
         """Start prices and a start assignment from a forward auction over candidates ``idx``.
+
+        The auction runs one phase at the final increment, or with ``scaled`` by epsilon-scaling
+        phases: on all candidates of a contended problem the one-phase auction fights a price war
+        that only coarse phases settle cheaply; elsewhere the extra phases cost more than they save.
 
         A provider's price is its auction price; a demand that holds all its wanted number is priced
         at the smallest margin it holds (every held pair starts tight), one with an empty slot at its
@@ -117,13 +121,9 @@ class Network:
         progress.report("start")
         starts = np.searchsorted(rows, np.arange(prob.n + 1)).astype(np.int64)
         auction = Auction(starts, rows, cols, vals, res.slots, res.capacity)
-        _run_auction(
-            auction,
-            int(vals.max(initial=0)),
-            int(options.start_bids_per_pair * idx.shape[0]),
-            options,
-            progress,
-        )
+        first = options.start_first_eps_bits if scaled else options.start_eps_bits
+        budget = int(options.start_bids_per_pair * idx.shape[0])
+        _run_auction(auction, int(vals.max(initial=0)), first, budget, options, progress)
         price, held = auction.prices(), auction.holds()
         progress.report("start")
         low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
@@ -271,11 +271,13 @@ def chosen_mask(net: Network, flow: IntArray) -> BoolArray:
     return chosen
 
 
-def _run_auction(auction: Auction, top: int, budget: int, options: SolverOptions, progress: Progress) -> None:
-    """Phases of increment top / 2**b for b = ``start_first_eps_bits``, then every
-    ``start_eps_step_bits`` more, down to ``start_eps_bits``; in slices, reporting between them.
-    ``budget`` bids in all (a price war that no phase settles ends there)."""
-    bits = min(options.start_first_eps_bits, options.start_eps_bits)
+def _run_auction(
+    auction: Auction, top: int, first: int, budget: int, options: SolverOptions, progress: Progress
+) -> None:
+    """Phases of increment top / 2**b for b = ``first``, then every ``start_eps_step_bits`` more,
+    down to ``start_eps_bits``; in slices, reporting between them. ``budget`` bids in all (a price
+    war that no phase settles ends there)."""
+    bits = min(first, options.start_eps_bits)
     while True:
         auction.phase(max(1, top >> bits), options.start_backoff)
         while not auction.run(options.slice_seconds, budget):

@@ -36,8 +36,9 @@ class SolverOptions:
     start_bids_per_pair : float, default 20.0
         The start auction stops after this many bids per candidate pair in all its phases.
     start_first_eps_bits : int, default 4
-        The start auction's first phase bids with increment largest affinity / 2**this (equal to
-        ``start_eps_bits``: one phase; smaller: epsilon-scaling, coarse phases first).
+        On all candidates (``method="full"``, or ``"auto"`` under contention) the start auction runs
+        by epsilon-scaling phases, the first with increment largest affinity / 2**this; on the
+        pruned network it runs one phase at ``start_eps_bits``.
     start_eps_step_bits : int, default 4
         Each further phase divides the increment by 2**this, down to ``start_eps_bits``.
     start_backoff : int, default 4

@@ -32,7 +32,7 @@ def solve(
     subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
     progress.report("start")
-    pot, holds = net.start_potentials(idx, options, progress)
+    pot, holds = net.start_potentials(idx, options, progress, scaled=method == "full")
     progress.report("start")
     if method != "full":
         rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
@@ -40,7 +40,7 @@ def solve(
             if method == "auto":  # contention: the best few candidates do not hold the optimum
                 subset = res.active.copy()
                 idx = np.flatnonzero(subset)
-                pot, holds = net.start_potentials(idx, options, progress)
+                pot, holds = net.start_potentials(idx, options, progress, scaled=True)
         else:  # the few rejected pairs join the first solve: re-routing their demands later costs more
             subset[rejected] = True
             idx = np.flatnonzero(subset)

@@ -11,19 +11,20 @@ import scipy.sparse as sp
 from matcher import SolverOptions, SolverOptionsError, assign, certificate_violation
 from tests.matcher.oracles import brute_force, milp_value
 
-# The start auction by epsilon-scaling phases (coarse increments first, prices carried over, with and
-# without lowering them between phases): a different start, the same certified optimum.
-SCALED = {"start_first_eps_bits": 1, "start_eps_step_bits": 3}
+# The start auction by epsilon-scaling phases (all candidates: "full", and "auto" under contention;
+# coarse increments first, prices carried over, with and without lowering them between phases), and
+# auto always going to all candidates: other starts, the same certified optimum.
+SCALED = {"start_first_eps_bits": 1, "start_eps_step_bits": 3, "contention": 0.0}
 METHODS = [
     ("auto", 4, {}),
     ("pruned", 0, {}),
     ("full", 4, {}),
     ("auto", 4, SCALED),
-    ("pruned", 0, {**SCALED, "start_backoff": 0}),
+    ("full", 0, {**SCALED, "start_backoff": 0}),
 ]
 
 
-@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "auto-scaled", "pruned-0-scaled-0"])
+@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "auto-scaled", "full-scaled-0"])
 def how(request: pytest.FixtureRequest) -> dict[str, object]:
     method, extra, scaled = request.param
     return {"method": method, "options": SolverOptions(extra_candidates=extra, **scaled)}
