@@ -546,7 +546,7 @@ cdef class Auction:
     cdef bint _release(self) noexcept nogil:
         """Drop the reserve of every provider the phase left unfilled (an unfilled provider's dual is
         0); a demand that now prefers such a provider by more than ``eps`` to its worst held one
-        takes that bid back and bids again. False when no reserve was left to drop."""
+        takes that bid back and bids again. False when no demand bids again."""
         cdef int64_t i, j, k, profit, best, worst, margin
         cdef bint dropped = False
         for j in range(self.m):
@@ -568,12 +568,14 @@ cdef class Auction:
                     best = margin
             if self.free[i] > 0:
                 profit = 0
+            elif worst < 0:  # wants nothing (or has no candidate): nothing to take back
+                continue
             if best > profit + self.eps and best > 0:
                 if self.free[i] == 0:
                     self._withdraw(worst)
                 if not self.queued[i]:
                     self._requeue(i)
-        return True
+        return self.q_head != self.q_tail  # bidding goes on only if some demand bids again
 
     cdef inline void _requeue(self, int64_t i) noexcept nogil:
         self.queued[i] = 1
