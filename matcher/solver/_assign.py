@@ -59,8 +59,9 @@ def assign(
         the resulting prices is positive are added until none is. ``"full"`` gives the kernel every
         candidate at once; both return an optimum certified over all candidates. ``"auto"`` starts
         as ``"pruned"`` and turns ``"full"`` when the start prices already reject more than
-        ``options.contention`` left-out candidates per demand: under such contention a demand's best
-        few candidates do not hold its share of the optimum, and pricing rounds would re-route most.
+        ``options.contention`` left-out candidates per demand by more than the auction's increment:
+        under such contention a demand's best few candidates do not hold its share of the optimum,
+        and pricing rounds would re-route most.
     options : SolverOptions, optional
         Tuning (defaults: ``SolverOptions()``).
     callback : callable, optional

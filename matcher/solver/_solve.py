@@ -36,7 +36,7 @@ def solve(
     progress.report("start")
     if method != "full":
         rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
-        if rejected.shape[0] > prob.n * options.contention:
+        if _beyond_increment(net, pot, rejected, options) > prob.n * options.contention:
             if method == "auto":  # contention: the best few candidates do not hold the optimum
                 subset = res.active.copy()
                 idx = np.flatnonzero(subset)
@@ -86,6 +86,14 @@ def _run_kernel(
     if kernel.min_reduced_cost() < 0:
         raise SolverError("the kernel's potentials do not certify its flow")
     return start, pot
+
+
+def _beyond_increment(net: Network, pot: IntArray, idx: IntArray, options: SolverOptions) -> int:
+    """How many of the pairs ``idx`` the start prices reject by more than the auction's increment:
+    the prices are only that accurate, so smaller gains (exact ties among copies) say nothing of
+    contention."""
+    eps = max(1, int(np.rint(float(net.prob.vals.max(initial=0.0)) * net.scale)) >> options.start_eps_bits)
+    return int(np.count_nonzero(integer_gain(net, pot, idx) > eps))
 
 
 def _violators(
