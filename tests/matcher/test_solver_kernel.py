@@ -50,7 +50,7 @@ def _highs(net: dict[str, np.ndarray]) -> float:
 def test_kernel_matches_highs_and_certifies_its_flow(seed: int) -> None:
     net = _network(seed)
     flow = net["lower"].copy()
-    pot = np.random.default_rng(seed).integers(-100, 100, net["supply"].shape[0])
+    pot = np.random.default_rng(seed).integers(-100, 100, size=(net["supply"].shape[0],), dtype=np.int64)
     kernel = FlowKernel(
         net["tail"], net["head"], net["lower"], net["upper"], net["cost"], net["supply"], flow, pot
     )
