@@ -150,3 +150,42 @@ def make_real_instance() -> Instance:
     affinity = sp.csr_array(scores.astype(np.float64))
     capacity = np.full(REAL_PROVIDERS, REAL_CAPACITY, np.int64)
     return Instance("real", affinity, capacity, np.ones(REAL_DEMANDS, np.int64))
+
+
+# ------------------------------------------------------------------------------------------------
+# "contended": near-duplicate demands on hot providers, the shape of a large real round
+# ------------------------------------------------------------------------------------------------
+
+
+def make_contended(n: int, k: int, seed: int = 0) -> Instance:
+    """Demands drawn as noisy copies of a few prototypes, capacity 8, wanted 1.
+
+    The shape of a real 100,000 x 20,000 round (imported rows repeating a few hundred texts): about
+    half the demands share their best providers with dozens of others (a best provider is wanted by up
+    to ~100 demands for 8 places) and many rows are exact copies. Prototypes: n / 20, popularity
+    falling as a power law; each has k providers drawn with a power-law preference (some providers
+    are everyone's), low scores 0.05-0.25 and one to four real matches 0.4-0.9. A demand copies its
+    prototype exactly (half of them) or with 2 % noise on the scores and three candidates swapped for
+    random providers at low scores.
+    """
+    rng = np.random.default_rng(seed)
+    m, protos = n // 5, max(1, n // 10)
+    provider_weight = 1.0 / (1.0 + np.arange(m)) ** 0.3
+    provider_weight /= provider_weight.sum()
+    proto_cols = np.stack([rng.choice(m, k, replace=False, p=provider_weight) for _ in range(protos)])
+    proto_vals = 0.05 + 0.2 * rng.random((protos, k))
+    matches = rng.integers(1, 5, protos)
+    proto_vals[np.arange(k)[None, :] < matches[:, None]] = 0.4 + 0.5 * rng.random(int(matches.sum()))
+    popularity = 1.0 / (1.0 + np.arange(protos)) ** 0.5
+    proto = rng.choice(protos, n, p=popularity / popularity.sum())
+    cols, vals = proto_cols[proto].copy(), proto_vals[proto].copy()
+    noisy = np.flatnonzero(rng.random(n) < 0.5)
+    vals[noisy] *= 1.0 + 0.02 * rng.standard_normal((noisy.shape[0], k))
+    for i in noisy:  # three low candidates swapped for random providers not yet among the demand's
+        swap = k - 1 - np.arange(3)
+        fresh = np.setdiff1d(rng.choice(m, 8, replace=False), cols[i])[:3]
+        cols[i, swap[: fresh.shape[0]]] = fresh
+        vals[i, swap[: fresh.shape[0]]] = 0.05 + 0.2 * rng.random(fresh.shape[0])
+    rows = np.repeat(np.arange(n), k)
+    affinity = sp.csr_array((np.clip(vals, 0.0, 1.0).ravel(), (rows, cols.ravel())), shape=(n, m))
+    return Instance(f"n{n}-k{k}-contended", affinity, np.full(m, 8, np.int64), np.ones(n, np.int64))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks._instances import Instance, make_degenerate, make_instance, make_real_instance
+from benchmarks._instances import Instance, make_contended, make_degenerate, make_instance, make_real_instance
 from matcher import SolveCancelled, SolveProgress, assign
 
 ortools_flow = pytest.importorskip("ortools.graph.python.min_cost_flow")
@@ -56,6 +56,8 @@ def ortools_objective(inst: Instance) -> float:
 def instance(n: int, k: int, wanted: str, values: str) -> Instance:
     if values == "degenerate":
         return make_degenerate(n, k)
+    if values == "contended":
+        return make_contended(n, k)
     if values == "real":
         return make_real_instance()
     return make_instance(n, k, wanted, values)
@@ -74,6 +76,8 @@ GRID = [
     for w in ("one", "mixed")
     for v in ("uniform", "tied", "tfidf")
 ] + [pytest.param(n, 20, "two", "degenerate", id=f"n{n}-k20-two-degenerate") for n in (10_000, 100_000)]
+# Near-duplicate demands on hot providers, capacity 8: the shape of a large real round.
+GRID += [pytest.param(n, 20, "one", "contended", id=f"n{n}-k20-one-contended") for n in (10_000, 100_000)]
 # The service's own top-20 cosines on real texts, 5,000 x 2,000, capacity 3 (skipped without the texts).
 GRID.append(pytest.param(5_000, 20, "one", "real", id="n5000-k20-one-real"))
 

@@ -54,10 +54,14 @@ def assign(
         wants at most one provider (or all weights are equal) the discount only scales the objective
         and the pairs are those of the undiscounted problem.
     method : {"auto", "pruned", "full"}, default "auto"
-        ``"auto"`` is ``"pruned"``: the kernel first sees each demand's wanted number plus
+        ``"pruned"``: the kernel first sees each demand's wanted number plus
         ``options.extra_candidates`` best candidates, and the pairs left out whose reduced profit under
         the resulting prices is positive are added until none is. ``"full"`` gives the kernel every
-        candidate at once; both return an optimum certified over all candidates.
+        candidate at once; both return an optimum certified over all candidates. ``"auto"`` starts
+        as ``"pruned"`` and turns ``"full"`` when the start prices already reject more than
+        ``options.contention`` left-out candidates per demand by more than the auction's increment:
+        under such contention a demand's best few candidates do not hold its share of the optimum,
+        and pricing rounds would re-route most.
     options : SolverOptions, optional
         Tuning (defaults: ``SolverOptions()``).
     callback : callable, optional
@@ -88,9 +92,17 @@ def assign(
     progress = Progress(callback)
     progress.report("validate")
     prob = _validate(
-        affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount, progress.report
+        affinity,
+        capacity,
+        max_per_demand,
+        min_per_demand,
+        forbidden,
+        locked,
+        depth_discount,
+        progress.report,
+        opts.report_every,
     )
-    chosen, cert = solve(prob, "full" if method == "full" else "pruned", opts, progress)
+    chosen, cert = solve(prob, method, opts, progress)
     result = _assignment(prob, chosen, cert)
     progress.report("done", 1.0)
     return result

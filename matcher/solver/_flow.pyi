@@ -28,13 +28,21 @@ class FlowKernel:
     def flows(self) -> None: ...
     def min_reduced_cost(self) -> int: ...
 
-def auction_prices(
-    starts: IntArray,
-    rows: IntArray,
-    cols: IntArray,
-    vals: IntArray,
-    wanted: IntArray,
-    capacity: IntArray,
-    eps: int,
-    max_bids: int,
-) -> tuple[IntArray, int, NDArray[np.bool_]]: ...
+class Auction:
+    bids: int
+    def __init__(
+        self,
+        starts: IntArray,
+        rows: IntArray,
+        cols: IntArray,
+        vals: IntArray,
+        wanted: IntArray,
+        capacity: IntArray,
+    ) -> None: ...
+    def phase(self, eps: int, backoff: int) -> None: ...
+    def run(self, seconds: float, max_bids: int) -> bool: ...
+    @property
+    def pending(self) -> int: ...
+    releases: int
+    def prices(self) -> IntArray: ...
+    def holds(self) -> NDArray[np.bool_]: ...

@@ -426,58 +426,106 @@ cdef class FlowKernel:
         return worst
 
 
-def auction_prices(
-    const int64_t[::1] starts,
-    const int64_t[::1] rows,
-    const int64_t[::1] cols,
-    const int64_t[::1] vals,
-    const int64_t[::1] wanted,
-    const int64_t[::1] capacity,
-    int64_t eps,
-    int64_t max_bids,
-):
-    """Provider prices of a forward auction (Gauss-Seidel, one unit per bid), a start for the kernel.
+cdef class Auction:
+    """A forward auction (Gauss-Seidel, one unit per bid) by phases of decreasing increment: the start
+    of the kernel.
 
-    Demand ``i`` owns the candidates ``starts[i]:starts[i + 1]`` (``cols``, integer ``vals``); a
-    demand unit bids for its best margin ``val - price`` over the providers it does not hold yet,
-    raising the price by its lead over the runner-up (leaving a slot empty is worth 0) plus ``eps``.
-    A provider of capacity c holds its c highest bids in a min-heap; its price is the lowest held bid
-    once full. Stops when no demand wants to bid or after ``max_bids`` bids. Returns the prices, the
-    number of bids and which candidates are held: an assignment within ``eps`` of optimal at those
-    prices, a start for the exact kernel, which corrects whatever it gets wrong.
+    Parameters
+    ----------
+    starts : ndarray of int64, shape (n + 1,)
+        Demand ``i`` owns the candidates ``starts[i]:starts[i + 1]`` of ``rows``, ``cols``, ``vals``.
+    rows, cols, vals : ndarray of int64, shape (e,)
+        The candidates' demand, provider and integer value.
+    wanted, capacity : ndarray of int64
+        Units each demand bids for and places each provider holds.
+
+    A demand unit bids for its best margin ``val - price`` over the providers it does not hold yet,
+    raising the price by its lead over the runner-up (leaving a slot empty is worth 0) plus the
+    phase's increment ``eps``. A provider of capacity c holds its c highest bids in a min-heap; its
+    asking price is its reserve until it is full, then its lowest held bid. :meth:`phase` starts a
+    phase: the prices reached so far become reserves, every unit is free again, and the new
+    increment applies. Near-identical demands fighting over a few providers raise a price by about
+    ``eps`` per bid, so a price war costs (value range) / ``eps`` bids: coarse phases settle it
+    cheaply and the fine ones start from their prices (Bertsekas' epsilon-scaling).
     """
-    cdef int64_t n = wanted.shape[0], m = capacity.shape[0], e = cols.shape[0]
-    cdef int64_t[::1] deg = np.zeros(m, np.int64)
-    cdef int64_t[::1] hstart = np.zeros(m + 1, np.int64)
-    cdef int64_t[::1] hsize = np.zeros(m, np.int64)
-    cdef int64_t[::1] free = np.zeros(n, np.int64)
-    cdef int64_t[::1] queue = np.empty(n + 1, np.int64)
-    cdef int8_t[::1] queued = np.zeros(n, np.int8)
-    cdef int8_t[::1] held = np.zeros(e, np.int8)
-    cdef int64_t[::1] price = np.zeros(m, np.int64)
-    cdef int64_t[::1] ask = np.zeros(m, np.int64)  # the price a bidder sees: 0 until full; never for capacity 0
-    cdef int64_t i, j, k, q_head = 0, q_tail = 0, bids = 0, best, second, margin, p, arc, bid
-    cdef int64_t pos, child, last, out, key
-    for k in range(e):
-        deg[cols[k]] += 1
-    for j in range(m):
-        hstart[j + 1] = hstart[j] + min(capacity[j], deg[j])
-        if capacity[j] == 0:
-            ask[j] = INF
-    cdef int64_t[::1] heap_val = np.empty(max(1, hstart[m]), np.int64)
-    cdef int64_t[::1] heap_arc = np.empty(max(1, hstart[m]), np.int64)
-    for i in range(n):
-        free[i] = min(wanted[i], starts[i + 1] - starts[i])
-        if free[i] > 0:
-            queue[q_tail] = i
-            q_tail += 1
-            queued[i] = 1
-    with nogil:
-        while q_head != q_tail and bids < max_bids:
-            i = queue[q_head]
-            q_head = (q_head + 1) % (n + 1)
-            queued[i] = 0
-            while free[i] > 0 and bids < max_bids:
+
+    cdef const int64_t[::1] starts, rows, cols, vals, wanted, capacity
+    cdef int64_t n, m, e, q_head, q_tail, eps
+    cdef int64_t[::1] hstart, hsize, free, queue, reserve, ask, heap_val, heap_arc, heap_pos
+    cdef int8_t[::1] queued, held
+    cdef readonly int64_t bids, releases
+
+    def __init__(self, starts, rows, cols, vals, wanted, capacity):
+        self.starts, self.rows, self.cols, self.vals = starts, rows, cols, vals
+        self.wanted, self.capacity = wanted, capacity
+        self.n, self.m, self.e = wanted.shape[0], capacity.shape[0], cols.shape[0]
+        cdef int64_t j, k
+        cdef int64_t[::1] deg = np.zeros(self.m, np.int64)
+        for k in range(self.e):
+            deg[self.cols[k]] += 1
+        self.hstart = np.zeros(self.m + 1, np.int64)
+        for j in range(self.m):
+            self.hstart[j + 1] = self.hstart[j] + min(self.capacity[j], deg[j])
+        self.hsize = np.zeros(self.m, np.int64)
+        self.free = np.zeros(self.n, np.int64)
+        self.queue = np.empty(self.n + 1, np.int64)
+        self.queued = np.zeros(self.n, np.int8)
+        self.held = np.zeros(self.e, np.int8)
+        self.reserve = np.zeros(self.m, np.int64)
+        self.ask = np.zeros(self.m, np.int64)
+        self.heap_val = np.empty(max(1, self.hstart[self.m]), np.int64)
+        self.heap_arc = np.empty(max(1, self.hstart[self.m]), np.int64)
+        self.heap_pos = np.zeros(self.e, np.int64)
+        self.bids = 0
+        self.releases = 0
+        self.eps = 1
+
+    def phase(self, int64_t eps, int64_t backoff):
+        """Start a phase of increment ``eps``: every unit bids again, each provider's reserve its price
+        so far lowered by ``backoff`` times the last increment (a coarse phase overshoots by up to that
+        much; a reserve left too high would keep the provider unfilled and force a release)."""
+        cdef int64_t i, j, k
+        with nogil:
+            for j in range(self.m):
+                if self.capacity[j] > 0 and self.hsize[j] == self.capacity[j]:
+                    self.reserve[j] = self.heap_val[self.hstart[j]]
+                self.reserve[j] = max(0, self.reserve[j] - backoff * self.eps)
+                self.hsize[j] = 0
+                self.ask[j] = self.reserve[j] if self.capacity[j] > 0 else INF
+            for k in range(self.e):
+                self.held[k] = 0
+            self.q_head, self.q_tail = 0, 0
+            for i in range(self.n):
+                self.free[i] = min(self.wanted[i], self.starts[i + 1] - self.starts[i])
+                self.queued[i] = self.free[i] > 0
+                if self.free[i] > 0:
+                    self.queue[self.q_tail] = i
+                    self.q_tail += 1
+        self.eps = eps
+
+    def run(self, double seconds, int64_t max_bids):
+        """Bid for about ``seconds`` or until ``max_bids`` bids in all; True when no unit wants to bid."""
+        cdef bint done
+        with nogil:
+            done = self._run(_now() + seconds, max_bids)
+        return done
+
+    cdef bint _run(self, double stop, int64_t max_bids) noexcept nogil:
+        cdef int64_t i, k, best, second, margin, arc, count = 0
+        # local views of the arrays the bid scan reads: the compiler keeps their pointers in registers
+        cdef const int64_t[::1] starts = self.starts, vals = self.vals, cols = self.cols
+        cdef int64_t[::1] ask = self.ask
+        cdef int8_t[::1] held = self.held
+        while self.q_head != self.q_tail or self._release():
+            if self.bids >= max_bids:
+                return False
+            count += 1
+            if (count & 255) == 0 and _now() > stop:
+                return False
+            i = self.queue[self.q_head]
+            self.q_head = (self.q_head + 1) % (self.n + 1)
+            self.queued[i] = 0
+            while self.free[i] > 0 and self.bids < max_bids:
                 best, second, arc = -INF, 0, -1
                 for k in range(starts[i], starts[i + 1]):
                     if held[k]:
@@ -490,46 +538,132 @@ def auction_prices(
                         second = margin
                 if arc < 0 or best <= 0:
                     break
-                j = cols[arc]
-                bid = vals[arc] - second + eps
-                if hsize[j] == capacity[j]:  # full: the lowest bid leaves, the new one sifts down
-                    out = heap_arc[hstart[j]]
-                    held[out] = 0
-                    free[rows[out]] += 1
-                    if not queued[rows[out]] and rows[out] != i:
-                        queued[rows[out]] = 1
-                        queue[q_tail] = rows[out]
-                        q_tail = (q_tail + 1) % (n + 1)
-                    pos, last = 0, hsize[j]
-                    while True:
-                        child = 2 * pos + 1
-                        if child >= last:
-                            break
-                        if child + 1 < last and heap_val[hstart[j] + child + 1] < heap_val[hstart[j] + child]:
-                            child += 1
-                        if heap_val[hstart[j] + child] >= bid:
-                            break
-                        heap_val[hstart[j] + pos] = heap_val[hstart[j] + child]
-                        heap_arc[hstart[j] + pos] = heap_arc[hstart[j] + child]
-                        pos = child
-                else:  # room: the new bid sifts up
-                    pos = hsize[j]
-                    hsize[j] += 1
-                    while pos > 0:
-                        child = (pos - 1) >> 1
-                        if heap_val[hstart[j] + child] <= bid:
-                            break
-                        heap_val[hstart[j] + pos] = heap_val[hstart[j] + child]
-                        heap_arc[hstart[j] + pos] = heap_arc[hstart[j] + child]
-                        pos = child
-                heap_val[hstart[j] + pos] = bid
-                heap_arc[hstart[j] + pos] = arc
-                if hsize[j] == capacity[j]:
-                    ask[j] = heap_val[hstart[j]]
-                held[arc] = 1
-                free[i] -= 1
-                bids += 1
-        for j in range(m):
-            if capacity[j] > 0 and hsize[j] == capacity[j]:
-                price[j] = heap_val[hstart[j]]
-    return np.asarray(price), bids, np.asarray(held).view(np.bool_)
+                self._bid(i, arc, vals[arc] - second + self.eps)
+            if self.free[i] > 0 and self.bids >= max_bids and not self.queued[i]:
+                self._requeue(i)  # the budget cut this demand short: it bids on if the run goes on
+        return self.bids < max_bids
+
+    cdef bint _release(self) noexcept nogil:
+        """Drop the reserve of every provider the phase left unfilled (an unfilled provider's dual is
+        0); a demand that now prefers such a provider by more than ``eps`` to its worst held one
+        takes that bid back and bids again. False when no demand bids again."""
+        cdef int64_t i, j, k, profit, best, worst, margin
+        cdef bint dropped = False
+        for j in range(self.m):
+            if self.capacity[j] > 0 and self.hsize[j] < self.capacity[j] and self.reserve[j] > 0:
+                self.reserve[j] = 0
+                self.ask[j] = 0
+                dropped = True
+        if not dropped:
+            return False
+        self.releases += 1
+        for i in range(self.n):
+            best, profit, worst = -INF, INF, -1
+            for k in range(self.starts[i], self.starts[i + 1]):
+                margin = self.vals[k] - self.ask[self.cols[k]]
+                if self.held[k]:
+                    if margin < profit:
+                        profit, worst = margin, k
+                elif margin > best:
+                    best = margin
+            if self.free[i] > 0:
+                profit = 0
+            elif worst < 0:  # wants nothing (or has no candidate): nothing to take back
+                continue
+            if best > profit + self.eps and best > 0:
+                if self.free[i] == 0:
+                    self._withdraw(worst)
+                if not self.queued[i]:
+                    self._requeue(i)
+        return self.q_head != self.q_tail  # bidding goes on only if some demand bids again
+
+    cdef inline void _requeue(self, int64_t i) noexcept nogil:
+        self.queued[i] = 1
+        self.queue[self.q_tail] = i
+        self.q_tail = (self.q_tail + 1) % (self.n + 1)
+
+    cdef inline void _bid(self, int64_t i, int64_t arc, int64_t bid) noexcept nogil:
+        """Place ``bid`` of demand ``i`` on candidate ``arc``; a full provider drops its lowest bid."""
+        cdef int64_t j = self.cols[arc], out
+        if self.hsize[j] == self.capacity[j]:  # full: the lowest bid leaves, the new one sifts down
+            out = self.heap_arc[self.hstart[j]]
+            self.held[out] = 0
+            self.free[self.rows[out]] += 1
+            if not self.queued[self.rows[out]] and self.rows[out] != i:
+                self._requeue(self.rows[out])
+            self._sift_down(j, 0, bid, arc)
+        else:  # room: the new bid sifts up
+            self.hsize[j] += 1
+            self._sift_up(j, self.hsize[j] - 1, bid, arc)
+        if self.hsize[j] == self.capacity[j]:
+            self.ask[j] = self.heap_val[self.hstart[j]]
+        self.held[arc] = 1
+        self.free[i] -= 1
+        self.bids += 1
+
+    cdef inline void _sift_down(self, int64_t j, int64_t pos, int64_t val, int64_t arc) noexcept nogil:
+        cdef int64_t h = self.hstart[j], child, last = self.hsize[j]
+        while True:
+            child = 2 * pos + 1
+            if child >= last:
+                break
+            if child + 1 < last and self.heap_val[h + child + 1] < self.heap_val[h + child]:
+                child += 1
+            if self.heap_val[h + child] >= val:
+                break
+            self.heap_val[h + pos] = self.heap_val[h + child]
+            self.heap_arc[h + pos] = self.heap_arc[h + child]
+            self.heap_pos[self.heap_arc[h + pos]] = pos
+            pos = child
+        self.heap_val[h + pos] = val
+        self.heap_arc[h + pos] = arc
+        self.heap_pos[arc] = pos
+
+    cdef inline void _sift_up(self, int64_t j, int64_t pos, int64_t val, int64_t arc) noexcept nogil:
+        cdef int64_t h = self.hstart[j], parent
+        while pos > 0:
+            parent = (pos - 1) >> 1
+            if self.heap_val[h + parent] <= val:
+                break
+            self.heap_val[h + pos] = self.heap_val[h + parent]
+            self.heap_arc[h + pos] = self.heap_arc[h + parent]
+            self.heap_pos[self.heap_arc[h + pos]] = pos
+            pos = parent
+        self.heap_val[h + pos] = val
+        self.heap_arc[h + pos] = arc
+        self.heap_pos[arc] = pos
+
+    cdef void _withdraw(self, int64_t arc) noexcept nogil:
+        """Take a held bid back: its provider is no longer full and asks its reserve again."""
+        cdef int64_t j = self.cols[arc], h = self.hstart[j], pos = self.heap_pos[arc], val, last, moved
+        self.hsize[j] -= 1
+        last = self.hsize[j]
+        if pos < last:
+            val, moved = self.heap_val[h + last], self.heap_arc[h + last]
+            if pos > 0 and self.heap_val[h + (pos - 1) // 2] > val:
+                self._sift_up(j, pos, val, moved)
+            else:
+                self._sift_down(j, pos, val, moved)
+        self.ask[j] = self.reserve[j]
+        self.held[arc] = 0
+        self.free[self.rows[arc]] += 1
+
+    @property
+    def pending(self):
+        """Demands still waiting to bid in this phase."""
+        return (self.q_tail - self.q_head) % (self.n + 1)
+
+    def prices(self):
+        """Each provider's price: its lowest held bid when full, 0 otherwise (an unfilled provider's
+        capacity dual is 0)."""
+        cdef int64_t j
+        out = np.zeros(self.m, np.int64)
+        cdef int64_t[::1] price = out
+        for j in range(self.m):
+            if self.capacity[j] > 0 and self.hsize[j] == self.capacity[j]:
+                price[j] = self.heap_val[self.hstart[j]]
+        return out
+
+    def holds(self):
+        """Which candidates hold a place."""
+        return np.asarray(self.held).view(np.bool_)

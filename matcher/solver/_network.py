@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.solver._flow import auction_prices
+from matcher.solver._flow import Auction
+from matcher.solver._options import Progress, SolverOptions
 from matcher.solver._problem import BoolArray, IntArray, _Problem, _Residual, _within_row_rank
 from matcher.types import Certificate
 
@@ -96,9 +97,13 @@ class Network:
         return out
 
     def start_potentials(
-        self, idx: IntArray, eps_bits: int, bids_per_pair: float
+        self, idx: IntArray, options: SolverOptions, progress: Progress, scaled: bool
     ) -> tuple[IntArray, IntArray | None]:
         """Start prices and a start assignment from a forward auction over candidates ``idx``.
+
+        The auction runs one phase at the final increment, or with ``scaled`` by epsilon-scaling
+        phases: on all candidates of a contended problem the one-phase auction fights a price war
+        that only coarse phases settle cheaply; elsewhere the extra phases cost more than they save.
 
         A provider's price is its auction price; a demand that holds all its wanted number is priced
         at the smallest margin it holds (every held pair starts tight), one with an empty slot at its
@@ -113,17 +118,21 @@ class Network:
             return self._discounted_start(pot), None
         rows, cols = prob.rows[idx], prob.cols[idx]
         vals = np.rint(prob.vals[idx] * self.scale).astype(np.int64)
+        progress.report("start")
         starts = np.searchsorted(rows, np.arange(prob.n + 1)).astype(np.int64)
-        eps = max(1, int(vals.max(initial=0)) >> eps_bits)
-        budget = int(bids_per_pair * idx.shape[0])
-        price, _, held = auction_prices(starts, rows, cols, vals, res.slots, res.capacity, eps, budget)
+        auction = Auction(starts, rows, cols, vals, res.slots, res.capacity)
+        first = options.start_first_eps_bits if scaled else options.start_eps_bits
+        budget = int(options.start_bids_per_pair * idx.shape[0])
+        _run_auction(auction, int(vals.max(initial=0)), first, budget, options, progress)
+        price, held = auction.prices(), auction.holds()
+        progress.report("start")
         low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
         margin = np.where(res.capacity[cols] > 0, vals - price[cols], low)
-        free = ~held
+        some = np.flatnonzero(starts[1:] > starts[:-1])  # demands with candidates (segments of idx)
         best_free = np.zeros(prob.n, np.int64)  # an empty slot is worth 0
-        np.maximum.at(best_free, rows[free], margin[free])
+        best_free[some] = np.maximum(np.maximum.reduceat(np.where(held, low, margin), starts[some]), 0)
         smallest_held = np.full(prob.n, high, np.int64)
-        np.minimum.at(smallest_held, rows[held], margin[held])
+        smallest_held[some] = np.minimum.reduceat(np.where(held, margin, high), starts[some])
         full = np.bincount(rows[held], minlength=prob.n) >= res.slots
         pot[2 : 2 + prob.n] = np.where(full, np.maximum(smallest_held, 0), best_free)
         pot[2 + prob.n : 2 + prob.n + prob.m] = -price
@@ -260,3 +269,22 @@ def chosen_mask(net: Network, flow: IntArray) -> BoolArray:
     for arcs, idx in zip(net.pair_arc, net.pair_index, strict=True):
         chosen[idx] = flow[arcs] > 0
     return chosen
+
+
+def _run_auction(
+    auction: Auction, top: int, first: int, budget: int, options: SolverOptions, progress: Progress
+) -> None:
+    """Phases of increment top / 2**b for b = ``first``, then every ``start_eps_step_bits`` more,
+    down to ``start_eps_bits``; in slices, reporting between them. ``budget`` bids in all (a price
+    war that no phase settles ends there)."""
+    bits = min(first, options.start_eps_bits)
+    while True:
+        auction.phase(max(1, top >> bits), options.start_backoff)
+        while not auction.run(options.slice_seconds, budget):
+            progress.report("start")
+            if auction.bids >= budget:
+                return
+        if bits >= options.start_eps_bits:
+            return
+        progress.report("start")
+        bits = min(bits + options.start_eps_step_bits, options.start_eps_bits)

@@ -21,9 +21,6 @@ from matcher.errors import (
     ShapeMismatchError,
 )
 
-# Candidates sorted per block of whole demands between two progress reports (a few 10 ms each).
-SORT_BLOCK = 1 << 18
-
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -52,17 +49,33 @@ class _Problem:
         return max(top, 1.0)
 
 
-def _as_sparse_coo(affinity: Any) -> sp.coo_array:
+def _entries(
+    affinity: Any, report: Callable[[str], None], block: int
+) -> tuple[tuple[int, int], IntArray, IntArray, FloatArray]:
+    """Entries as int64 rows and columns and float64 values; CSR input is unpacked by blocks."""
     if not sp.issparse(affinity):
         raise InvalidAffinityError(
             f"affinity must be a scipy.sparse matrix or array, got {type(affinity).__name__}"
         )
     if affinity.ndim != 2:
         raise InvalidAffinityError(f"affinity must be 2-D, got {affinity.ndim}-D")
-    coo = sp.coo_array(affinity)
-    if not np.issubdtype(coo.dtype, np.number) or np.issubdtype(coo.dtype, np.complexfloating):
-        raise InvalidAffinityError(f"affinity must hold real numbers, got dtype {coo.dtype}")
-    return coo
+    if not np.issubdtype(affinity.dtype, np.number) or np.issubdtype(affinity.dtype, np.complexfloating):
+        raise InvalidAffinityError(f"affinity must hold real numbers, got dtype {affinity.dtype}")
+    if affinity.format != "csr":
+        coo = sp.coo_array(affinity)
+        return coo.shape, coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64)
+    indptr = np.asarray(affinity.indptr, np.int64)
+    size = int(indptr[-1])
+    rows, cols, vals = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.float64)
+    step = max(1, block * affinity.shape[0] // max(size, 1))  # about ``block`` entries per step
+    for first in range(0, affinity.shape[0], step):
+        last = min(first + step, affinity.shape[0])
+        lo, hi = int(indptr[first]), int(indptr[last])
+        rows[lo:hi] = np.repeat(np.arange(first, last, dtype=np.int64), np.diff(indptr[first : last + 1]))
+        cols[lo:hi] = affinity.indices[lo:hi]
+        vals[lo:hi] = affinity.data[lo:hi]
+        report("validate")
+    return affinity.shape, rows, cols, vals
 
 
 def _check_values(rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
@@ -79,42 +92,61 @@ def _check_values(rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
 
 
 def _canonical_pairs(
-    affinity: Any, report: Callable[[str], None]
+    affinity: Any, report: Callable[[str], None], block: int
 ) -> tuple[int, int, IntArray, IntArray, FloatArray]:
-    """Stored entries sorted by demand then affinity (best first); duplicates are an error."""
-    coo = _as_sparse_coo(affinity)
-    n, m = (int(s) for s in coo.shape)
-    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    vals = coo.data.astype(np.float64)
-    report("validate")
-    _check_values(rows, cols, vals)
-    report("validate")
-    order = _by_demand_best_first(rows, vals, report)
-    rows, cols, vals = rows[order], cols[order], vals[order]
+    """Stored entries sorted by demand then affinity (best first); duplicates are an error.
+
+    Every step runs over blocks of about ``block`` entries with a progress report (a chance to cancel)
+    after each: at 5 million candidates one pass over them all takes longer than a report may wait.
+    """
+    shape, rows, cols, vals = _entries(affinity, report, block)
+    n, m = int(shape[0]), int(shape[1])
+    top, grouped = 0.0, True
+    for start in range(0, rows.shape[0], block):
+        part = vals[start : start + block]
+        _check_values(rows[start : start + block], cols[start : start + block], part)
+        top = max(top, float(part.max(initial=0.0)))
+        grouped = grouped and bool((np.diff(rows[max(start - 1, 0) : start + block]) >= 0).all())
+        report("validate")
+    order = _by_demand_best_first(rows, vals, top, grouped, report, block)
+    rows, cols, vals = _take(order, (rows, cols, vals), report, block)
     if not (affinity.format in ("csr", "csc") and affinity.has_canonical_format):  # else none is repeated
         _reject_duplicate_pairs(rows, cols, m, "affinity", InvalidAffinityError)
     return n, m, rows, cols, vals
 
 
-def _by_demand_best_first(rows: IntArray, vals: FloatArray, report: Callable[[str], None]) -> IntArray:
+def _take(
+    order: IntArray, arrays: tuple[IntArray, IntArray, FloatArray], report: Callable[[str], None], block: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """``a[order]`` for each array, by blocks of ``order``."""
+    out = tuple(np.empty(order.shape[0], a.dtype) for a in arrays)
+    for start in range(0, order.shape[0], block):
+        part = order[start : start + block]
+        for a, o in zip(arrays, out, strict=True):
+            o[start : start + block] = a[part]
+        report("validate")
+    return out  # type: ignore[return-value]
+
+
+def _by_demand_best_first(
+    rows: IntArray, vals: FloatArray, top: float, grouped: bool, report: Callable[[str], None], block: int
+) -> IntArray:
     """Order grouping entries by demand, larger affinities first within a demand.
 
     One sort on a float key, the demand plus a fraction in [0, 1/2] that falls as the affinity rises
     (two stable sorts cost three times as much). Affinities closer than the key's resolution (1e-11
     relative at 100,000 demands) may come out in either order: within-demand order only guides the
     restricted problem and the engine choice, never the answer. Entries already grouped by demand
-    (CSR input) are sorted in blocks of whole demands, with a progress report (a chance to cancel)
-    after each block.
+    (CSR input, ``grouped``) are sorted in blocks of whole demands, with a progress report after each
+    block; ``top`` is the largest affinity.
     """
-    top = float(vals.max(initial=0.0))
-    fraction = 0.5 - 0.5 * vals / top if top > 0 else np.zeros_like(vals)
-    key = rows + fraction
-    if rows.shape[0] <= SORT_BLOCK or (np.diff(rows) < 0).any():
-        return np.asarray(np.argsort(key), np.int64)
+    scale = 0.5 / top if top > 0 else 0.0
+    if rows.shape[0] <= block or not grouped:
+        return np.asarray(np.argsort(rows + (0.5 - scale * vals)), np.int64)
     order = np.empty(rows.shape[0], np.int64)
-    cuts = np.searchsorted(rows, rows[::SORT_BLOCK][1:], side="left")
+    cuts = np.searchsorted(rows, rows[::block][1:], side="left")
     for start, stop in zip(np.r_[0, cuts], np.r_[cuts, rows.shape[0]], strict=True):
-        order[start:stop] = start + np.argsort(key[start:stop])
+        order[start:stop] = start + np.argsort(rows[start:stop] + (0.5 - scale * vals[start:stop]))
         report("validate")
     return order
 
@@ -238,8 +270,9 @@ def _validate(
     locked: ArrayLike | None,
     depth_discount: ArrayLike | None,
     report: Callable[[str], None] = lambda stage: None,
+    block: int = 1 << 18,
 ) -> _Problem:
-    n, m, rows, cols, vals = _canonical_pairs(affinity, report)
+    n, m, rows, cols, vals = _canonical_pairs(affinity, report, block)
     report("validate")  # the sort above is the longest step before the solve: a chance to cancel
     cap = _int_vector(capacity, m, "capacity", "columns", CapacityError)
     wanted = _int_vector(max_per_demand, n, "max_per_demand", "rows", DemandBoundError)

@@ -32,10 +32,18 @@ def solve(
     subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
     progress.report("start")
-    pot, holds = net.start_potentials(idx, options.start_eps_bits, options.start_bids_per_pair)
+    pot, holds = net.start_potentials(idx, options, progress, scaled=method == "full")
     progress.report("start")
     if method != "full":
-        idx = _rejected_at_start(net, res, pot, subset, idx)
+        rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
+        if _beyond_increment(net, pot, rejected, options) > prob.n * options.contention:
+            if method == "auto":  # contention: the best few candidates do not hold the optimum
+                subset = res.active.copy()
+                idx = np.flatnonzero(subset)
+                pot, holds = net.start_potentials(idx, options, progress, scaled=True)
+        else:  # the few rejected pairs join the first solve: re-routing their demands later costs more
+            subset[rejected] = True
+            idx = np.flatnonzero(subset)
     net.add_pairs(idx)
     progress.report("start")
     flow = net.start_flow(holds) if holds is not None else np.concatenate(net.lower).astype(np.int64)
@@ -43,10 +51,7 @@ def solve(
     for _ in range(options.max_rounds):
         flow, pot = _run_kernel(net, flow, pot, options, progress, rerouted)
         progress.report("price")
-        outside = np.flatnonzero(res.active & ~subset)
-        progress.report("price")
-        idx = outside[integer_gain(net, pot, outside) > 0]
-        progress.report("price")
+        idx = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "price")
         if idx.shape[0] == 0:
             return chosen_mask(net, flow), certificate(net, pot, tol)
         subset[idx] = True
@@ -68,6 +73,7 @@ def _run_kernel(
     start = np.concatenate([flow, lower[flow.shape[0] :]])
     if rerouted.shape[0] and net.prob.weights is None:
         _reroute(rerouted, tail, head, lower, cost, start, pot)
+    progress.report("solve", 0.0)
     kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
     while True:
         status = kernel.run(options.slice_seconds)
@@ -82,18 +88,26 @@ def _run_kernel(
     return start, pot
 
 
-def _rejected_at_start(
-    net: Network, res: _Residual, pot: IntArray, subset: BoolArray, idx: IntArray
+def _beyond_increment(net: Network, pot: IntArray, idx: IntArray, options: SolverOptions) -> int:
+    """How many of the pairs ``idx`` the start prices reject by more than the auction's increment:
+    the prices are only that accurate, so smaller gains (exact ties among copies) say nothing of
+    contention."""
+    eps = max(1, int(np.rint(float(net.prob.vals.max(initial=0.0)) * net.scale)) >> options.start_eps_bits)
+    return int(np.count_nonzero(integer_gain(net, pot, idx) > eps))
+
+
+def _violators(
+    net: Network, pot: IntArray, outside: IntArray, options: SolverOptions, progress: Progress, stage: str
 ) -> IntArray:
-    """Let the few pairs the start prices already reject join the first solve (re-routing their
-    demands afterwards costs long searches); many rejected pairs mean the start prices are poor, and
-    the pricing rounds add them instead (at most one per ten demands here)."""
-    outside = np.flatnonzero(res.active & ~subset)
-    rejected = outside[integer_gain(net, pot, outside) > 0]
-    if rejected.shape[0] > net.prob.n // 10:
-        return idx
-    subset[rejected] = True
-    return np.flatnonzero(subset)
+    """The candidates of ``outside`` whose exact gain at ``pot`` is positive, by blocks with a report
+    after each (millions of left-out candidates take longer than a report may wait)."""
+    block = options.report_every
+    parts = []
+    for start in range(0, outside.shape[0], block):
+        part = outside[start : start + block]
+        parts.append(part[integer_gain(net, pot, part) > 0])
+        progress.report(stage)
+    return np.concatenate(parts) if parts else outside
 
 
 def _reroute(

@@ -11,13 +11,23 @@ import scipy.sparse as sp
 from matcher import SolverOptions, SolverOptionsError, assign, certificate_violation
 from tests.matcher.oracles import brute_force, milp_value
 
-METHODS = [("auto", 4), ("pruned", 0), ("full", 4)]
+# The start auction by epsilon-scaling phases (all candidates: "full", and "auto" under contention;
+# coarse increments first, prices carried over, with and without lowering them between phases), and
+# auto always going to all candidates: other starts, the same certified optimum.
+SCALED = {"start_first_eps_bits": 1, "start_eps_step_bits": 3, "contention": 0.0}
+METHODS = [
+    ("auto", 4, {}),
+    ("pruned", 0, {}),
+    ("full", 4, {}),
+    ("auto", 4, SCALED),
+    ("full", 0, {**SCALED, "start_backoff": 0}),
+]
 
 
-@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full"])
+@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "auto-scaled", "full-scaled-0"])
 def how(request: pytest.FixtureRequest) -> dict[str, object]:
-    method, extra = request.param
-    return {"method": method, "options": SolverOptions(extra_candidates=extra)}
+    method, extra, scaled = request.param
+    return {"method": method, "options": SolverOptions(extra_candidates=extra, **scaled)}
 
 
 def _tiny(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -154,6 +164,10 @@ def test_bad_method_options_and_callback_are_named(kwargs: dict[str, object], me
         ({"max_rounds": 0}, "max_rounds is 0; it must be an int >= 1"),
         ({"relative_tolerance": 0.0}, "relative_tolerance is 0.0; it must be in (0, 1e-3)"),
         ({"slice_seconds": 1.0}, "slice_seconds is 1.0; it must be in (0, 0.2]"),
+        ({"report_every": 0}, "report_every is 0; it must be >= 1"),
+        ({"start_first_eps_bits": 41}, "start_first_eps_bits is 41; it must be an int in [0, 40]"),
+        ({"start_eps_step_bits": 0}, "start_eps_step_bits is 0; it must be >= 1"),
+        ({"start_backoff": -1}, "start_backoff is -1; it must be in [0, 1024]"),
     ],
 )
 def test_bad_options_are_named(kwargs: dict[str, object], message: str) -> None:

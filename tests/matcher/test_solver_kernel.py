@@ -50,7 +50,7 @@ def _highs(net: dict[str, np.ndarray]) -> float:
 def test_kernel_matches_highs_and_certifies_its_flow(seed: int) -> None:
     net = _network(seed)
     flow = net["lower"].copy()
-    pot = np.random.default_rng(seed).integers(-100, 100, net["supply"].shape[0])
+    pot = np.random.default_rng(seed).integers(-100, 100, size=(net["supply"].shape[0],), dtype=np.int64)
     kernel = FlowKernel(
         net["tail"], net["head"], net["lower"], net["upper"], net["cost"], net["supply"], flow, pot
     )
@@ -107,3 +107,21 @@ def test_a_cancelled_solve_raises_and_tiny_slices_give_the_same_optimum() -> Non
         assign(affinity, capacity, callback=lambda p: p.stage == "solve")
     sliced = assign(affinity, capacity, options=SolverOptions(slice_seconds=1e-6))
     assert sliced.objective == pytest.approx(assign(affinity, capacity).objective, rel=1e-12)
+
+
+def test_every_step_before_the_kernel_reports_per_block_of_candidates() -> None:
+    """A deterministic measure of the gaps between reports: the steps over all candidates (validation,
+    the start's and each round's pricing of the left-out ones) report once per ``report_every``
+    candidates, and the auction once per slice (a slice of 1 microsecond ends after 256 demands)."""
+    n, k, block = 6_000, 30, 2_000
+    affinity, capacity = _contended(n, k, seed=3)
+    seen: list[SolveProgress] = []
+    options = SolverOptions(report_every=block, slice_seconds=1e-6)
+    result = assign(affinity, capacity, callback=seen.append, options=options)
+    count = {stage: sum(p.stage == stage for p in seen) for stage in ("validate", "start", "price")}
+    entries = n * k
+    left_out = entries - n * (1 + options.extra_candidates)  # the first network's pairs are wanted + 8
+    assert count["validate"] >= 3 * (entries // block)  # unpack, check, reorder: one report per block each
+    assert count["start"] >= n // 256 + left_out // block
+    assert count["price"] >= left_out // block
+    assert result.objective == pytest.approx(assign(affinity, capacity).objective, rel=1e-12)
