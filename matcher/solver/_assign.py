@@ -53,11 +53,14 @@ def assign(
         the solver maximises the discounted sum, so breadth comes before depth. When every demand
         wants at most one provider (or all weights are equal) the discount only scales the objective
         and the pairs are those of the undiscounted problem.
-    method : {"auto", "pruned", "full"}, default "auto"
+    method : {"auto", "pruned", "full", "scaling"}, default "auto"
         ``"auto"`` is ``"pruned"``: the kernel first sees each demand's wanted number plus
         ``options.extra_candidates`` best candidates, and the pairs left out whose reduced profit under
         the resulting prices is positive are added until none is. ``"full"`` gives the kernel every
-        candidate at once; both return an optimum certified over all candidates.
+        candidate at once. ``"scaling"`` runs the second kernel, cost-scaling push-relabel
+        (``_scaling.pyx``), on every candidate at once: it is insensitive to the near-equal, contended
+        scores on which the first kernel's start auction turns into a price war. All return an
+        optimum certified over all candidates.
     options : SolverOptions, optional
         Tuning (defaults: ``SolverOptions()``).
     callback : callable, optional
@@ -90,7 +93,7 @@ def assign(
     prob = _validate(
         affinity, capacity, max_per_demand, min_per_demand, forbidden, locked, depth_discount, progress.report
     )
-    chosen, cert = solve(prob, "full" if method == "full" else "pruned", opts, progress)
+    chosen, cert = solve(prob, method if method in ("full", "scaling") else "pruned", opts, progress)
     result = _assignment(prob, chosen, cert)
     progress.report("done", 1.0)
     return result

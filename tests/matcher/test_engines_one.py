@@ -11,10 +11,10 @@ import scipy.sparse as sp
 from matcher import SolverOptions, SolverOptionsError, assign, certificate_violation
 from tests.matcher.oracles import brute_force, milp_value
 
-METHODS = [("auto", 4), ("pruned", 0), ("full", 4)]
+METHODS = [("auto", 4), ("pruned", 0), ("full", 4), ("scaling", 4)]
 
 
-@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full"])
+@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "scaling"])
 def how(request: pytest.FixtureRequest) -> dict[str, object]:
     method, extra = request.param
     return {"method": method, "options": SolverOptions(extra_candidates=extra)}
@@ -136,7 +136,7 @@ def test_pruning_prices_the_left_out_candidates_in_rounds() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "auction"}, "method is 'auction'; it must be one of 'auto', 'pruned', 'full'"),
+        ({"method": "auction"}, "method is 'auction'; it must be one of 'auto', 'pruned', 'full', 'scaling'"),
         ({"options": {"extra_candidates": 2}}, "options must be a SolverOptions, got dict"),
         ({"callback": 3}, "callback must be callable, got int"),
     ],
