@@ -13,6 +13,8 @@ class ScalingKernel:
     updates: int
     corrections: int
     eps: int
+    scanned: int
+    root_relabels: int
     multiplier: int
     def __init__(
         self,
