@@ -47,6 +47,7 @@ def run_scaling(
     start = pot - pot[0]
     if int(np.abs(start).max(initial=0)) * (n_nodes + 1) > START_LIMIT:
         start = np.zeros_like(pot)
+    progress.report("solve", 0.0)
     start_flow = flow.copy()
     kernel = ScalingKernel(
         tail, head, lower, upper, cost, supply, start_flow, start, alpha=ALPHA, price_update=PRICE_UPDATE

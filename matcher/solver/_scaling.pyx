@@ -24,6 +24,8 @@ cdef int64_t INF = 4611686018427387903  # 2**62 - 1
 
 # Stages of the state machine that ``run`` advances slice by slice.
 cdef enum:
+    LAYOUT = 4
+    START_EPS = 5
     NEXT_REFINE = 0
     DISCHARGE = 1
     POTENTIALS = 2
@@ -77,6 +79,7 @@ cdef class ScalingKernel:
     cdef int64_t alpha, stage, stack_size, since_update, q_head, q_tail
     cdef bint price_update, look_ahead
     cdef int64_t[::1] flow, pot, lower, upper
+    cdef const int64_t[::1] tail, head, cost
     cdef int64_t[::1] price, excess, adj_start, adj_res, adj_cost, forward, rank, buckets
     cdef int32_t[::1] adj_head, adj_mate, cur, stack, bucket_next, bucket_prev, queue
     cdef signed char[::1] queued
@@ -110,15 +113,16 @@ cdef class ScalingKernel:
         self.refines = self.pushes = self.relabels = self.updates = self.corrections = 0
         self.scanned = self.root_relabels = 0
         self.stack_size = self.since_update = 0
-        self._build(tail, head, cost)
-        self.eps = self._violation()
-        self.total_refines = self._count_refines()
-        self.stage = NEXT_REFINE
+        self.tail, self.head, self.cost = tail, head, cost
+        self.eps = 0
+        self.total_refines = 1
+        self.stage = LAYOUT  # laid out in the first slice, without the GIL
 
-    cdef void _build(self, const int64_t[::1] tail, const int64_t[::1] head, const int64_t[::1] cost):
+    cdef void _build(self) noexcept nogil:
         """Lay out the residual arcs of the starting flow (costs multiplied)."""
         cdef int64_t a, v, f, i, j, n = self.n_nodes, e = self.n_arcs, mult = self.multiplier
-        cdef int64_t[::1] fill = np.empty(n, np.int64)
+        cdef const int64_t[::1] tail = self.tail, head = self.head, cost = self.cost
+        cdef int64_t[::1] fill = self.rank  # scratch: next free position per node
         for a in range(e):
             self.adj_start[tail[a] + 1] += 1
             self.adj_start[head[a] + 1] += 1
@@ -194,7 +198,16 @@ cdef class ScalingKernel:
         cdef int64_t count = 0
         cdef int32_t v
         while True:
-            if self.stage == NEXT_REFINE:
+            if self.stage == LAYOUT:  # each of these two passes over the arcs ends a slice
+                self._build()
+                self.stage = START_EPS
+                return 0
+            elif self.stage == START_EPS:
+                self.eps = self._violation()
+                self.total_refines = self._count_refines()
+                self.stage = NEXT_REFINE
+                return 0
+            elif self.stage == NEXT_REFINE:
                 self.eps = self.eps // self.alpha if self.eps // self.alpha > 1 else 1
                 self._saturate()
                 if self.price_update:
