@@ -3,7 +3,7 @@
 
 The kernel multiplies every cost by ``n_nodes + 1`` and keeps int64 prices whose reduced costs
 ``cost + price[tail] - price[head]`` are >= -eps on every residual arc (eps-optimality). Each phase
-(a "refine") divides eps by ``alpha``, saturates the arcs the prices make negative and discharges the
+(a "refine") divides eps by ``alpha``, saturates the arcs priced below -eps and discharges the
 resulting excesses by pushes along admissible arcs (reduced cost < 0, scanned from each node's
 current arc) and relabels (a node's price drops until one of its arcs turns admissible). When eps
 reaches 1 on the multiplied costs, every residual cycle has a cost >= 0 and the flow is optimal. Two
@@ -241,7 +241,8 @@ cdef class ScalingKernel:
                 return 1
 
     cdef void _saturate(self) noexcept nogil:
-        """Saturate every residual arc of negative reduced cost; stack the nodes left with excess."""
+        """Saturate every residual arc whose reduced cost is below -eps (the others already are
+        eps-optimal: leaving them creates fewer excesses); stack the nodes left with excess."""
         cdef int64_t u, k, r, pu
         cdef int32_t w
         for u in range(self.n_nodes):
@@ -250,7 +251,7 @@ cdef class ScalingKernel:
                 r = self.adj_res[k]
                 if r > 0:
                     w = self.adj_head[k]
-                    if self.adj_cost[k] + pu - self.price[w] < 0:
+                    if self.adj_cost[k] + pu - self.price[w] < -self.eps:
                         self.adj_res[k] = 0
                         self.adj_res[self.adj_mate[k]] += r
                         self.excess[u] -= r
