@@ -53,7 +53,7 @@ def assign(
         the solver maximises the discounted sum, so breadth comes before depth. When every demand
         wants at most one provider (or all weights are equal) the discount only scales the objective
         and the pairs are those of the undiscounted problem.
-    method : {"auto", "pruned", "full"}, default "auto"
+    method : {"auto", "pruned", "full", "scaling"}, default "auto"
         ``"pruned"``: the kernel first sees each demand's wanted number plus
         ``options.extra_candidates`` best candidates, and the pairs left out whose reduced profit under
         the resulting prices is positive are added until none is. ``"full"`` gives the kernel every
@@ -61,7 +61,8 @@ def assign(
         as ``"pruned"`` and turns ``"full"`` when the start prices already reject more than
         ``options.contention`` left-out candidates per demand by more than the auction's increment:
         under such contention a demand's best few candidates do not hold its share of the optimum,
-        and pricing rounds would re-route most.
+        and pricing rounds would re-route most. ``"scaling"`` runs the second kernel, cost-scaling
+        push-relabel (``_scaling.pyx``), on every candidate at once; it needs no start prices.
     options : SolverOptions, optional
         Tuning (defaults: ``SolverOptions()``).
     callback : callable, optional

@@ -7,13 +7,14 @@ from dataclasses import replace
 import numpy as np
 
 from matcher.errors import SolverError
+from matcher.solver._cost_scaling import run_scaling
 from matcher.solver._flow import FlowKernel
 from matcher.solver._network import Network, build, certificate, chosen_mask, integer_gain
 from matcher.solver._options import Progress, SolverOptions
 from matcher.solver._problem import BoolArray, IntArray, _Problem, _Residual, _residual
 from matcher.types import Certificate
 
-METHODS = ("auto", "pruned", "full")
+METHODS = ("auto", "pruned", "full", "scaling")
 
 
 def solve(
@@ -29,12 +30,18 @@ def solve(
     tol = options.relative_tolerance * prob.scale
     net = build(prob, res)
     progress.report("coverage")
-    subset = res.active.copy() if method == "full" else _initial_subset(prob, res, carried, options)
+    # Cost scaling runs on every candidate: a warm start from a pricing round's potentials leaves it
+    # a small eps for price changes far larger than eps (a price war, as in an auction).
+    whole = method in ("full", "scaling")
+    subset = res.active.copy() if whole else _initial_subset(prob, res, carried, options)
     idx = np.flatnonzero(subset)
     progress.report("start")
-    pot, holds = net.start_potentials(idx, options, progress, scaled=method == "full")
+    if method == "scaling":  # cost scaling needs no start prices: eps-scaling finds them
+        pot, holds = np.zeros(net.n_nodes, np.int64), None
+    else:
+        pot, holds = net.start_potentials(idx, options, progress, scaled=method == "full")
     progress.report("start")
-    if method != "full":
+    if not whole:
         rejected = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "start")
         if _beyond_increment(net, pot, rejected, options) > prob.n * options.contention:
             if method == "auto":  # contention: the best few candidates do not hold the optimum
@@ -49,7 +56,7 @@ def solve(
     flow = net.start_flow(holds) if holds is not None else np.concatenate(net.lower).astype(np.int64)
     rerouted = np.zeros(0, np.int64)
     for _ in range(options.max_rounds):
-        flow, pot = _run_kernel(net, flow, pot, options, progress, rerouted)
+        flow, pot = _run_kernel(net, flow, pot, options, progress, rerouted, method == "scaling")
         progress.report("price")
         idx = _violators(net, pot, np.flatnonzero(res.active & ~subset), options, progress, "price")
         if idx.shape[0] == 0:
@@ -67,6 +74,7 @@ def _run_kernel(
     options: SolverOptions,
     progress: Progress,
     rerouted: IntArray,
+    scaling: bool = False,
 ) -> tuple[IntArray, IntArray]:
     """Optimal flow and potentials of the network, warm-started from the last round's."""
     tail, head, lower, upper, cost = net.arrays()
@@ -74,6 +82,9 @@ def _run_kernel(
     if rerouted.shape[0] and net.prob.weights is None:
         _reroute(rerouted, tail, head, lower, cost, start, pot)
     progress.report("solve", 0.0)
+    arcs = (tail, head, lower, upper, cost)
+    if scaling and run_scaling(arcs, net.supply(), start, pot, options.slice_seconds, progress):
+        return start, pot
     kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
     while True:
         status = kernel.run(options.slice_seconds)

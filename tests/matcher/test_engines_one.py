@@ -21,10 +21,11 @@ METHODS = [
     ("full", 4, {}),
     ("auto", 4, SCALED),
     ("full", 0, {**SCALED, "start_backoff": 0}),
+    ("scaling", 4, {}),
 ]
 
 
-@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "auto-scaled", "full-scaled-0"])
+@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "auto-scaled", "full-scaled-0", "scaling"])
 def how(request: pytest.FixtureRequest) -> dict[str, object]:
     method, extra, scaled = request.param
     return {"method": method, "options": SolverOptions(extra_candidates=extra, **scaled)}
@@ -146,7 +147,7 @@ def test_pruning_prices_the_left_out_candidates_in_rounds() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "auction"}, "method is 'auction'; it must be one of 'auto', 'pruned', 'full'"),
+        ({"method": "auction"}, "method is 'auction'; it must be one of 'auto', 'pruned', 'full', 'scaling'"),
         ({"options": {"extra_candidates": 2}}, "options must be a SolverOptions, got dict"),
         ({"callback": 3}, "callback must be callable, got int"),
     ],

@@ -11,10 +11,10 @@ import scipy.sparse as sp
 from matcher import Assignment, SolverOptions, assign, certificate_violation
 from tests.matcher.oracles import brute_force, milp_value
 
-METHODS = [("auto", 4), ("pruned", 0), ("full", 4)]
+METHODS = [("auto", 4), ("pruned", 0), ("full", 4), ("scaling", 4)]
 
 
-@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full"])
+@pytest.fixture(params=METHODS, ids=["auto", "pruned-0", "full", "scaling"])
 def how(request: pytest.FixtureRequest) -> dict[str, object]:
     """Keyword arguments forcing a method (and how many extra candidates pruning starts with)."""
     method, extra = request.param

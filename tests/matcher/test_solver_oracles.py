@@ -32,10 +32,12 @@ def _tiny_instance(rng: np.random.Generator, n: int, m: int) -> dict[str, np.nda
 
 
 SHAPES = list(itertools.product(range(1, 7), range(1, 5)))
+METHODS = ["auto", "scaling"]  # the certified pruning over successive shortest paths; cost scaling
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(("n", "m"), SHAPES)
-def test_matches_brute_force_on_every_tiny_shape(n: int, m: int) -> None:
+def test_matches_brute_force_on_every_tiny_shape(n: int, m: int, method: str) -> None:
     rng = np.random.default_rng(1000 * n + m)
     for variant in range(4):
         inst = _tiny_instance(rng, n, m)
@@ -47,7 +49,7 @@ def test_matches_brute_force_on_every_tiny_shape(n: int, m: int) -> None:
             "min_per_demand": floors if variant >= 2 else None,
             "depth_discount": weights if variant % 2 else None,
         }
-        result = assign(affinity, inst["capacity"], inst["wanted"], **kwargs)
+        result = assign(affinity, inst["capacity"], inst["wanted"], **kwargs, method=method)
         coverage, value = brute_force(
             inst["values"], inst["candidate"], inst["capacity"], inst["wanted"], floors, weights
         )
@@ -83,10 +85,11 @@ def _random_instance(seed: int) -> tuple[sp.coo_array, dict[str, np.ndarray]]:
     return affinity, problem
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("seed", range(12))
-def test_matches_highs_on_random_instances(seed: int) -> None:
+def test_matches_highs_on_random_instances(seed: int, method: str) -> None:
     affinity, problem = _random_instance(seed)
-    result = assign(affinity, **problem)
+    result = assign(affinity, **problem, method=method)
     coverage, value = milp_optimum(
         affinity,
         problem["capacity"],

@@ -144,9 +144,10 @@ def test_certificate_rejects_a_worse_assignment(case: Case, data: st.DataObject)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(), st.sampled_from([("pruned", 0), ("pruned", 1), ("full", 4)]))
+@given(problems(), st.sampled_from([("pruned", 0), ("pruned", 1), ("full", 4), ("scaling", 4)]))
 def test_every_method_reaches_the_certified_optimum(case: Case, how: tuple[str, int]) -> None:
-    """Pruning to the wanted number alone (most pricing rounds), to one more, or none: one optimum."""
+    """Pruning to the wanted number alone (most pricing rounds), to one more, or none, or cost
+    scaling: one optimum."""
     method, extra = how
     reference = assign(case.affinity, **case.kwargs)
     result = assign(
@@ -167,7 +168,7 @@ def test_a_provider_held_only_by_a_locked_pair_is_certified_at_a_price_of_zero_o
         "locked": np.array([[5, 3]]),
         "depth_discount": [1.0, 0.75, 0.5],
     }
-    for method in ("auto", "full", "pruned"):
+    for method in ("auto", "full", "pruned", "scaling"):
         result = assign(affinity, method=method, **kwargs)
         assert result.pairs.tolist() == [[3, 2], [5, 3]]
         assert (result.certificate.provider_price[np.isfinite(result.certificate.provider_price)] >= 0).all()
