@@ -1,4 +1,4 @@
-"""Sparse cosine affinities: exact top-k providers per demand, in chunks with bounded memory.
+"""Sparse cosine affinities: exact top-k providers per demand, in compiled code on both cores.
 
 Rows of the inputs are L2-normalised TF-IDF vectors (``features.vectorize``), so a dot product is a
 cosine. The result is a CSR matrix demands x providers holding, per demand, its ``k`` best positive
@@ -11,6 +11,8 @@ against the centroid of its documents (``centroids``) or by its nearest document
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -21,8 +23,9 @@ __all__ = ["centroids", "rank_one", "top_k", "top_k_dense", "top_k_nearest_docum
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
-# Rows per chunk: bounds the memory of one product (chunk x k kept scores, plus per-thread buffers).
-DEFAULT_CHUNK_ROWS = 20_000
+# Demands per unit of work of a thread of the top-k product: small enough to share the rows out
+# evenly between the threads, large enough that handing a block out costs nothing.
+DEFAULT_BLOCK_ROWS = 256
 # Dense demand x document blocks of the nearest-document ranking hold at most this many scores.
 _DENSE_BLOCK_CELLS = 1 << 24
 
@@ -45,12 +48,16 @@ def top_k(
     providers: sp.spmatrix,
     k: int = 50,
     *,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
     n_threads: int = 2,
     threshold: float = 0.0,
     transposed: bool = False,
 ) -> sp.csr_matrix:
     """Exact top-``k`` cosine scores of every demand against every provider.
+
+    The product runs in compiled code (``matcher._topk``), one dense float32 accumulator per thread,
+    blocks of rows shared out to ``n_threads`` threads that release the GIL. Sums are float32, made
+    in the order of the demand's entries, then of each feature's providers.
 
     Parameters
     ----------
@@ -60,10 +67,10 @@ def top_k(
         L2-normalised provider vectors (one per provider, e.g. from ``centroids``).
     k : int
         Providers kept per demand (fewer when fewer share a term with it).
-    chunk_rows : int
-        Demands per product; bounds peak memory.
+    block_rows : int
+        Demands per unit of work handed to a thread.
     n_threads : int
-        Threads of the product (the multiplication runs without the GIL).
+        Threads of the product.
     threshold : float
         Keep only scores above it (0: every positive score).
     transposed : bool
@@ -73,24 +80,68 @@ def top_k(
     Returns
     -------
     scipy.sparse.csr_matrix, shape (n_demands, n_providers), float32
-        Per row, the ``min(k, n_providers)`` largest scores above ``threshold``; nothing else is stored.
+        Per row, the ``min(k, n_providers)`` largest scores above ``threshold`` (among equal scores at
+        the cut, the lower columns), sorted indices; nothing else is stored.
     """
-    from sparse_dot_topn import sp_matmul_topn  # type: ignore[import-untyped]  # psutil: loaded on use
-
     right = _as_csr32(providers) if transposed else _as_csr32(providers).T.tocsr()
     _check_pair(demands, right.T, k)
+    if block_rows < 1:
+        raise MatcherError(f"block_rows must be at least 1, got {block_rows}")
     left = _as_csr32(demands)
-    n_providers = right.shape[1]
+    n, n_providers = left.shape[0], right.shape[1]
     top = min(k, n_providers)
-    threads = n_threads if n_threads > 1 else None
-    blocks = [
-        sp_matmul_topn(
-            left[start : start + chunk_rows], right, top_n=top, threshold=threshold, n_threads=threads
+    if n == 0 or top == 0:
+        return sp.csr_matrix((n, n_providers), dtype=np.float32)
+    return _compiled_top_k(left, right, top, threshold, max(n_threads, 1), block_rows)
+
+
+def _compiled_top_k(
+    left: sp.csr_matrix, right: sp.csr_matrix, top: int, threshold: float, n_threads: int, block_rows: int
+) -> sp.csr_matrix:
+    """Run ``matcher._topk.top_rows`` over blocks of rows and gather the kept entries as CSR."""
+    from matcher._topk import top_rows
+
+    n, n_providers = left.shape[0], right.shape[1]
+    a = (
+        np.ascontiguousarray(left.data, np.float32),
+        left.indices.astype(np.int32),
+        left.indptr.astype(np.int64),
+    )
+    b = (
+        np.ascontiguousarray(right.data, np.float32),
+        right.indices.astype(np.int32),
+        right.indptr.astype(np.int64),
+    )
+    values = np.empty((n, top), np.float32)
+    columns = np.empty((n, top), np.int32)
+    counts = np.zeros(n, np.int32)
+
+    def run(start: int) -> None:
+        stop = min(start + block_rows, n)
+        top_rows(
+            *a,
+            *b,
+            start,
+            stop,
+            n_providers,
+            top,
+            threshold,
+            values[start:stop],
+            columns[start:stop],
+            counts[start:stop],
         )
-        for start in range(0, left.shape[0], chunk_rows)
-    ]
-    result = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(left.shape[:1] + right.shape[1:])
-    return _clean(result, n_providers)
+
+    starts = range(0, n, block_rows)
+    if n_threads > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(min(n_threads, len(starts))) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
+    kept = np.arange(top) < counts[:, None]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_matrix((values[kept], columns[kept], indptr), shape=(n, n_providers))
 
 
 def _clean(scores: sp.spmatrix, n_providers: int) -> sp.csr_matrix:

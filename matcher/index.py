@@ -27,7 +27,7 @@ shown.
 
 Above ``RankingConfig.max_classifier_providers`` providers the ranking is the cosine alone over words
 and character bigrams (:meth:`RankingConfig.for_scale`): candidates then come from one compiled sparse
-top-k product (``sparse_dot_topn``, both cores), never from a dense block.
+top-k product (``matcher.candidates.top_k``, both cores), never from a dense block.
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
     Values go through each column's bind processing (enums to their values, JSON, dates), as an ORM or
     Core INSERT would send them; columns the rows leave out get their Python-side defaults, evaluated
-    once. A round's 5,000 pairings on PostgreSQL: 0.20-0.38 s, against 0.41-0.69 s as Core's
+    once and bound once, and a value a column has already bound (a status, a level) is not bound
+    again. A round's 5,000 pairings on PostgreSQL: 0.20-0.38 s, against 0.41-0.69 s as Core's
     executemany; on SQLite 0.47-0.68 s against 0.60-0.83 s (load 9-12).
     """
     if not rows:
@@ -213,15 +214,13 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         if column.name not in given and isinstance(column.default, ColumnDefault)
     }
     names = given + list(defaults)
-    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]
-    constant = list(defaults.values())
-    values = (
-        [
-            value if f is None else f(value)
-            for f, value in zip(processors, [row[n] for n in given] + constant, strict=True)
-        ]
-        for row in rows
-    )
+    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in given]
+    # Defaults are the same for every row: bound once.
+    constant = [
+        _bind(table.columns[name].type._cached_bind_processor(dialect), v) for name, v in defaults.items()
+    ]
+    memos: list[dict[tuple[type, Any], Any]] = [{} for _ in given]
+    values = ([*_bound(row, given, processors, memos), *constant] for row in rows)
     driver = session.connection().connection.driver_connection
     assert driver is not None  # a live connection of the session's transaction
     if dialect.name == "postgresql":
@@ -234,6 +233,32 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     else:
         marks = ", ".join("?" * len(names))
         driver.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", list(values))
+
+
+def _bind(processor: Any, value: Any) -> Any:
+    return value if processor is None else processor(value)
+
+
+def _bound(
+    row: dict[str, Any],
+    names: Sequence[str],
+    processors: Sequence[Any],
+    memos: Sequence[dict[tuple[type, Any], Any]],
+) -> list[Any]:
+    """``row``'s values of ``names`` through their columns' bind processing, each distinct hashable
+    value of a column processed once (keyed by type too: ``1`` and ``True`` bind differently)."""
+    out = []
+    for name, processor, memo in zip(names, processors, memos, strict=True):
+        value = row[name]
+        if processor is None:
+            out.append(value)
+            continue
+        try:
+            key = (type(value), value)
+            out.append(memo[key] if key in memo else memo.setdefault(key, processor(value)))
+        except TypeError:  # unhashable (a JSON document): bound every time
+            out.append(processor(value))
+    return out
 
 
 def record_timings(session: Session, round_id: int, timings: dict[str, float]) -> None:

@@ -20,17 +20,48 @@ def brute_top_k(scores: np.ndarray, k: int) -> list[set[int]]:
     return [set(np.argsort(-row)[: min(k, int((row > 0).sum()))]) for row in scores]
 
 
-@pytest.mark.parametrize(("k", "chunk_rows", "n_threads"), [(5, 7, 1), (5, 1000, 2), (50, 13, 2), (1, 3, 1)])
-def test_top_k_matches_brute_force(k: int, chunk_rows: int, n_threads: int) -> None:
+@pytest.mark.parametrize(("k", "block_rows", "n_threads"), [(5, 7, 1), (5, 1000, 2), (50, 13, 2), (1, 3, 1)])
+def test_top_k_matches_brute_force(k: int, block_rows: int, n_threads: int) -> None:
     demands, providers = random_unit_rows(60, 300, 0.05, 1), random_unit_rows(40, 300, 0.2, 2)
     dense = (demands @ providers.T).toarray()
-    result = top_k(demands, providers, k, chunk_rows=chunk_rows, n_threads=n_threads)
+    result = top_k(demands, providers, k, block_rows=block_rows, n_threads=n_threads)
     assert result.shape == (60, 40)
     assert result.dtype == np.float32
     assert [set(row.indices) for row in result] == brute_top_k(dense, k)
     rows, columns = result.nonzero()
     np.testing.assert_allclose(result[rows, columns].A1, dense[rows, columns], rtol=1e-5)
     assert (result.data > 0).all()
+
+
+def test_top_k_sums_in_float32_in_entry_order_and_breaks_ties_by_column() -> None:
+    demands, providers = random_unit_rows(30, 80, 0.2, 6), random_unit_rows(25, 80, 0.3, 7)
+    # Providers 3 and 20 are one vector: every demand scores them alike, and the lower column wins a
+    # place at the cut.
+    providers = sp.csr_matrix(sp.vstack([providers[:20], providers[3], providers[21:]]), dtype=np.float32)
+    right = sp.csr_matrix(providers.T, dtype=np.float32)
+    expected = np.zeros((30, 25), np.float32)
+    for i in range(30):  # the kernel's order: the demand's entries, then each feature's providers
+        for p in range(demands.indptr[i], demands.indptr[i + 1]):
+            f, v = demands.indices[p], demands.data[p]
+            for q in range(right.indptr[f], right.indptr[f + 1]):
+                expected[i, right.indices[q]] += np.float32(v * right.data[q])
+    for k, threads in ((1, 1), (4, 2), (25, 2)):
+        result = top_k(demands, right, k, transposed=True, n_threads=threads, block_rows=4)
+        for i in range(30):
+            order = sorted(np.flatnonzero(expected[i] > 0), key=lambda c, i=i: (-expected[i, c], c))[:k]
+            assert list(result[i].indices) == sorted(order)
+            assert np.array_equal(result[i].data, expected[i, sorted(order)])  # bit for bit
+    assert (expected[:, 3] == expected[:, 20]).all()
+
+
+def test_top_k_keeps_only_scores_above_the_threshold() -> None:
+    demands, providers = random_unit_rows(20, 50, 0.3, 8), random_unit_rows(30, 50, 0.3, 9)
+    dense = (demands @ providers.T).toarray()
+    cut = float(np.median(dense[dense > 0]))
+    result = top_k(demands, providers, 30, threshold=cut)
+    assert result.nnz == int((dense > np.float32(cut)).sum())
+    assert (result.data > cut).all()
+    assert result.has_sorted_indices
 
 
 def test_top_k_of_empty_and_zero_inputs() -> None:
