@@ -17,6 +17,7 @@ named terms); the pages highlight both sentences and the named terms in both tex
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -143,20 +144,25 @@ def reasons(
     -------
     list of list of dict
         ``{"term", "weight", "field"}`` per named term (``weight``: its part of the pair's cosine),
-        the largest first; only terms giving at least ``MIN_TERM_SHARE`` of the cosine.
+        the largest first; only terms giving at least ``MIN_TERM_SHARE`` of the cosine. A pair without
+        such a word names the character pairs that carry it (field "" unless a field holds one as a
+        term).
     """
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     if rows.size == 0:
         return []
     pair, col, weight = _term_contributions(index, sp.csr_matrix(vectors.cosine)[rows], cols)
-    return _named(pair, col, weight, rows.size, index.word_names, [tokens[int(row)] for row in rows], top)
+    names = _feature_names(index)[0]
+    return _named(pair, col, weight, rows.size, names, [tokens[int(row)] for row in rows], top)
 
 
 def _term_contributions(
     index: ProviderIndex, left: sp.csr_matrix, cols: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """(pair, word column, contribution) of every nameable word of pair ``p`` (demand row ``p`` of
-    ``left``, provider ``cols[p]``) whose part of the pair's cosine is at least ``MIN_TERM_SHARE``.
+    """(pair, column, contribution) of every term of pair ``p`` (demand row ``p`` of ``left``,
+    provider ``cols[p]``) whose part of the pair's cosine is at least ``MIN_TERM_SHARE``: nameable
+    words, and for a pair without one, the character pairs the two texts share (a literal fragment
+    is then the reason the pair is listed).
 
     Every shared column (words and character n-grams) is looked up, to know the whole cosine; the
     provider's weights are found by key in the index's sorted entries, one search for all pairs (no
@@ -171,10 +177,34 @@ def _term_contributions(
     pair, col = pair[found], col[found]
     contribution = np.asarray(left.data[found], np.float32) * held[at[found]]
     cosine = np.bincount(pair, weights=contribution, minlength=left.shape[0])
-    named = col < index.n_words
+    carries = (contribution >= MIN_TERM_SHARE * cosine[pair]) & (contribution > 0)
+    word = col < index.n_words
+    named = carries & word
     named[named] = index.informative[col[named]]
-    carries = named & (contribution >= MIN_TERM_SHARE * cosine[pair]) & (contribution > 0)
-    return pair[carries], col[carries], contribution[carries]
+    worded = np.bincount(pair[named], minlength=left.shape[0]) > 0
+    fragment = carries & ~word & ~worded[pair]
+    fragment[fragment] = _feature_names(index)[1][col[fragment]]
+    kept = named | fragment
+    return pair[kept], col[kept], contribution[kept]
+
+
+_NAMES: weakref.WeakKeyDictionary[ProviderIndex, tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]]
+_NAMES = weakref.WeakKeyDictionary()
+
+
+def _feature_names(index: ProviderIndex) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    """Every column's term as staff read it (character n-grams without their ``#``) and which
+    columns are character pairs worth naming (not a word the index does not name); made once per
+    index."""
+    if index not in _NAMES:
+        names = index.vectorizer.feature_names()
+        plain = np.array([n[1:] if n.startswith("#") else n for n in names], dtype=object)
+        unnamed = {str(n) for n, ok in zip(index.word_names, index.informative, strict=True) if not ok}
+        pairs = np.fromiter(
+            (n.startswith("#") and len(n) == 3 and n[1:] not in unnamed for n in names), bool, names.size
+        )
+        _NAMES[index] = (plain, pairs)
+    return _NAMES[index]
 
 
 def _named(
@@ -378,7 +408,7 @@ def _best_phrase(phrases: Sequence[_Phrase], provider: str | None, named: set[st
     pairs = _bigrams(target)
     weights = [
         sum(w for t, w in p.words.items() if t in named or t in target)
-        + sum(w for g, w in p.grams.items() if g in pairs)
+        + sum(w for g, w in p.grams.items() if g in pairs or g in named)
         for p in phrases
     ]
     if not weights or max(weights) <= 0:
