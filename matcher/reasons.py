@@ -340,14 +340,25 @@ def demand_sentences(
     """
     cosine = sp.csr_matrix(vectors.cosine)
     phrases: dict[int, list[_Phrase]] = {}
+    targets = _normalized([sentence or "" for sentence in provider_sentences])
     out: list[str | None] = []
-    for row, provider, named in zip(
-        np.asarray(rows, np.int64).tolist(), provider_sentences, terms, strict=True
-    ):
+    for row, target, named in zip(np.asarray(rows, np.int64).tolist(), targets, terms, strict=True):
         if row not in phrases:
             phrases[row] = _phrases_of(index, cosine, row, demands[row].texts)
-        out.append(_best_phrase(phrases[row], provider, {str(r["term"]) for r in named}))
+        out.append(_best_phrase(phrases[row], target, {str(r["term"]) for r in named}))
     return out
+
+
+def _normalized(texts: Sequence[str]) -> list[str]:
+    """``features.tokenize.normalize`` of each text, in one call when the texts have no line break
+    (the conversion's fixed cost is paid once per list, not once per sentence)."""
+    if not texts:
+        return []
+    if not any("\n" in text for text in texts):
+        joined = normalize("\n".join(texts)).split("\n")
+        if len(joined) == len(texts):
+            return joined
+    return [normalize(text) for text in texts]
 
 
 def split_phrases(text: str) -> list[str]:
@@ -388,12 +399,11 @@ def _phrases_of(
         str(index.word_names[c]): w for c, w in weight.items() if c < index.n_words and index.informative[c]
     }
     grams, offset = index.vectorizer.char_vocabulary_ or {}, index.n_words
+    pieces = [text for field in SENTENCE_FIELDS for text in split_phrases(texts.get(field) or "")]
     out = []
-    for field in SENTENCE_FIELDS:
-        for text in split_phrases(texts.get(field) or ""):
-            plain = normalize(text)
-            held = {g: weight.get(offset + grams[g], 0.0) for g in _bigrams(plain) if g in grams}
-            out.append(_Phrase(text, {t: w for t, w in words.items() if t in plain}, held))
+    for text, plain in zip(pieces, _normalized(pieces), strict=True):
+        held = {g: weight.get(offset + grams[g], 0.0) for g in _bigrams(plain) if g in grams}
+        out.append(_Phrase(text, {t: w for t, w in words.items() if t in plain}, held))
     return out
 
 
@@ -402,9 +412,9 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in pairwise(text) if a.isalnum() and b.isalnum()}
 
 
-def _best_phrase(phrases: Sequence[_Phrase], provider: str | None, named: set[str]) -> str | None:
-    """The heaviest phrase in what it shares with the provider's sentence and the named terms."""
-    target = normalize(provider) if provider else ""
+def _best_phrase(phrases: Sequence[_Phrase], target: str, named: set[str]) -> str | None:
+    """The heaviest phrase in what it shares with the provider's sentence (normalised; "" for none)
+    and the named terms."""
     pairs = _bigrams(target)
     weights = [
         sum(w for t, w in p.words.items() if t in named or t in target)
