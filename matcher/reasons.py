@@ -414,11 +414,11 @@ def _bigrams(text: str) -> set[str]:
 
 def _best_phrase(phrases: Sequence[_Phrase], target: str, named: set[str]) -> str | None:
     """The heaviest phrase in what it shares with the provider's sentence (normalised; "" for none)
-    and the named terms."""
-    pairs = _bigrams(target)
+    and the named terms. A phrase's character pairs are word characters, so finding one in the target
+    is finding it among the target's pairs."""
     weights = [
         sum(w for t, w in p.words.items() if t in named or t in target)
-        + sum(w for g, w in p.grams.items() if g in pairs or g in named)
+        + sum(w for g, w in p.grams.items() if g in target or g in named)
         for p in phrases
     ]
     if not weights or max(weights) <= 0:
