@@ -5,8 +5,9 @@ A term's contribution is its part of the pair's cosine: the demand's weight time
 after idf, in the space the ranking scores. A term is named when its contribution is at least
 ``MIN_TERM_SHARE`` of the whole cosine (words and character n-grams): a word that both texts merely
 mention (中心, 稳定) adds a sliver and is not named, whatever the word; one that carries the score is.
-Columns the index marks as not worth naming (``ProviderIndex.informative``: words most providers use)
-never are.
+Word columns the index marks as not worth naming (``ProviderIndex.informative``: words used by many of
+the providers, and ``matcher.index.GENERIC_TERMS``) never are. A pair without a word to name names the
+character pairs that carry its cosine instead, so that every listed pair has a reason.
 
 The provider's closest sentence is its encoded chunk nearest the demand's sentence vector (a reason
 even when the two share no word). The demand's matching sentence is the one of its title and
