@@ -91,7 +91,10 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))
-    stored = stored_vectors(session, [d.id for d in demands])
+    # Only the sentence encoder's part and staff decisions read a demand's stored vector: a sparse
+    # list does not ask for it.
+    reads_vectors = {"sentence_encoder", "staff_decisions"} & set(index.fused_components)
+    stored = stored_vectors(session, [d.id for d in demands]) if reads_vectors else {}
     inputs = demand_inputs(demands, vectors=stored)
     vectors = demand_vectors(index, inputs)
     lists = [
