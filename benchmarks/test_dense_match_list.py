@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher import closest_sentences, demand_vectors, ranked, reasons, top_candidates
+from matcher import demand_vectors, explain_pairs, ranked, top_candidates
 from matcher.index import ProviderIndex, fit_index
 from matcher.ranking import LabelledDemand, demand_inputs
 from matcher.types import DemandInput, ProviderInput
@@ -75,9 +75,7 @@ def setup() -> tuple[ProviderIndex, ProviderIndex, list[DemandInput]]:
 def _match_list(index: ProviderIndex, demand: DemandInput) -> int:
     vectors = demand_vectors(index, [demand])
     ((cols, _),) = ranked(top_candidates(index, vectors, 10))
-    rows = np.zeros(cols.size, np.int64)
-    reasons(index, vectors, [demand.tokens], rows, cols)
-    closest_sentences(index, vectors, rows, cols)
+    explain_pairs(index, vectors, [demand], np.zeros(cols.size, np.int64), cols)
     return int(cols.size)
 
 

@@ -32,7 +32,7 @@ from matcher.index import (
     top_candidates,
 )
 from matcher.match import diagnose, match
-from matcher.reasons import closest_sentences, explain, reasons
+from matcher.reasons import PairReason, closest_sentences, explain, explain_pairs, reasons
 from matcher.solver import SolveProgress, SolverOptions, assign, certificate_violation
 from matcher.types import (
     Assignment,
@@ -62,6 +62,7 @@ __all__ = [
     "MatchResult",
     "MatcherError",
     "PairListError",
+    "PairReason",
     "PairScore",
     "Problem",
     "ProviderIndex",
@@ -84,6 +85,7 @@ __all__ = [
     "demand_vectors",
     "diagnose",
     "explain",
+    "explain_pairs",
     "fit_index",
     "match",
     "pair_scores",

@@ -10,7 +10,7 @@ read from the current decisions (``event_page``).
 """
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
+from api.db.changes import change_stamp
 from api.db.models import StaffUser
 from api.encoding.models import OwnerKind, TextVector
 from api.encoding.service import encoder
@@ -198,6 +199,22 @@ class _Learned:
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, _Learned] = {}
+# The decisions' key last read per (database, level), with the change stamp it was read under.
+_KEYS: dict[tuple[str, str], tuple[Hashable, tuple[Any, ...]]] = {}
+
+
+def _current_key(session: Session, level: str) -> tuple[Any, ...]:
+    """``_decisions_key``, read again only when the database's change stamp (``api.db.changes``)
+    moved: a match list asks on every request, and on a large level its counts scan the vectors."""
+    stamp = change_stamp(session)
+    where = (session.get_bind().engine.url.render_as_string(hide_password=True), level)
+    cached = _KEYS.get(where)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1]
+    key = _decisions_key(session, level)
+    if stamp is not None:
+        _KEYS[where] = (stamp, key)
+    return key
 
 
 def _decisions_key(session: Session, level: str) -> tuple[Any, ...]:
@@ -222,7 +239,7 @@ def learned_index(session: Session, level: str, index: ProviderIndex) -> Provide
     Match lists and rounds both rank through it (and ``huiqi evaluate`` through
     ``matcher.ranking.rank(decisions=...)``), so all three rank alike.
     """
-    key = _decisions_key(session, level)
+    key = _current_key(session, level)
     cached = _CACHE.get(level)
     if cached is not None and cached.key == key and cached.base is index:
         return cached.index
@@ -241,6 +258,7 @@ def clear_cache() -> None:
     """Forget the learned indexes (tests that rebuild provider indexes call it too)."""
     with _LOCK:
         _CACHE.clear()
+        _KEYS.clear()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,9 +35,11 @@ def demand_matches(
     _staff: StaffDep,
     level: LevelQuery = "society",
     limit: Annotated[int, Query(ge=1, le=100, title="条数")] = 10,
-) -> MatchList:
+) -> Response:
     """A demand's provisional ranked providers with reasons, capacity left and constraints."""
-    return service.match_list(session, demand_id=demand_id, level=level, limit=limit)
+    found = service.match_list(session, demand_id=demand_id, level=level, limit=limit)
+    # Built as a MatchList already: serialized once, not validated again (the list is the hot path).
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.post(

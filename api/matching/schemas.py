@@ -159,6 +159,11 @@ class MatchItem(BaseModel):
     closest_sentence: str | None = Field(
         default=None, description="服务方资料中与需求语义最接近的一句（按句向量）；无句向量时为空"
     )
+    demand_sentence: str | None = Field(
+        default=None,
+        description="需求名称或说明中与上面那句最对应的一句（原文照录，可在需求原文中标出）；"
+        "无句向量时为含共同关键词最多的一句；都没有时为空",
+    )
     explanation: str
     capacity: int
     remaining_capacity: int | None

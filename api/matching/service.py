@@ -28,12 +28,11 @@ from api.matching.repository import KEPT_STATUSES
 from api.matching.schemas import MatchItem, MatchList, Reason, RoundScope
 from api.providers.models import Branch, DemandPreference, Expert, PreferenceKind, Society
 from matcher import (
+    PairReason,
     ProviderIndex,
-    closest_sentences,
     demand_vectors,
-    explain,
+    explain_pairs,
     ranked,
-    reasons,
     top_candidates,
 )
 
@@ -92,7 +91,10 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     if index.n_providers == 0 or not demands:
         return [MatchList(demand_id=d, level=level, current_round_id=None, items=[]) for d in demand_ids]
     capacities = capacity_state(session, index, level, (*provider_signature, *pairing_signature))
-    stored = stored_vectors(session, [d.id for d in demands])
+    # Only the sentence encoder's part and staff decisions read a demand's stored vector: a sparse
+    # list does not ask for it.
+    reads_vectors = {"sentence_encoder", "staff_decisions"} & set(index.fused_components)
+    stored = stored_vectors(session, [d.id for d in demands]) if reads_vectors else {}
     inputs = demand_inputs(demands, vectors=stored)
     vectors = demand_vectors(index, inputs)
     lists = [
@@ -101,8 +103,7 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
     ]
     rows = [row for row, found in enumerate(lists) for _ in found]
     cols = [c for found in lists for c, _ in found]
-    explained = iter(reasons(index, vectors, [d.tokens for d in inputs], rows, cols))
-    sentences = iter(closest_sentences(index, vectors, rows, cols))
+    explained = iter(explain_pairs(index, vectors, inputs, rows, cols))
     notes = constraints_of_demands(session, demand_ids, level)
     return [
         MatchList(
@@ -118,7 +119,6 @@ def match_lists(session: Session, *, demand_ids: Sequence[int], level: str, limi
                     col,
                     score,
                     next(explained),
-                    next(sentences),
                     capacities.remaining,
                     notes.get(demand_id, {}),
                 )
@@ -244,8 +244,7 @@ def _item(
     index: ProviderIndex,
     col: int,
     score: float,
-    reasons: list[dict[str, Any]],
-    sentence: str | None,
+    why: PairReason,
     remaining: dict[int, tuple[int, int]],
     notes: dict[int, list[tuple[str, bool]]],
 ) -> MatchItem:
@@ -258,9 +257,10 @@ def _item(
         provider_id=provider_id,
         provider_name=index.names[col],
         score=round(score, 6),
-        reasons=[Reason(**r) for r in reasons],
-        closest_sentence=sentence,
-        explanation=explain(reasons, sentence),
+        reasons=[Reason(**r) for r in why.terms],
+        closest_sentence=why.provider_sentence,
+        demand_sentence=why.demand_sentence,
+        explanation=why.text,
         capacity=capacity,
         remaining_capacity=left,
         constraints=[text for text, _ in constraints],

@@ -97,9 +97,14 @@ ROUNDS_SHOWN = 50
 
 
 def match_panel(session: Session, demand_id: int, level: str) -> dict[str, Any]:
-    """The context of a demand's ranked matches: the list and the shared terms to highlight."""
+    """The context of a demand's ranked matches: the list, the shared terms and the demand's sentences
+    closest to the providers' (each with the ranks it matches) to highlight."""
     matches: MatchList = service.match_list(session, demand_id=demand_id, level=level, limit=10)
     terms = sorted({reason.term for item in matches.items for reason in item.reasons})
+    ranks: dict[str, list[str]] = {}
+    for item in matches.items:
+        if item.demand_sentence:
+            ranks.setdefault(item.demand_sentence, []).append(str(item.rank))
     societies = (
         branch_societies(session, [item.provider_id for item in matches.items]) if level == "branch" else {}
     )
@@ -112,6 +117,10 @@ def match_panel(session: Session, demand_id: int, level: str) -> dict[str, Any]:
         },
         "matches": matches,
         "shared_terms": terms,
+        "matched_sentences": {
+            sentence: f"与第 {'、'.join(found)} 名推荐对象资料中最接近的一句对应"
+            for sentence, found in ranks.items()
+        },
         "level": level,
         "level_labels": LEVEL_LABELS,
         "field_labels": FIELD_LABELS,

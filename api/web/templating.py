@@ -39,14 +39,45 @@ def status_label(status: DemandStatus | str | None) -> str:
     return STATUS_LABELS.get(DemandStatus(status), str(status))
 
 
-def highlight(text: str | None, terms: Iterable[str]) -> Markup:
-    """``text`` escaped, with every occurrence of ``terms`` wrapped in <mark> (longest terms first)."""
-    escaped = str(escape(text or ""))
-    wanted = sorted({str(escape(term)) for term in terms if term and term.strip()}, key=len, reverse=True)
-    if not wanted:
-        return Markup(escaped)  # escaped above: safe to mark
-    pattern = re.compile("|".join(re.escape(term) for term in wanted), re.IGNORECASE)
-    return Markup(pattern.sub(lambda match: f"<mark>{match.group(0)}</mark>", escaped))
+def highlight(text: str | None, terms: Iterable[str], sentences: Mapping[str, str] | None = None) -> Markup:
+    """``text`` escaped, every occurrence of ``terms`` wrapped in <mark> (longest terms first), and every
+    occurrence of a key of ``sentences`` in <mark class="sentence" title="its value"> around those."""
+    raw, notes = text or "", sentences or {}
+    phrase_of = _phrase_spans(raw, notes)
+    in_term = [0] * len(raw)  # the number of the term occurrence a character is in, 0 for none
+    wanted = sorted({term for term in terms if term and term.strip()}, key=len, reverse=True)
+    if wanted and raw:
+        pattern = re.compile("|".join(re.escape(term) for term in wanted), re.IGNORECASE)
+        for number, found in enumerate(pattern.finditer(raw), start=1):
+            in_term[found.start() : found.end()] = [number] * (found.end() - found.start())
+    out: list[str] = []
+    start, current = 0, None
+    for end in range(1, len(raw) + 1):
+        if end < len(raw) and (phrase_of[end], in_term[end]) == (phrase_of[start], in_term[start]):
+            continue
+        if phrase_of[start] != current:
+            out.append("</mark>" if current is not None else "")
+            current = phrase_of[start]
+            if current is not None:
+                out.append(f'<mark class="sentence" title="{escape(notes[current])}">')
+        part = str(escape(raw[start:end]))
+        out.append(f"<mark>{part}</mark>" if in_term[start] else part)
+        start = end
+    out.append("</mark>" if current is not None else "")
+    return Markup("".join(out))  # every run escaped above: safe to mark
+
+
+def _phrase_spans(text: str, sentences: Mapping[str, str]) -> list[str | None]:
+    """For each character of ``text``, the sentence (a key of ``sentences``) it lies in, or None;
+    longer sentences first, no overlaps."""
+    phrase_of: list[str | None] = [None] * len(text)
+    for sentence in sorted((s for s in sentences if s), key=len, reverse=True):
+        at = text.find(sentence)
+        while at >= 0:
+            if all(p is None for p in phrase_of[at : at + len(sentence)]):
+                phrase_of[at : at + len(sentence)] = [sentence] * len(sentence)
+            at = text.find(sentence, at + len(sentence))
+    return phrase_of
 
 
 def code_name(code: str | None, kind: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import matcher
-from api.db.models import DemandStatus
+from api.db.models import Demand, DemandStatus
 from api.errors import ERROR_TABLE
 from api.matching.models import Job, JobStatus, Pairing
 from api.providers.models import DemandPreference, PreferenceKind, ProviderLevel
@@ -59,6 +59,31 @@ def test_a_submitted_demand_gets_ranked_societies_with_chinese_reasons(
     assert "聚氨酯" in items[0]["explanation"]
     assert items[0]["remaining_capacity"] == items[0]["capacity"] == 5
     assert items[0]["excluded"] is False
+
+
+def test_every_listed_pair_marks_a_demand_phrase_and_a_round_names_the_same_terms(
+    client: TestClient, staff_headers: dict[str, str], db: Factory
+) -> None:
+    add_societies(db)
+    [demand_id, *_] = add_demands(db)
+    items = client.get(f"/api/v1/demands/{demand_id}/matches", headers=staff_headers).json()["items"]
+    with db() as session:
+        demand = session.get(Demand, demand_id)
+        assert demand is not None
+        text = f"{demand.title}：{demand.description}"
+    # Every pair shown has a reason; a phrase is the demand's own words, holding a named term.
+    assert all(item["reasons"] or item["demand_sentence"] for item in items)
+    top = items[0]
+    assert top["demand_sentence"] in text
+    assert any(reason["term"] in top["demand_sentence"] for reason in top["reasons"])
+    assert top["demand_sentence"] in top["explanation"]
+    round_ = _round(client, staff_headers, db, {"demand_ids": [demand_id]})
+    pairing = next(
+        p
+        for p in _pairings(client, staff_headers, round_["id"])
+        if (p["demand_id"], p["provider_id"]) == (demand_id, top["provider_id"])
+    )
+    assert pairing["reasons"] == top["reasons"]
 
 
 def test_an_enterprise_refusal_marks_the_provider_excluded(

@@ -144,6 +144,23 @@ def test_the_match_list_shows_semantic_reasons_and_match_degrees(
     assert not problems, "\n".join(problems)
 
 
+def test_the_closest_sentences_are_highlighted_in_both_texts(chromium: Browser, live: LiveService) -> None:
+    page = _page(chromium, live, "1280")
+    page.goto(f"/demands/{SHOWN_DEMAND}#matches")
+    matches = page.locator("#matches")
+    rows = matches.locator("tbody tr")
+    # Each row marks the provider's closest sentence; the demand's matching phrases are marked in the
+    # row and in the demand's own text above the list, with the shared terms marked inside them.
+    expect(rows.locator("mark.provider-sentence")).to_have_count(10)
+    phrases = rows.locator("mark.demand-sentence").all_inner_texts()
+    assert phrases
+    marked = matches.locator(".demand-text mark.sentence").all_inner_texts()
+    assert set(phrases) <= set(marked)
+    expect(matches.locator(".demand-text mark.sentence mark").first).to_be_visible()
+    matches.screenshot(path=str(SCREENSHOTS / "match-list-reasons-1280.png"))
+    page.context.close()
+
+
 def test_an_admin_turns_learning_on_and_the_audit_shows_what_changed(
     chromium: Browser, live: LiveService
 ) -> None:
