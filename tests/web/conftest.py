@@ -1,13 +1,18 @@
-"""Fixtures of the staff page tests: a staff member with a password and a signed-in browser client."""
+"""Fixtures of the staff page tests: a staff member with a password, a signed-in browser client, and
+the real Chromium the end-to-end tests share."""
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth.passwords import set_password
 from api.db import StaffRole, StaffUser
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORD = "correct-horse-9"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -43,3 +48,15 @@ def browser(client: TestClient, staff_member: str) -> TestClient:
     """A client signed in as :func:`staff_member`, following redirects like a browser."""
     sign_in(client, staff_member)
     return client
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright; one per module (Playwright's sync API keeps
+    its event loop as the running one while it is open)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: set HUIQI_CHROMIUM or run `bash .ci/setup --system`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

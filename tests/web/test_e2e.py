@@ -2,33 +2,21 @@
 sign in, import a file with a bad row, open a demand and its reasons, run a round and watch it finish,
 accept a pairing, export, sign out. Screenshots of the main pages go to artifacts/screenshots/."""
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import fresh_database
-from tests.web.live import ACCOUNT, PASSWORD, LiveService, live_service, prepare_database
+from tests.web.chromium import new_tab, sign_in
+from tests.web.live import LiveService, live_service, prepare_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("HUIQI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 ROUND_TIMEOUT_MS = 120_000
 BAD_CAMPAIGN = (
     "单位名称,联系人,手机,技术需求名称,具体的技术需求说明\n"
@@ -37,12 +25,6 @@ BAD_CAMPAIGN = (
     "厦门鹭岛食品有限公司,李工,1380591000,荔枝冷链保鲜技术,"
     "荔枝采后48小时褐变严重，希望把常温货架期延长到7天。\n"
 )
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: set HUIQI_CHROMIUM or run `bash .ci/setup --system`",
-        allow_module_level=True,
-    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -57,25 +39,12 @@ def service(
             yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser: Browser, service: LiveService) -> Iterator[Page]:
+def page(chromium: Browser, service: LiveService) -> Iterator[Page]:
     """A fresh browser tab (no cookies) at desktop width."""
-    context = browser.new_context(
-        viewport=DESKTOP, locale="zh-CN", accept_downloads=True, base_url=service.base_url
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
+    tab = new_tab(chromium, service.base_url)
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def shoot(page: Page, name: str, backend_url: str) -> None:
@@ -83,16 +52,6 @@ def shoot(page: Page, name: str, backend_url: str) -> None:
     if backend_url.startswith("sqlite"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page) -> None:
-    """Sign in through the form, starting from a page that needs it."""
-    page.goto("/demands")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("账号").fill(ACCOUNT)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name=re.compile("技术需求"))).to_be_visible()
 
 
 def test_a_staff_member_works_through_a_campaign(page: Page, service: LiveService, tmp_path: Path) -> None:
@@ -198,10 +157,8 @@ def test_the_pages_are_keyboard_reachable(page: Page, service: LiveService) -> N
     assert page.evaluate("document.activeElement.closest('main') !== null")
 
 
-def test_the_pages_fit_a_phone_screen(browser: Browser, service: LiveService) -> None:
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=service.base_url, is_mobile=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+def test_the_pages_fit_a_phone_screen(chromium: Browser, service: LiveService) -> None:
+    page = new_tab(chromium, service.base_url, "390")
     try:
         page.goto("/login")
         shoot(page, "login-phone", service.database_url)
@@ -218,4 +175,4 @@ def test_the_pages_fit_a_phone_screen(browser: Browser, service: LiveService) ->
             assert overflow <= 1, f"{path} is {overflow}px wider than the phone screen"
             shoot(page, name, service.database_url)
     finally:
-        context.close()
+        page.context.close()

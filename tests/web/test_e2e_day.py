@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import fresh_database
+from tests.web.chromium import new_tab
 from tests.web.live import SECRET, free_port
-from tests.web.test_e2e import CHROMIUM, DESKTOP, ROUND_TIMEOUT_MS, SCREENSHOTS
-from tests.web.test_e2e import browser as browser  # the shared Chromium fixture
+from tests.web.test_e2e import ROUND_TIMEOUT_MS, SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
@@ -100,11 +100,9 @@ def _gone(pid: int, timeout: float = 15.0) -> bool:
 
 
 @pytest.fixture
-def page(browser: Browser, demo: DemoService) -> Iterator[Page]:
+def page(chromium: Browser, demo: DemoService) -> Iterator[Page]:
     """A fresh tab at desktop width, signed in with the account `demo serve` printed."""
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", base_url=demo.base_url)  # type: ignore[arg-type]
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
+    tab = new_tab(chromium, demo.base_url)
     tab.goto("/")
     expect(tab).to_have_url(re.compile(r"/login"))
     tab.get_by_label("账号").fill(demo.account)
@@ -112,7 +110,7 @@ def page(browser: Browser, demo: DemoService) -> Iterator[Page]:
     tab.get_by_role("button", name="登录").click()
     expect(tab.get_by_role("heading", name="工作台")).to_be_visible()
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def shoot(page: Page, name: str, demo: DemoService) -> None:
@@ -128,7 +126,6 @@ def tile(page: Page, label: str) -> int:
 
 
 def test_a_working_day_from_the_workbench_to_an_agreement(page: Page, demo: DemoService) -> None:
-    assert Path(CHROMIUM).exists()
     to_publish, to_contact, agreed = tile(page, "待发布"), tile(page, "待对接"), tile(page, "已签约")
     assert to_publish >= 20  # the demo data leaves demands waiting for publication ...
     published_before = int(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from api.db import make_engine, make_session_factory
@@ -21,13 +21,12 @@ from api.worker import work_once
 from features.encoder import E5Encoder, ModelIdentity
 from matcher.dense import encode_cached
 from tests.conftest import fresh_database
+from tests.web.chromium import WIDTHS, new_tab, sign_in
 from tests.web.live import ACCOUNT, LiveService, live_service, prepare_database
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, sign_in
 from tests.web.test_e2e_screens import SCREENSHOTS, SQUEEZED_CELLS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
-WIDTHS = {"1280": DESKTOP, "390": PHONE}
 # Vectors of texts encoded before (by this test or benchmarks.feedback_simulation): the same model's
 # vectors of the same texts, so a second run encodes nothing.
 VECTORS = Path(__file__).resolve().parents[2] / "var" / "e5-evaluate.sqlite"
@@ -104,22 +103,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
             yield running
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def _page(chromium: Browser, live: LiveService, width: str) -> Page:
-    phone = width == "390"
-    context = chromium.new_context(
-        viewport=WIDTHS[width], locale="zh-CN", base_url=live.base_url, is_mobile=phone, has_touch=phone
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = new_tab(chromium, live.base_url, width)
     sign_in(page)
     return page
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from docx import Document
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.programmes.periods import china_today
 from api.web.quarterly_pages import latest_period
 from tests.conftest import fresh_database
+from tests.web.chromium import new_tab, sign_in
 from tests.web.live import LiveService, live_service, prepare_database
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, shoot, sign_in
+from tests.web.test_e2e import shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
@@ -31,23 +32,6 @@ def service(
         prepare_database(url, workdir)
         with live_service(url, workdir, worker=False) as live:
             yield live
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _tab(chromium: Browser, service: LiveService, viewport: dict[str, int], phone: bool = False) -> Page:
-    context = chromium.new_context(
-        viewport=viewport, locale="zh-CN", accept_downloads=True, base_url=service.base_url, is_mobile=phone
-    )
-    context.set_default_timeout(15_000)
-    return context.new_page()
 
 
 def _open_dashboard(page: Page, service: LiveService) -> str:
@@ -108,7 +92,7 @@ def _download(page: Page, link: str, target: Path) -> Path:
 def test_campaign_dashboard_station_and_the_latest_quarterly_report_as_word(
     chromium: Browser, service: LiveService, tmp_path: Path
 ) -> None:
-    page = _tab(chromium, service, DESKTOP)
+    page = new_tab(chromium, service.base_url, "1280")
     sign_in(page)
     dashboard = _open_dashboard(page, service)
     station = _open_station(page, service)
@@ -139,7 +123,7 @@ def test_campaign_dashboard_station_and_the_latest_quarterly_report_as_word(
 
 
 def _at_phone_width(chromium: Browser, service: LiveService, urls: list[str]) -> None:
-    page = _tab(chromium, service, PHONE, phone=True)
+    page = new_tab(chromium, service.base_url, "390")
     try:
         sign_in(page)
         names = ["campaign-dashboard-phone", "standing-unit-phone", "quarterly-report-phone"]

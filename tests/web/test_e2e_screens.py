@@ -8,19 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.programmes.demo import DEMO_CAMPAIGN
 from tests.conftest import fresh_database
+from tests.web.chromium import WIDTHS, new_tab, sign_in
 from tests.web.live import LiveService, live_service, prepare_database
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, ROUND_TIMEOUT_MS, sign_in
+from tests.web.test_e2e import ROUND_TIMEOUT_MS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
 SCREENSHOTS = Path(
     os.environ.get("HUIQI_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "var" / "screenshots"
 )
-WIDTHS = {"1280": DESKTOP, "390": PHONE}
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +33,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
             yield live
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def _signed_in(chromium: Browser, service: LiveService, width: str) -> Page:
-    phone = width == "390"
-    context = chromium.new_context(
-        viewport=WIDTHS[width], locale="zh-CN", base_url=service.base_url, is_mobile=phone, has_touch=phone
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = new_tab(chromium, service.base_url, width)
     sign_in(page)
     return page
 
@@ -161,8 +147,7 @@ def test_every_page_at_1280_and_390_px(chromium: Browser, service: LiveService) 
     _register_station(_signed_in(chromium, service, "1280"), pages)
     # The enterprise's side: a refused form and a receipt, at both widths.
     for width in WIDTHS:
-        context = chromium.new_context(viewport=WIDTHS[width], locale="zh-CN", base_url=service.base_url)
-        page = context.new_page()
+        page = new_tab(chromium, service.base_url, width)
         page.goto(f"/submit?campaign={DEMO_CAMPAIGN}")
         page.get_by_role("button", name="提交").click()
         expect(page.locator("#e-org_name")).to_be_visible()
@@ -179,5 +164,5 @@ def test_every_page_at_1280_and_390_px(chromium: Browser, service: LiveService) 
         expect(page.locator("#demand-status")).to_be_visible()
         if _shoot(page, "receipt-status", width) > WIDTHS[width]["width"]:
             too_wide.append(f"receipt-status is too wide at {width} px")
-        context.close()
+        page.context.close()
     assert not too_wide, "\n".join(too_wide)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from api.db import make_engine, make_session_factory
@@ -14,8 +14,8 @@ from api.matching.models import MatchRound, Pairing, PairingStatus, RoundStatus
 from api.programmes.demo import DEMO_CAMPAIGN
 from api.providers.models import ProviderLevel, Society
 from tests.conftest import fresh_database
+from tests.web.chromium import PHONE, new_tab, sign_in
 from tests.web.live import LiveService, live_service, prepare_database
-from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
@@ -35,27 +35,6 @@ def service(
         prepare_database(url, workdir)
         with live_service(url, workdir, worker=False) as live:
             yield live
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _tab(chromium: Browser, service: LiveService, *, phone: bool) -> Page:
-    context = chromium.new_context(
-        viewport=PHONE if phone else DESKTOP,
-        locale="zh-CN",
-        base_url=service.base_url,
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    context.set_default_timeout(15_000)
-    return context.new_page()
 
 
 def _fits_the_screen(page: Page) -> None:
@@ -112,7 +91,7 @@ def _accept_a_pairing(chromium: Browser, service: LiveService, demand_id: int) -
             round_id, name = matching_round.id, society.name
     finally:
         engine.dispose()
-    staff = _tab(chromium, service, phone=False)
+    staff = new_tab(chromium, service.base_url, "1280")
     sign_in(staff)
     staff.goto(f"/rounds/{round_id}/pairings")
     staff.locator("tbody tr").first.get_by_role("button", name="接受").click()
@@ -125,7 +104,7 @@ def _accept_a_pairing(chromium: Browser, service: LiveService, demand_id: int) -
 def test_an_enterprise_fills_the_form_on_a_phone_and_reads_its_receipt(
     chromium: Browser, service: LiveService
 ) -> None:
-    page = _tab(chromium, service, phone=True)
+    page = new_tab(chromium, service.base_url, "390")
     page.goto(f"/submit?campaign={DEMO_CAMPAIGN}")
     expect(page.get_by_role("heading", name="企事业单位技术需求征集表")).to_be_visible()
     expect(page.locator(".campaign-banner")).to_contain_text("截止日期")
