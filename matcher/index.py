@@ -286,11 +286,6 @@ class ProviderIndex:
         return len(self.vectorizer.word_vocabulary_)
 
     @cached_property
-    def word_mean(self) -> Float32Array:
-        """Each word column's mean weight over the providers (what a term gives the average one)."""
-        return np.asarray(self.matrix.mean(axis=0), dtype=np.float32).ravel()[: self.n_words]
-
-    @cached_property
     def entry_keys(self) -> tuple[npt.NDArray[np.int64], Float32Array]:
         """``matrix``'s stored entries as ascending keys ``row * n_columns + column`` and their weights,
         built once per index: reasons look a provider's term weights up by key for all pairs at once."""
