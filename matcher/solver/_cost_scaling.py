@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.errors import SolverError
-from matcher.solver._options import Progress
+from matcher.solver._options import Progress, run_in_slices
 from matcher.solver._problem import IntArray
 from matcher.solver._scaling import ScalingKernel
 
@@ -52,18 +51,8 @@ def run_scaling(
     kernel = ScalingKernel(
         tail, head, lower, upper, cost, supply, start_flow, start, alpha=ALPHA, price_update=PRICE_UPDATE
     )
-    while True:
-        status = kernel.run(slice_seconds)
-        if status == -1:
-            raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
-        if status == -2:
-            return False
-        progress.report("solve", kernel.fraction)
-        if status == 1:
-            break
-    kernel.flows()
-    if kernel.min_reduced_cost() < 0:
-        raise SolverError("the cost-scaling kernel's potentials do not certify its flow")
+    if run_in_slices(kernel, slice_seconds, progress, "cost-scaling kernel's") == -2:
+        return False
     flow[:] = start_flow
     pot[:] = start
     return True

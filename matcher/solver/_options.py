@@ -6,8 +6,9 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from matcher.errors import SolveCancelled, SolverOptionsError
+from matcher.errors import SolveCancelled, SolverError, SolverOptionsError
 
 __all__ = ["ProgressCallback", "SolveProgress", "SolverOptions"]
 
@@ -130,3 +131,32 @@ class Progress:
         seconds = time.perf_counter() - self.start
         if self.callback(SolveProgress(fraction, stage, seconds)) is True:
             raise SolveCancelled(f"the solve was cancelled at stage {stage!r} after {seconds:.2f} s")
+
+
+class SlicedKernel(Protocol):
+    """What both compiled kernels offer: work in slices, the share done, flows and their check."""
+
+    @property
+    def fraction(self) -> float: ...
+    def run(self, seconds: float) -> int: ...
+    def flows(self) -> None: ...
+    def min_reduced_cost(self) -> int: ...
+
+
+def run_in_slices(kernel: SlicedKernel, slice_seconds: float, progress: Progress, name: str) -> int:
+    """Run ``kernel`` slice by slice with a progress report (and a chance to cancel) after each, then
+    check that its potentials certify its flow; its last status (1 done, or a negative code other
+    than -1 that the caller handles)."""
+    while True:
+        status = kernel.run(slice_seconds)
+        if status == -1:
+            raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
+        if status < 0:
+            return status
+        progress.report("solve", kernel.fraction)
+        if status == 1:
+            break
+    kernel.flows()
+    if kernel.min_reduced_cost() < 0:
+        raise SolverError(f"the {name} potentials do not certify its flow")
+    return status

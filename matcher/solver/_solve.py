@@ -10,7 +10,7 @@ from matcher.errors import SolverError
 from matcher.solver._cost_scaling import run_scaling
 from matcher.solver._flow import FlowKernel
 from matcher.solver._network import Network, build, certificate, chosen_mask, integer_gain
-from matcher.solver._options import Progress, SolverOptions
+from matcher.solver._options import Progress, SolverOptions, run_in_slices
 from matcher.solver._problem import BoolArray, IntArray, _Problem, _Residual, _residual
 from matcher.types import Certificate
 
@@ -86,16 +86,8 @@ def _run_kernel(
     if scaling and run_scaling(arcs, net.supply(), start, pot, options.slice_seconds, progress):
         return start, pot
     kernel = FlowKernel(tail, head, lower, upper, cost, net.supply(), start, pot)
-    while True:
-        status = kernel.run(options.slice_seconds)
-        if status < 0:
-            raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
-        progress.report("solve", kernel.fraction)
-        if status == 1:
-            break
-    kernel.flows()
-    if kernel.min_reduced_cost() < 0:
-        raise SolverError("the kernel's potentials do not certify its flow")
+    if run_in_slices(kernel, options.slice_seconds, progress, "kernel's") < 0:
+        raise SolverError("the flow network has no feasible flow (a defect: slack arcs keep it feasible)")
     return start, pot
 
 
